@@ -1,0 +1,71 @@
+"""Official lists for ASN accounts: roles, employment, pangkat/golongan, jenis jabatan.
+
+Sources: PP 99/2000 (pangkat PNS), Perpres 98/2020 (golongan PPPK I-XVII), PermenPANRB jabatan types.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    LEARNER = "learner"
+    MENTOR = "mentor"
+    CONTENT_ADMIN = "content_admin"
+    TRAINING_OFFICER = "training_officer"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({Role.CONTENT_ADMIN, Role.TRAINING_OFFICER, Role.ADMIN})
+
+
+class Employment(StrEnum):
+    PNS = "PNS"
+    PPPK = "PPPK"
+
+
+class JenisJabatan(StrEnum):
+    JPT = "JPT"
+    ADMINISTRATOR = "administrator"
+    PENGAWAS = "pengawas"
+    PELAKSANA = "pelaksana"
+    FUNGSIONAL = "fungsional"
+
+
+# Golongan/ruang with the pangkat name, PP 99/2000.
+PANGKAT_PNS: dict[str, str] = {
+    "I/a": "Juru Muda",
+    "I/b": "Juru Muda Tingkat I",
+    "I/c": "Juru",
+    "I/d": "Juru Tingkat I",
+    "II/a": "Pengatur Muda",
+    "II/b": "Pengatur Muda Tingkat I",
+    "II/c": "Pengatur",
+    "II/d": "Pengatur Tingkat I",
+    "III/a": "Penata Muda",
+    "III/b": "Penata Muda Tingkat I",
+    "III/c": "Penata",
+    "III/d": "Penata Tingkat I",
+    "IV/a": "Pembina",
+    "IV/b": "Pembina Tingkat I",
+    "IV/c": "Pembina Utama Muda",
+    "IV/d": "Pembina Utama Madya",
+    "IV/e": "Pembina Utama",
+}
+
+# PPPK golongan, Perpres 98/2020.
+GOLONGAN_PPPK: tuple[str, ...] = (
+    "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX",
+    "X", "XI", "XII", "XIII", "XIV", "XV", "XVI", "XVII",
+)  # fmt: skip
+
+PANGKAT_BY_EMPLOYMENT: dict[Employment, tuple[str, ...]] = {
+    Employment.PNS: tuple(PANGKAT_PNS),
+    Employment.PPPK: GOLONGAN_PPPK,
+}
+
+
+def pangkat_label(code: str) -> str:
+    """'III/a' -> 'Penata Muda (III/a)'; PPPK golongan are shown as they are."""
+    name = PANGKAT_PNS.get(code)
+    return f"{name} ({code})" if name else code

@@ -1,0 +1,135 @@
+"""All SQL for OPDs, users and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from app.accounts.models import Opd, User, UserRole
+
+_CHUNK = 900  # keeps IN (...) lists under SQLite's bound-parameter limit
+
+
+def _with_relations() -> tuple[Any, ...]:
+    return (selectinload(User.roles), selectinload(User.opd))
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.scalar(select(User).where(User.id == user_id).options(*_with_relations()))
+
+
+def get_user_by_login(session: Session, identifier: str) -> User | None:
+    """A user by NIP or by (lower-cased) email."""
+    return session.scalar(
+        select(User)
+        .where(or_(User.nip == identifier, User.email == identifier.lower()))
+        .options(*_with_relations())
+    )
+
+
+def get_user_by_nip(session: Session, nip: str) -> User | None:
+    return session.scalar(select(User).where(User.nip == nip))
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email))
+
+
+def users_by_nips(session: Session, nips: Iterable[str]) -> dict[str, tuple[int, str | None]]:
+    """NIP -> (id, email) for the NIPs that exist, fetched in chunks."""
+    found: dict[str, tuple[int, str | None]] = {}
+    wanted = list(nips)
+    for i in range(0, len(wanted), _CHUNK):
+        rows = session.execute(
+            select(User.nip, User.id, User.email).where(User.nip.in_(wanted[i : i + _CHUNK]))
+        )
+        found.update({nip: (uid, email) for nip, uid, email in rows if nip})
+    return found
+
+
+def user_ids_by_emails(session: Session, emails: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    wanted = list(emails)
+    for i in range(0, len(wanted), _CHUNK):
+        rows = session.execute(
+            select(User.email, User.id).where(User.email.in_(wanted[i : i + _CHUNK]))
+        )
+        found.update({email: uid for email, uid in rows if email})
+    return found
+
+
+def list_users(
+    session: Session, *, q: str | None, opd_id: int | None, offset: int, limit: int
+) -> tuple[int, Sequence[User]]:
+    query = select(User)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(
+            or_(func.lower(User.name).like(like), User.nip.like(like), User.email.like(like))
+        )
+    if opd_id is not None:
+        query = query.where(User.opd_id == opd_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    users = session.scalars(
+        query.order_by(User.name, User.id).offset(offset).limit(limit).options(*_with_relations())
+    ).all()
+    return total, users
+
+
+def add(session: Session, obj: object) -> None:
+    session.add(obj)
+    session.flush()
+
+
+def set_roles(session: Session, user_id: int, roles: Iterable[str]) -> None:
+    session.execute(delete(UserRole).where(UserRole.user_id == user_id))
+    session.execute(insert(UserRole), [{"user_id": user_id, "role": r} for r in sorted(set(roles))])
+
+
+def bulk_insert_users(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert many users in one statement per batch; returns NIP -> new id."""
+    if not rows:
+        return {}
+    result = session.execute(insert(User).returning(User.nip, User.id), rows)
+    return {nip: uid for nip, uid in result}
+
+
+def bulk_update_users(session: Session, rows: list[dict[str, Any]]) -> None:
+    """ORM bulk UPDATE by primary key: each dict holds `id` and the columns to set."""
+    if rows:
+        session.execute(update(User), rows)
+
+
+def bulk_insert_roles(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(UserRole), rows)
+
+
+def get_opd_by_code(session: Session, code: str) -> Opd | None:
+    return session.scalar(select(Opd).where(Opd.code == code))
+
+
+def opd_ids_by_code(session: Session) -> dict[str, int]:
+    return {code: oid for code, oid in session.execute(select(Opd.code, Opd.id))}
+
+
+def list_opds(session: Session) -> list[tuple[Opd, str | None, int]]:
+    """Every OPD with its parent's code and its user count, in one query."""
+    parent = select(Opd.id, Opd.code).subquery()
+    counts = (
+        select(User.opd_id, func.count().label("n")).group_by(User.opd_id).subquery()
+    )
+    rows = session.execute(
+        select(Opd, parent.c.code, func.coalesce(counts.c.n, 0))
+        .outerjoin(parent, parent.c.id == Opd.parent_id)
+        .outerjoin(counts, counts.c.opd_id == Opd.id)
+        .order_by(Opd.code)
+    )
+    return [(opd, parent_code, int(n)) for opd, parent_code, n in rows]
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)) or 0

@@ -1,0 +1,298 @@
+"""Rules for OPDs and ASN accounts: profile validation, creation, updates, roles.
+
+Other domains read users through this module (`get_user_view`, `UserView`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.accounts import repository
+from app.accounts.constants import PANGKAT_BY_EMPLOYMENT, Employment, JenisJabatan, Role
+from app.accounts.models import Opd, User, UserRole
+from app.accounts.nip import NIPError, parse_nip
+from app.accounts.passwords import check_password_policy, hash_password
+from app.accounts.schemas import OpdCreate, OpdRead, OpdRef, UserCreate, UserRead, UserUpdate
+from app.core.config import Settings
+from app.core.errors import Conflict, NotFound, ValidationFailed
+
+
+@dataclass(slots=True)
+class Profile:
+    """A user's identity fields after normalisation, ready to store."""
+
+    nip: str | None
+    name: str
+    email: str | None
+    employment: str | None
+    pangkat_golongan: str | None
+    jabatan: str | None
+    jenis_jabatan: str | None
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def normalise_email(raw: str | None) -> str | None:
+    """Lower-cased, syntax-checked email (no DNS look-up: the LMS may run offline)."""
+    if raw is None or not raw.strip():
+        return None
+    return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+
+
+def check_profile(
+    *,
+    nip: str | None,
+    name: str | None,
+    email: str | None,
+    employment: str | None,
+    pangkat_golongan: str | None,
+    jabatan: str | None = None,
+    jenis_jabatan: str | None = None,
+) -> Profile:
+    """Validate identity fields without the database; every problem lands in `errors`."""
+    errors: list[tuple[str, str]] = []
+    clean_nip = None
+    nip_hint = None
+    if nip is not None and str(nip).strip():
+        try:
+            info = parse_nip(str(nip))
+            clean_nip, nip_hint = info.nip, info.employment_hint
+        except NIPError as exc:
+            errors.append(("nip", str(exc)))
+    clean_name = " ".join((name or "").split())
+    if not clean_name:
+        errors.append(("name", "Nama wajib diisi."))
+    clean_email = None
+    try:
+        clean_email = normalise_email(email)
+    except EmailNotValidError as exc:
+        errors.append(("email", f"Email tidak sah: {exc}"))
+    clean_employment = None
+    if employment is not None and str(employment).strip():
+        value = str(employment).strip().upper()
+        if value not in Employment.__members__:
+            errors.append(("employment", "Jenis pegawai harus PNS atau PPPK."))
+        else:
+            clean_employment = value
+            if nip_hint is not None and nip_hint != value:
+                errors.append(
+                    ("employment", f"NIP berformat {nip_hint.value}, bukan {value}.")
+                )
+    elif nip_hint is not None:
+        clean_employment = nip_hint.value
+    clean_pangkat = None
+    if pangkat_golongan is not None and str(pangkat_golongan).strip():
+        clean_pangkat = _normalise_pangkat(str(pangkat_golongan))
+        allowed = PANGKAT_BY_EMPLOYMENT.get(Employment(clean_employment)) if clean_employment else None
+        every = PANGKAT_BY_EMPLOYMENT[Employment.PNS] + PANGKAT_BY_EMPLOYMENT[Employment.PPPK]
+        if clean_pangkat not in (allowed or every):
+            errors.append(
+                (
+                    "pangkat_golongan",
+                    f"Pangkat/golongan '{pangkat_golongan}' tidak dikenal"
+                    + (f" untuk {clean_employment}" if clean_employment else "")
+                    + " (contoh: III/a untuk PNS, IX untuk PPPK).",
+                )
+            )
+    clean_jenis = None
+    if jenis_jabatan is not None and str(jenis_jabatan).strip():
+        value = str(jenis_jabatan).strip()
+        by_lower = {j.value.lower(): j.value for j in JenisJabatan}
+        clean_jenis = by_lower.get(value.lower())
+        if clean_jenis is None:
+            errors.append(
+                ("jenis_jabatan", "Jenis jabatan harus salah satu dari: " + ", ".join(by_lower.values()) + ".")
+            )
+    return Profile(
+        nip=clean_nip,
+        name=clean_name,
+        email=clean_email,
+        employment=clean_employment,
+        pangkat_golongan=clean_pangkat,
+        jabatan=(jabatan or "").strip() or None,
+        jenis_jabatan=clean_jenis,
+        errors=errors,
+    )
+
+
+def _normalise_pangkat(raw: str) -> str:
+    """' iii / A ' -> 'III/a'; 'ix' -> 'IX'."""
+    text = raw.replace(" ", "")
+    if "/" in text:
+        gol, ruang = text.split("/", 1)
+        return f"{gol.upper()}/{ruang.lower()}"
+    return text.upper()
+
+
+def _raise_first(profile: Profile) -> None:
+    if profile.errors:
+        fld, msg = profile.errors[0]
+        raise ValidationFailed(
+            msg, field=fld, errors=[{"field": f, "message": m} for f, m in profile.errors]
+        )
+
+
+def to_read(user: User) -> UserRead:
+    """Plain data for a user whose roles and OPD were loaded."""
+    return UserRead(
+        id=user.id,
+        nip=user.nip,
+        name=user.name,
+        email=user.email,
+        roles=sorted(user.role_names),
+        opd=OpdRef(code=user.opd.code, name=user.opd.name) if user.opd else None,
+        employment=user.employment,
+        pangkat_golongan=user.pangkat_golongan,
+        jabatan=user.jabatan,
+        jenis_jabatan=user.jenis_jabatan,
+        is_active=user.is_active,
+    )
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = repository.get_user(session, user_id)
+    if user is None:
+        raise NotFound("Pengguna tidak ditemukan.", code="user_not_found")
+    return user
+
+
+def find_login_user(session: Session, identifier: str) -> User | None:
+    """The account a login name (NIP or email) points at, if any."""
+    from app.accounts.nip import normalise_nip
+
+    ident = identifier.strip()
+    if not ident:
+        return None
+    if "@" not in ident:
+        ident = normalise_nip(ident)
+    return repository.get_user_by_login(session, ident)
+
+
+def _opd_id(session: Session, code: str | None) -> int | None:
+    if code is None or not code.strip():
+        return None
+    opd = repository.get_opd_by_code(session, code.strip())
+    if opd is None:
+        raise ValidationFailed(f"Kode OPD '{code}' tidak ditemukan.", field="opd_code")
+    return opd.id
+
+
+def _check_unique(session: Session, *, nip: str | None, email: str | None, user_id: int | None) -> None:
+    if nip:
+        other = repository.get_user_by_nip(session, nip)
+        if other is not None and other.id != user_id:
+            raise Conflict(f"NIP {nip} sudah terdaftar.", code="duplicate_nip")
+    if email:
+        other = repository.get_user_by_email(session, email)
+        if other is not None and other.id != user_id:
+            raise Conflict(f"Email {email} sudah dipakai akun lain.", code="duplicate_email")
+
+
+def set_password(user: User, password: str, settings: Settings) -> None:
+    """Apply the password policy, then store an argon2id hash."""
+    check_password_policy(
+        password, min_length=settings.password_min_length, personal=(user.nip,)
+    )
+    user.password_hash = hash_password(password)
+
+
+def create_user(session: Session, data: UserCreate, settings: Settings) -> User:
+    profile = check_profile(
+        nip=data.nip,
+        name=data.name,
+        email=data.email,
+        employment=data.employment,
+        pangkat_golongan=data.pangkat_golongan,
+        jabatan=data.jabatan,
+        jenis_jabatan=data.jenis_jabatan,
+    )
+    _raise_first(profile)
+    if profile.nip is None and profile.email is None:
+        raise ValidationFailed("Isi NIP atau email agar pengguna dapat masuk.", field="nip")
+    _check_unique(session, nip=profile.nip, email=profile.email, user_id=None)
+    user = User(
+        nip=profile.nip,
+        name=profile.name,
+        email=profile.email,
+        employment=profile.employment,
+        pangkat_golongan=profile.pangkat_golongan,
+        jabatan=profile.jabatan,
+        jenis_jabatan=profile.jenis_jabatan,
+        opd_id=_opd_id(session, data.opd_code),
+        is_active=True,
+    )
+    if data.password:
+        set_password(user, data.password, settings)
+    user.roles = [UserRole(role=r.value) for r in sorted(set(data.roles or [Role.LEARNER]))]
+    try:
+        repository.add(session, user)
+    except IntegrityError:  # a concurrent create of the same NIP/email
+        raise Conflict("NIP atau email sudah terdaftar.", code="duplicate_nip") from None
+    return get_user(session, user.id)
+
+
+def update_user(session: Session, user: User, data: UserUpdate, settings: Settings) -> User:
+    """Change profile fields, roles or password (activation goes through auth.service)."""
+    fields = data.model_fields_set
+    profile = check_profile(
+        nip=user.nip,
+        name=data.name if "name" in fields else user.name,
+        email=data.email if "email" in fields else user.email,
+        employment=data.employment if "employment" in fields else user.employment,
+        pangkat_golongan=data.pangkat_golongan if "pangkat_golongan" in fields else user.pangkat_golongan,
+        jabatan=data.jabatan if "jabatan" in fields else user.jabatan,
+        jenis_jabatan=data.jenis_jabatan if "jenis_jabatan" in fields else user.jenis_jabatan,
+    )
+    _raise_first(profile)
+    _check_unique(session, nip=None, email=profile.email, user_id=user.id)
+    user.name, user.email = profile.name, profile.email
+    user.employment, user.pangkat_golongan = profile.employment, profile.pangkat_golongan
+    user.jabatan, user.jenis_jabatan = profile.jabatan, profile.jenis_jabatan
+    if "opd_code" in fields:
+        user.opd_id = _opd_id(session, data.opd_code)
+    if data.password:
+        set_password(user, data.password, settings)
+    if data.roles is not None:
+        if not data.roles:
+            raise ValidationFailed("Pengguna harus punya paling sedikit satu peran.", field="roles")
+        repository.set_roles(session, user.id, [r.value for r in data.roles])
+    session.flush()
+    session.expire(user)
+    return get_user(session, user.id)
+
+
+def create_opd(session: Session, data: OpdCreate) -> OpdRead:
+    code = data.code.strip().upper()
+    if repository.get_opd_by_code(session, code) is not None:
+        raise Conflict(f"Kode OPD {code} sudah ada.", code="duplicate_opd")
+    parent_id = None
+    if data.parent_code:
+        parent = repository.get_opd_by_code(session, data.parent_code.strip().upper())
+        if parent is None:
+            raise ValidationFailed(
+                f"OPD induk '{data.parent_code}' tidak ditemukan.", field="parent_code"
+            )
+        parent_id = parent.id
+    opd = Opd(code=code, name=" ".join(data.name.split()), parent_id=parent_id)
+    repository.add(session, opd)
+    return OpdRead(id=opd.id, code=opd.code, name=opd.name, parent_code=data.parent_code)
+
+
+def list_opds(session: Session) -> list[OpdRead]:
+    return [
+        OpdRead(id=o.id, code=o.code, name=o.name, parent_code=p, user_count=n)
+        for o, p, n in repository.list_opds(session)
+    ]
+
+
+def list_users(
+    session: Session, *, q: str | None = None, opd_code: str | None = None, page: int = 1, per_page: int = 50
+) -> tuple[int, list[UserRead]]:
+    opd_id = _opd_id(session, opd_code) if opd_code else None
+    total, users = repository.list_users(
+        session, q=q, opd_id=opd_id, offset=(max(page, 1) - 1) * per_page, limit=per_page
+    )
+    return total, [to_read(u) for u in users]

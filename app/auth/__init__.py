@@ -1,0 +1,1 @@
+"""Authentication and authorization: sessions, API tokens, CSRF, login throttling, policy."""

@@ -1,0 +1,226 @@
+"""Rules for signing in and staying signed in: throttling, sessions, API tokens, deactivation.
+
+Cookies and tokens are random; only their sha256 is stored, so a database leak logs nobody in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.accounts.passwords import hash_password, needs_rehash, verify_password
+from app.auth import repository
+from app.auth.models import ApiToken, WebSession
+from app.core.config import Settings
+from app.core.db import session_scope, utcnow
+from app.core.errors import Forbidden, InvalidCredentials, Throttled
+
+SESSION_TOUCH_SECONDS = 60  # write last_seen_at at most once a minute per session
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the user, their roles, and how they proved it."""
+
+    user_id: int
+    name: str
+    roles: frozenset[str]
+    via: str  # "session" or "token"
+    session_hash: str | None = None
+
+    def has_any(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+def principal_for(user: User, *, via: str, session_hash: str | None = None) -> Principal:
+    return Principal(
+        user_id=user.id,
+        name=user.name,
+        roles=frozenset(user.role_names),
+        via=via,
+        session_hash=session_hash,
+    )
+
+
+# --- throttling -------------------------------------------------------------------------------
+
+
+def _throttle_keys(identifier: str, user: User | None, address: str) -> list[tuple[str, str]]:
+    account = f"user:{user.id}" if user is not None else f"name:{identifier.strip().lower()}"
+    return [("account", account), ("address", address)]
+
+
+def check_throttle(
+    session: Session, keys: list[tuple[str, str]], settings: Settings
+) -> None:
+    """Refuse a login when the account or the address failed too often in the window."""
+    now = utcnow()
+    window = dt.timedelta(seconds=settings.login_window_seconds)
+    limits = {
+        "account": settings.login_max_failures_per_account,
+        "address": settings.login_max_failures_per_address,
+    }
+    for scope, key in keys:
+        count, oldest = repository.failures_since(session, scope, key, now - window)
+        if count >= limits[scope] and oldest is not None:
+            retry = int((oldest + window - now).total_seconds()) + 1
+            raise Throttled(
+                "Terlalu banyak percobaan masuk yang gagal. "
+                f"Coba lagi dalam {max(1, retry // 60 + (1 if retry % 60 else 0))} menit.",
+                retry_after=retry,
+            )
+
+
+def _record_failure(keys: list[tuple[str, str]]) -> None:
+    # Its own transaction: the request's session is rolled back with the 401, the count is not.
+    with session_scope() as own:
+        repository.add_failures(own, keys, utcnow())
+
+
+def authenticate(
+    session: Session, identifier: str, password: str, *, address: str, settings: Settings
+) -> User:
+    """Check a NIP-or-email and password under throttling; return the active user."""
+    user = accounts_service.find_login_user(session, identifier)
+    keys = _throttle_keys(identifier, user, address)
+    check_throttle(session, keys, settings)
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        _record_failure(keys)
+        raise InvalidCredentials("NIP/email atau kata sandi salah.")
+    if not user.is_active:
+        raise Forbidden("Akun Anda dinonaktifkan. Hubungi admin BKPSDM.", code="account_inactive")
+    repository.clear_failures(session, *keys[0])
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+# --- browser sessions -------------------------------------------------------------------------
+
+
+def start_session(
+    session: Session,
+    user: User,
+    *,
+    previous_cookie: str | None,
+    address: str | None,
+    user_agent: str | None,
+    settings: Settings,
+) -> str:
+    """A new session id at every login (the old one, if any, is dropped); returns the cookie."""
+    if previous_cookie:
+        repository.delete_web_session(session, token_hash(previous_cookie))
+    raw = secrets.token_urlsafe(32)
+    now = utcnow()
+    repository.add(
+        session,
+        WebSession(
+            id_hash=token_hash(raw),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
+            ip_address=address,
+            user_agent=(user_agent or "")[:255] or None,
+        ),
+    )
+    return raw
+
+
+def resolve_session(session: Session, raw: str, settings: Settings) -> Principal | None:
+    """The principal behind a session cookie, or None when unknown, idle too long or expired."""
+    id_hash = token_hash(raw)
+    web = repository.get_web_session(session, id_hash)
+    if web is None:
+        return None
+    now = utcnow()
+    idle = dt.timedelta(minutes=settings.session_idle_minutes)
+    if web.expires_at <= now or web.last_seen_at + idle <= now:
+        repository.delete_web_session(session, id_hash)
+        return None
+    user = accounts_service.get_user(session, web.user_id)
+    if not user.is_active:
+        return None
+    if (now - web.last_seen_at).total_seconds() > SESSION_TOUCH_SECONDS:
+        repository.touch_web_session(session, id_hash, now)
+    return principal_for(user, via="session", session_hash=id_hash)
+
+
+def end_session(session: Session, raw: str) -> None:
+    repository.delete_web_session(session, token_hash(raw))
+
+
+def end_all_sessions(session: Session, user_id: int) -> int:
+    return repository.delete_user_sessions(session, user_id)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def issue_api_token(session: Session, user: User, settings: Settings) -> tuple[str, int]:
+    raw = secrets.token_urlsafe(32)
+    lifetime = settings.api_token_minutes * 60
+    repository.add(
+        session,
+        ApiToken(
+            token_hash=token_hash(raw),
+            user_id=user.id,
+            expires_at=utcnow() + dt.timedelta(seconds=lifetime),
+        ),
+    )
+    return raw, lifetime
+
+
+def resolve_api_token(session: Session, raw: str) -> Principal | None:
+    token = repository.get_api_token(session, token_hash(raw))
+    if token is None or token.expires_at <= utcnow():
+        return None
+    user = accounts_service.get_user(session, token.user_id)
+    return principal_for(user, via="token") if user.is_active else None
+
+
+# --- account state ----------------------------------------------------------------------------
+
+
+def set_user_active(session: Session, user: User, active: bool) -> None:
+    """Deactivating an account ends every browser session and API token it has."""
+    user.is_active = active
+    if not active:
+        repository.delete_user_sessions(session, user.id)
+        repository.delete_user_tokens(session, user.id)
+    session.flush()
+
+
+def purge_expired(session: Session, settings: Settings) -> None:
+    now = utcnow()
+    repository.delete_expired(
+        session, now, now - dt.timedelta(seconds=settings.login_window_seconds)
+    )
+
+
+# --- CSRF -------------------------------------------------------------------------------------
+
+
+def csrf_token(binding: str, settings: Settings) -> str:
+    """Synchroniser token bound to the session (or the anonymous pre-session cookie)."""
+    return hmac.new(
+        settings.secret_key.encode(), b"csrf|" + binding.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def csrf_valid(binding: str | None, supplied: str | None, settings: Settings) -> bool:
+    if not binding or not supplied:
+        return False
+    return hmac.compare_digest(csrf_token(binding, settings), supplied)

@@ -1,0 +1,191 @@
+"""The `lms` command: serve, database migrations, accounts, demo and synthetic data.
+
+Each command runs in one unit of work (committed at the end, rolled back on error).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.core.config import get_settings
+
+cli = typer.Typer(help="LMS Diklat ASN", no_args_is_help=True, add_completion=False)
+db_cli = typer.Typer(help="Database schema (Alembic)", no_args_is_help=True)
+users_cli = typer.Typer(help="ASN accounts", no_args_is_help=True)
+dev_cli = typer.Typer(help="Development data", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(dev_cli, name="dev")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config() -> object:
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def upgrade_database() -> None:
+    """Bring the schema to the newest migration (the only way tables are made)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(), "head")  # type: ignore[arg-type]
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    upgrade_database()
+    typer.echo("database: up to date")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    migrate: Annotated[bool, typer.Option(help="Run migrations first")] = True,
+) -> None:
+    """Run the web server (uvicorn)."""
+    import uvicorn
+
+    if migrate:
+        upgrade_database()
+    settings = get_settings()
+    typer.echo(f"LMS Diklat ASN ({settings.institution_name}) at http://{host}:{port}/")
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+        proxy_headers=settings.trust_forwarded_for, access_log=False,
+    )  # fmt: skip
+
+
+@users_cli.command("create")
+def users_create(
+    name: Annotated[str, typer.Option(help="Full name")],
+    nip: Annotated[str | None, typer.Option(help="18-digit NIP")] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    role: Annotated[list[str] | None, typer.Option(help="Role (repeat for several)")] = None,
+    password: Annotated[str | None, typer.Option(prompt=True, hide_input=True)] = None,
+    opd: Annotated[str | None, typer.Option(help="OPD code")] = None,
+    employment: Annotated[str | None, typer.Option(help="PNS or PPPK")] = None,
+    pangkat: Annotated[str | None, typer.Option(help="e.g. III/a")] = None,
+) -> None:
+    """Create one account."""
+    from app.accounts import service
+    from app.accounts.schemas import UserCreate
+    from app.core.db import session_scope
+    from app.core.errors import LMSError
+
+    try:
+        with session_scope() as session:
+            data = UserCreate.model_validate({
+                "nip": nip, "name": name, "email": email, "password": password,
+                "roles": role or ["learner"], "opd_code": opd, "employment": employment,
+                "pangkat_golongan": pangkat,
+            })  # fmt: skip
+            user = service.create_user(session, data, get_settings())
+            typer.echo(f"created user {user.id}: {user.name} ({', '.join(sorted(user.role_names))})")
+    except LMSError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+
+
+@users_cli.command("import")
+def users_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the good rows")] = False,
+) -> None:
+    """Import the roster (CSV/XLSX); upsert by NIP; any bad row imports nothing by default."""
+    from app.accounts import roster
+    from app.core.db import session_scope
+    from app.core.errors import LMSError
+
+    try:
+        with session_scope() as session, file.open("rb") as handle:
+            result = roster.import_roster(session, handle, skip_invalid=skip_invalid)
+    except LMSError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    for err in result.errors:
+        typer.echo(f"row {err.row}, {err.field}: {err.message}", err=True)
+    typer.echo(f"created {result.created}, updated {result.updated}, invalid rows {result.skipped}")
+    if result.errors and not skip_invalid:
+        typer.echo("nothing imported: fix the rows above or use --skip-invalid", err=True)
+        raise typer.Exit(1)
+
+
+@users_cli.command("set-password")
+def users_set_password(
+    login: Annotated[str, typer.Argument(help="NIP or email")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Set an account's password (for accounts made by the roster import)."""
+    from app.accounts import service
+    from app.core.db import session_scope
+    from app.core.errors import LMSError
+
+    try:
+        with session_scope() as session:
+            user = service.find_login_user(session, login)
+            if user is None:
+                typer.echo(f"error: no account for {login}", err=True)
+                raise typer.Exit(2)
+            service.set_password(user, password, get_settings())
+    except LMSError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo("password set")
+
+
+@cli.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve", help="Start the server afterwards")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Load the demo OPDs and accounts (idempotent) and print how to log in."""
+    from app.core.db import session_scope
+    from app.dev.seed import DEMO_PASSWORD, load_demo
+
+    upgrade_database()
+    with session_scope() as session:
+        accounts = load_demo(session, get_settings())
+    typer.echo("Demo accounts (log in with NIP or email), password for all: " + DEMO_PASSWORD)
+    for acc in accounts:
+        typer.echo(f"  {', '.join(r.value for r in acc.roles):<22} {acc.nip}  {acc.email}")
+    if serve_after:
+        serve(host=host, port=port, workers=1, migrate=False)
+
+
+@dev_cli.command("seed")
+def dev_seed(
+    size: Annotated[str, typer.Option(help="XS, S, M or L (L = 10,000 ASN in 40 OPDs)")] = "S",
+) -> None:
+    """Synthetic regency data for development and benchmarks."""
+    from app.core.db import session_scope
+    from app.dev.seed import SIZES, seed
+
+    size = size.upper()
+    if size not in SIZES:
+        typer.echo(f"error: size must be one of {', '.join(SIZES)}", err=True)
+        raise typer.Exit(2)
+    upgrade_database()
+    with session_scope() as session:
+        result = seed(session, get_settings(), size)
+    typer.echo(", ".join(f"{k}: {v}" for k, v in result.items()))
+
+
+def main() -> None:
+    cli(prog_name="lms")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

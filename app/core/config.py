@@ -1,0 +1,88 @@
+"""Settings for the whole LMS, read from `LMS_` environment variables (and `.env`).
+
+Every rule number that LAN or the agency may change lives here, never as a literal in code.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - the sentinel we refuse in production
+
+
+class Settings(BaseSettings):
+    """All configuration; see README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="LMS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./var/lms.db"
+    storage_url: str = "file://./var/objects"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_presign_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
+    secret_key: str = DEV_SECRET_KEY
+    base_url: str = "http://127.0.0.1:8000"
+    institution_name: str = "BKPSDM Kabupaten Contoh"
+    default_locale: Literal["id", "en"] = "id"
+
+    # Browser sessions.
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    api_token_minutes: int = Field(default=60, ge=1)
+
+    # Login throttling (per account and per client address), counted in the database.
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
+    trust_forwarded_for: bool = False
+
+    # Passwords.
+    password_min_length: int = Field(default=10, ge=8)
+
+    # Uploads.
+    max_roster_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+
+    # LAN / agency rules (defaults; later issues read them).
+    minutes_per_jp: int = Field(default=45, ge=1)
+    annual_jp_target: int = Field(default=20, ge=0)
+    participation_target_percent: int = Field(default=90, ge=0, le=100)
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        """Outside development and test the default secret key would let anyone forge tokens."""
+        if self.environment == "production" and (
+            self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "LMS_SECRET_KEY must be set to a random value of at least 32 characters "
+                "when LMS_ENVIRONMENT=production"
+            )
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The file behind a `sqlite:///path` URL, or None for other databases or memory."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
+        return Path(path) if path and path != ":memory:" else None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

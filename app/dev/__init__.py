@@ -1,0 +1,1 @@
+"""Development data: the demo accounts and the synthetic regency generator (`lms dev seed`)."""

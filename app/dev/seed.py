@@ -1,0 +1,171 @@
+"""Demo accounts and synthetic ASN data shaped like a regency (like Moodle's test generator).
+
+Deterministic for a given seed so benchmarks compare like with like.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app.accounts import repository, service
+from app.accounts.constants import GOLONGAN_PPPK, PANGKAT_PNS, JenisJabatan, Role
+from app.accounts.roster import TEMPLATE_HEADERS
+from app.accounts.schemas import OpdCreate
+from app.core.config import Settings
+from app.core.db import utcnow
+
+DEMO_PASSWORD = "Diklat-Demo-2026"  # noqa: S105 - printed for the demo on purpose
+
+DEMO_OPDS = [
+    ("BKPSDM", "Badan Kepegawaian dan Pengembangan Sumber Daya Manusia"),
+    ("SETDA", "Sekretariat Daerah"),
+    ("DISKOMINFO", "Dinas Komunikasi, Informatika, Statistik dan Persandian"),
+    ("DINKES", "Dinas Kesehatan"),
+    ("DINDIK", "Dinas Pendidikan dan Kebudayaan"),
+    ("BAPPEDA", "Badan Perencanaan Pembangunan Daerah"),
+    ("DPMPTSP", "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu"),
+    ("BPKAD", "Badan Pengelolaan Keuangan dan Aset Daerah"),
+    ("DISDUKCAPIL", "Dinas Kependudukan dan Pencatatan Sipil"),
+    ("DPUPR", "Dinas Pekerjaan Umum dan Penataan Ruang"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    nip: str
+    name: str
+    email: str
+    roles: tuple[Role, ...]
+    opd: str
+    pangkat: str
+    jabatan: str
+    jenis: JenisJabatan
+
+
+DEMO_ACCOUNTS = [
+    DemoAccount("197805122005011002", "Admin Sistem", "admin@demo.lms.go.id", (Role.ADMIN,),
+                "BKPSDM", "III/d", "Pranata Komputer Ahli Muda", JenisJabatan.FUNGSIONAL),
+    DemoAccount("198203142008012003", "Siti Rahmawati", "penyelenggara@demo.lms.go.id",
+                (Role.TRAINING_OFFICER,), "BKPSDM", "III/c", "Analis Pengembangan Kompetensi",
+                JenisJabatan.FUNGSIONAL),
+    DemoAccount("198711032010011004", "Andi Pratama", "konten@demo.lms.go.id",
+                (Role.CONTENT_ADMIN,), "BKPSDM", "III/b", "Widyaiswara Ahli Pertama",
+                JenisJabatan.FUNGSIONAL),
+    DemoAccount("197501202000031001", "Dr. Bambang Hidayat, M.Si.", "mentor@demo.lms.go.id",
+                (Role.MENTOR, Role.LEARNER), "DISKOMINFO", "IV/b", "Kepala Dinas", JenisJabatan.JPT),
+    DemoAccount("199304152019032005", "Dewi Lestari", "peserta@demo.lms.go.id", (Role.LEARNER,),
+                "DISKOMINFO", "III/a", "Pengelola Layanan Informasi", JenisJabatan.PELAKSANA),
+]  # fmt: skip
+
+
+def load_demo(session: Session, settings: Settings) -> list[DemoAccount]:
+    """Create the demo OPDs and accounts if missing (safe to run again)."""
+    from app.accounts.schemas import UserCreate
+
+    existing_opds = repository.opd_ids_by_code(session)
+    for code, name in DEMO_OPDS:
+        if code not in existing_opds:
+            service.create_opd(session, OpdCreate(code=code, name=name))
+    for account in DEMO_ACCOUNTS:
+        if repository.get_user_by_nip(session, account.nip) is None:
+            service.create_user(
+                session,
+                UserCreate(
+                    nip=account.nip, name=account.name, email=account.email,
+                    password=DEMO_PASSWORD, roles=list(account.roles), opd_code=account.opd,
+                    employment="PNS", pangkat_golongan=account.pangkat, jabatan=account.jabatan,
+                    jenis_jabatan=account.jenis,
+                ),  # fmt: skip
+                settings,
+            )
+    return DEMO_ACCOUNTS
+
+
+SIZES = {"XS": (100, 5), "S": (1_000, 10), "M": (3_000, 20), "L": (10_000, 40)}
+
+_FIRST = ("Agus Ahmad Ani Budi Citra Dedi Dewi Eka Fajar Fitri Gita Hadi Indah Joko Kartika "
+          "Lina Made Nur Putri Rahmat Rina Rudi Sari Sri Tono Wahyu Wati Yanti Yusuf Zainal").split()  # fmt: skip
+_LAST = ("Hidayat Lestari Pratama Saputra Wijaya Kusuma Santoso Rahayu Nugroho Siregar Hasibuan "
+         "Setiawan Purnomo Permana Maulana Fauzi Susanti Utami Gunawan Firmansyah").split()  # fmt: skip
+_JABATAN = ("Analis Kebijakan", "Pranata Komputer", "Pengadministrasi Umum", "Perencana",
+            "Auditor", "Guru Ahli Pertama", "Perawat Terampil", "Bidan Ahli Pertama",
+            "Analis Keuangan", "Pengelola Data", "Kepala Seksi", "Kepala Bidang")  # fmt: skip
+
+
+def synthetic_nip(rng: random.Random, index: int) -> tuple[str, str]:
+    """A NIP that passes every rule, unique by `index`; returns (nip, employment)."""
+    birth = dt.date(1965, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 35))
+    start_year = rng.randrange(birth.year + 19, min(birth.year + 40, 2025) + 1)
+    pppk = rng.random() < 0.2 and start_year >= 2019
+    month = "21" if pppk else f"{rng.randrange(1, 13):02d}"
+    gender = rng.choice("12")
+    # The sequence digits carry the index so NIPs never collide within one data set.
+    nip = f"{birth:%Y%m%d}{start_year:04d}{month}{gender}{index % 999 + 1:03d}"
+    return nip, "PPPK" if pppk else "PNS"
+
+
+def synthetic_rows(count: int, opd_codes: list[str], *, seed: int = 2026) -> list[dict[str, str]]:
+    """Roster rows like the agency's spreadsheet, with unique NIPs and emails."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+    rows: list[dict[str, str]] = []
+    seen: set[str] = set()
+    index = 0
+    while len(rows) < count:
+        nip, employment = synthetic_nip(rng, index)
+        index += 1
+        if nip in seen:
+            continue
+        seen.add(nip)
+        name = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
+        pangkat = rng.choice(GOLONGAN_PPPK[4:11] if employment == "PPPK" else list(PANGKAT_PNS)[4:15])
+        rows.append({
+            "NIP": nip, "Nama": name, "Email": f"{nip}@asn.example.go.id",
+            "Jenis Pegawai": employment, "Pangkat/Golongan": pangkat,
+            "Jabatan": rng.choice(_JABATAN), "Kode OPD": opd_codes[len(rows) % len(opd_codes)],
+        })  # fmt: skip
+    return rows
+
+
+def rows_to_csv(rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(TEMPLATE_HEADERS))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def seed(session: Session, settings: Settings, size: str) -> dict[str, int]:
+    """Synthetic OPDs and ASN for a size (L = 10,000 ASN in 40 OPDs); adds to what exists."""
+    users, opds = SIZES[size]
+    existing = repository.opd_ids_by_code(session)
+    codes = [f"OPD{i:02d}" for i in range(1, opds + 1)]
+    for code in codes:
+        if code not in existing:
+            service.create_opd(session, OpdCreate(code=code, name=f"Perangkat Daerah {code[3:]}"))
+    opd_ids = repository.opd_ids_by_code(session)
+    rows = synthetic_rows(users, codes)
+    have = repository.users_by_nips(session, (r["NIP"] for r in rows))
+    now = utcnow()
+    new = [
+        {
+            "nip": r["NIP"], "name": r["Nama"], "email": r["Email"],
+            "employment": r["Jenis Pegawai"], "pangkat_golongan": r["Pangkat/Golongan"],
+            "jabatan": r["Jabatan"], "jenis_jabatan": None, "opd_id": opd_ids[r["Kode OPD"]],
+            "is_active": True, "created_at": now, "updated_at": now,
+        }  # fmt: skip
+        for r in rows
+        if r["NIP"] not in have
+    ]
+    for i in range(0, len(new), 2000):
+        ids = repository.bulk_insert_users(session, new[i : i + 2000])
+        repository.bulk_insert_roles(
+            session, [{"user_id": uid, "role": Role.LEARNER.value} for uid in ids.values()]
+        )
+    return {"opds": opds, "users_created": len(new), "users_total": repository.count_users(session)}
+

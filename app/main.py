@@ -1,0 +1,40 @@
+"""The ASGI application: middleware, error handlers, routers and static files.
+
+`create_app()` is the factory that `lms serve` (uvicorn --factory) and the tests run.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app.accounts import pages as accounts_pages
+from app.accounts import router as accounts_router
+from app.auth import pages as auth_pages
+from app.auth import router as auth_router
+from app.core.config import get_settings
+from app.core.logging import RequestLogMiddleware, configure_logging
+from app.web import errors, pages
+from app.web import i18n as web_i18n
+from app.web.static import HashedStaticFiles
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title=f"LMS Diklat ASN — {settings.institution_name}",
+        version="1",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    errors.install(app)
+    for module in (auth_router, accounts_router):
+        app.include_router(module.router)
+    for module in (auth_pages, accounts_pages, web_i18n, pages):
+        app.include_router(module.router)
+    app.mount("/static", HashedStaticFiles(), name="static")
+    app.add_middleware(web_i18n.LocaleMiddleware)
+    app.add_middleware(RequestLogMiddleware)
+    return app
+

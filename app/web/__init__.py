@@ -1,0 +1,1 @@
+"""The web shell: templates, static files, error pages, dashboard and language switch."""

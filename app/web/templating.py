@@ -1,0 +1,85 @@
+"""Jinja2 environment with gettext, the role navigation and the render helper for pages.
+
+Templates receive plain data only; `render` adds the request's principal, CSRF token and locale.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import Response
+
+from app.accounts.constants import Role
+from app.auth import service as auth_service
+from app.auth.dependencies import ANON_COOKIE, csrf_binding
+from app.auth.service import Principal
+from app.core import i18n
+from app.core.config import get_settings
+from app.web.static import static_url
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(default=True),
+    extensions=["jinja2.ext.i18n"],
+)
+_env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext_, i18n.ngettext_, newstyle=True
+)
+_env.globals["static_url"] = static_url
+_env.policies["ext.i18n.trimmed"] = True
+templates = Jinja2Templates(env=_env)
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    href: str
+    label: str
+
+
+def navigation(principal: Principal | None) -> list[NavItem]:
+    """Menu entries for the roles the user holds; later issues add theirs here."""
+    _ = i18n.gettext_
+    if principal is None:
+        return []
+    items = [NavItem("/", _("Beranda"))]
+    if principal.has_any(Role.ADMIN):
+        items += [NavItem("/admin/users", _("Pengguna")), NavItem("/admin/opds", _("OPD"))]
+    return items
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> Response:
+    """Render a page (or its partial for htmx) with the shell's common context."""
+    settings = get_settings()
+    principal: Principal | None = getattr(request.state, "principal", None)
+    new_anon = None
+    binding = csrf_binding(request)
+    if binding is None:
+        new_anon = secrets.token_urlsafe(24)
+        request.state.anon_id = new_anon
+        binding = new_anon
+    data = {
+        "principal": principal,
+        "nav": navigation(principal),
+        "csrf_token": auth_service.csrf_token(binding, settings),
+        "locale": i18n.current_locale.get(),
+        "institution_name": settings.institution_name,
+        "is_htmx": request.headers.get("hx-request") == "true",
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, name, data, status_code=status_code)
+    if new_anon is not None:
+        response.set_cookie(
+            ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=settings.secure_cookies,
+            max_age=7 * 24 * 3600,
+        )
+    return response

@@ -1,0 +1,87 @@
+"""Keyword-only factories for test data, and helpers to sign in through the API or the pages."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import httpx
+
+from app.accounts import service as accounts_service
+from app.accounts.models import User
+from app.accounts.schemas import OpdCreate, UserCreate
+from app.core.config import get_settings
+from app.core.db import session_scope
+
+PASSWORD = "Kata-Sandi-Uji-2026"
+_seq = itertools.count(1)
+
+
+def valid_nip(*, birth: str = "19900101", start: str = "201503", gender: str = "1", seq: int | None = None) -> str:
+    """A NIP that passes every rule; `seq` keeps it unique."""
+    return f"{birth}{start}{gender}{(seq if seq is not None else next(_seq)) % 999 + 1:03d}"
+
+
+def make_opd(*, code: str = "DISKOMINFO", name: str = "Dinas Komunikasi dan Informatika") -> str:
+    with session_scope() as session:
+        if accounts_service.repository.get_opd_by_code(session, code) is None:
+            accounts_service.create_opd(session, OpdCreate(code=code, name=name))
+    return code
+
+
+def make_user(
+    *,
+    roles: tuple[str, ...] = ("learner",),
+    nip: str | None = None,
+    email: str | None = None,
+    password: str | None = PASSWORD,
+    name: str = "Dewi Lestari",
+    opd_code: str | None = None,
+    active: bool = True,
+) -> User:
+    n = next(_seq)
+    with session_scope() as session:
+        user = accounts_service.create_user(
+            session,
+            UserCreate(
+                nip=nip or valid_nip(seq=n),
+                name=name,
+                email=email or f"user{n}@example.go.id",
+                password=password,
+                roles=list(roles),  # type: ignore[arg-type]
+                opd_code=opd_code,
+                employment="PNS",
+            ),
+            get_settings(),
+        )
+        if not active:
+            user.is_active = False
+        session.flush()
+        session.expunge_all()
+    return user
+
+
+async def api_token(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Bearer headers for a user, through POST /api/v1/auth/token."""
+    response = await client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf-token" content="([0-9a-f]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+async def browser_login(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> str:
+    """Sign in through the login form like a browser; returns the CSRF token of the session."""
+    page = await client.get("/login")
+    response = await client.post(
+        "/login",
+        data={"csrf_token": csrf_from(page.text), "username": username, "password": password, "next": "/"},
+    )
+    assert response.status_code == 303, response.text
+    home = await client.get("/")
+    assert home.status_code == 200
+    return csrf_from(home.text)
