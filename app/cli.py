@@ -5,7 +5,6 @@ Each command runs in one unit of work (committed at the end, rolled back on erro
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -92,7 +91,9 @@ def users_create(
                 "pangkat_golongan": pangkat,
             })  # fmt: skip
             user = service.create_user(session, data, get_settings())
-            typer.echo(f"created user {user.id}: {user.name} ({', '.join(sorted(user.role_names))})")
+            typer.echo(
+                f"created user {user.id}: {user.name} ({', '.join(sorted(user.role_names))})"
+            )
     except LMSError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
@@ -101,7 +102,9 @@ def users_create(
 @users_cli.command("import")
 def users_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the good rows")] = False,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Import the good rows")
+    ] = False,
 ) -> None:
     """Import the roster (CSV/XLSX); upsert by NIP; any bad row imports nothing by default."""
     from app.accounts import roster
@@ -147,7 +150,9 @@ def users_set_password(
 
 @cli.command()
 def demo(
-    serve_after: Annotated[bool, typer.Option("--serve", help="Start the server afterwards")] = False,
+    serve_after: Annotated[
+        bool, typer.Option("--serve", help="Start the server afterwards")
+    ] = False,
     host: str = "127.0.0.1",
     port: int = 8000,
 ) -> None:
@@ -188,4 +193,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -37,4 +37,3 @@ def create_app() -> FastAPI:
     app.add_middleware(web_i18n.LocaleMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app
-

@@ -17,7 +17,9 @@ PASSWORD = "Kata-Sandi-Uji-2026"
 _seq = itertools.count(1)
 
 
-def valid_nip(*, birth: str = "19900101", start: str = "201503", gender: str = "1", seq: int | None = None) -> str:
+def valid_nip(
+    *, birth: str = "19900101", start: str = "201503", gender: str = "1", seq: int | None = None
+) -> str:
     """A NIP that passes every rule; `seq` keeps it unique."""
     return f"{birth}{start}{gender}{(seq if seq is not None else next(_seq)) % 999 + 1:03d}"
 
@@ -61,9 +63,13 @@ def make_user(
     return user
 
 
-async def api_token(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+async def api_token(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD
+) -> dict[str, str]:
     """Bearer headers for a user, through POST /api/v1/auth/token."""
-    response = await client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": username, "password": password}
+    )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
@@ -79,7 +85,12 @@ async def browser_login(client: httpx.AsyncClient, username: str, password: str 
     page = await client.get("/login")
     response = await client.post(
         "/login",
-        data={"csrf_token": csrf_from(page.text), "username": username, "password": password, "next": "/"},
+        data={
+            "csrf_token": csrf_from(page.text),
+            "username": username,
+            "password": password,
+            "next": "/",
+        },
     )
     assert response.status_code == 303, response.text
     home = await client.get("/")

@@ -36,7 +36,7 @@ def _free_port() -> int:
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1):
+        with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - our own http:// URL
             return True
     except urllib.error.HTTPError:
         return True  # Any HTTP answer means the server is up.
@@ -67,7 +67,7 @@ def start_s3_server(timeout: float = 30.0) -> tuple[str, Callable[[], None]]:
     # moto's CLI has no "port 0", so pick a free port and retry if another process grabs it.
     for _attempt in range(3):
         port = _free_port()
-        log = tempfile.TemporaryFile()
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdin=subprocess.DEVNULL,
@@ -83,7 +83,6 @@ def start_s3_server(timeout: float = 30.0) -> tuple[str, Callable[[], None]]:
             time.sleep(0.1)
 
         if proc.poll() is None and _answers(endpoint + "/moto-api/"):
-
             return endpoint, _stopper(proc, log)
 
         proc.kill()

@@ -81,7 +81,9 @@ async def _check_csrf(request: Request, settings: Settings) -> None:
         )
 
 
-async def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Principal | None:
+async def get_principal(
+    request: Request, db: SessionDep, settings: SettingsDep
+) -> Principal | None:
     """The caller from a bearer token or a session cookie; cookie callers must carry CSRF."""
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
@@ -104,7 +106,9 @@ async def get_principal(request: Request, db: SessionDep, settings: SettingsDep)
 OptionalPrincipal = Annotated[Principal | None, Depends(get_principal)]
 
 
-async def verify_csrf(request: Request, settings: SettingsDep, principal: OptionalPrincipal) -> None:
+async def verify_csrf(
+    request: Request, settings: SettingsDep, principal: OptionalPrincipal
+) -> None:
     """For forms anyone may post (login, language): session callers were checked already."""
     if principal is None or principal.via != "session":
         await _check_csrf(request, settings)

@@ -61,9 +61,7 @@ def _throttle_keys(identifier: str, user: User | None, address: str) -> list[tup
     return [("account", account), ("address", address)]
 
 
-def check_throttle(
-    session: Session, keys: list[tuple[str, str]], settings: Settings
-) -> None:
+def check_throttle(session: Session, keys: list[tuple[str, str]], settings: Settings) -> None:
     """Refuse a login when the account or the address failed too often in the window."""
     now = utcnow()
     window = dt.timedelta(seconds=settings.login_window_seconds)

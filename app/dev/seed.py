@@ -77,11 +77,17 @@ def load_demo(session: Session, settings: Settings) -> list[DemoAccount]:
             service.create_user(
                 session,
                 UserCreate(
-                    nip=account.nip, name=account.name, email=account.email,
-                    password=DEMO_PASSWORD, roles=list(account.roles), opd_code=account.opd,
-                    employment="PNS", pangkat_golongan=account.pangkat, jabatan=account.jabatan,
+                    nip=account.nip,
+                    name=account.name,
+                    email=account.email,
+                    password=DEMO_PASSWORD,
+                    roles=list(account.roles),
+                    opd_code=account.opd,
+                    employment="PNS",
+                    pangkat_golongan=account.pangkat,
+                    jabatan=account.jabatan,
                     jenis_jabatan=account.jenis,
-                ),  # fmt: skip
+                ),
                 settings,
             )
     return DEMO_ACCOUNTS
@@ -89,10 +95,8 @@ def load_demo(session: Session, settings: Settings) -> list[DemoAccount]:
 
 SIZES = {"XS": (100, 5), "S": (1_000, 10), "M": (3_000, 20), "L": (10_000, 40)}
 
-_FIRST = ("Agus Ahmad Ani Budi Citra Dedi Dewi Eka Fajar Fitri Gita Hadi Indah Joko Kartika "
-          "Lina Made Nur Putri Rahmat Rina Rudi Sari Sri Tono Wahyu Wati Yanti Yusuf Zainal").split()  # fmt: skip
-_LAST = ("Hidayat Lestari Pratama Saputra Wijaya Kusuma Santoso Rahayu Nugroho Siregar Hasibuan "
-         "Setiawan Purnomo Permana Maulana Fauzi Susanti Utami Gunawan Firmansyah").split()  # fmt: skip
+_FIRST = ["Agus", "Ahmad", "Ani", "Budi", "Citra", "Dedi", "Dewi", "Eka", "Fajar", "Fitri", "Gita", "Hadi", "Indah", "Joko", "Kartika", "Lina", "Made", "Nur", "Putri", "Rahmat", "Rina", "Rudi", "Sari", "Sri", "Tono", "Wahyu", "Wati", "Yanti", "Yusuf", "Zainal"]  # fmt: skip
+_LAST = ["Hidayat", "Lestari", "Pratama", "Saputra", "Wijaya", "Kusuma", "Santoso", "Rahayu", "Nugroho", "Siregar", "Hasibuan", "Setiawan", "Purnomo", "Permana", "Maulana", "Fauzi", "Susanti", "Utami", "Gunawan", "Firmansyah"]  # fmt: skip
 _JABATAN = ("Analis Kebijakan", "Pranata Komputer", "Pengadministrasi Umum", "Perencana",
             "Auditor", "Guru Ahli Pertama", "Perawat Terampil", "Bidan Ahli Pertama",
             "Analis Keuangan", "Pengelola Data", "Kepala Seksi", "Kepala Bidang")  # fmt: skip
@@ -123,7 +127,9 @@ def synthetic_rows(count: int, opd_codes: list[str], *, seed: int = 2026) -> lis
             continue
         seen.add(nip)
         name = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
-        pangkat = rng.choice(GOLONGAN_PPPK[4:11] if employment == "PPPK" else list(PANGKAT_PNS)[4:15])
+        pangkat = rng.choice(
+            GOLONGAN_PPPK[4:11] if employment == "PPPK" else list(PANGKAT_PNS)[4:15]
+        )
         rows.append({
             "NIP": nip, "Nama": name, "Email": f"{nip}@asn.example.go.id",
             "Jenis Pegawai": employment, "Pangkat/Golongan": pangkat,
@@ -154,11 +160,18 @@ def seed(session: Session, settings: Settings, size: str) -> dict[str, int]:
     now = utcnow()
     new = [
         {
-            "nip": r["NIP"], "name": r["Nama"], "email": r["Email"],
-            "employment": r["Jenis Pegawai"], "pangkat_golongan": r["Pangkat/Golongan"],
-            "jabatan": r["Jabatan"], "jenis_jabatan": None, "opd_id": opd_ids[r["Kode OPD"]],
-            "is_active": True, "created_at": now, "updated_at": now,
-        }  # fmt: skip
+            "nip": r["NIP"],
+            "name": r["Nama"],
+            "email": r["Email"],
+            "employment": r["Jenis Pegawai"],
+            "pangkat_golongan": r["Pangkat/Golongan"],
+            "jabatan": r["Jabatan"],
+            "jenis_jabatan": None,
+            "opd_id": opd_ids[r["Kode OPD"]],
+            "is_active": True,
+            "created_at": now,
+            "updated_at": now,
+        }
         for r in rows
         if r["NIP"] not in have
     ]
@@ -168,4 +181,3 @@ def seed(session: Session, settings: Settings, size: str) -> dict[str, int]:
             session, [{"user_id": uid, "role": Role.LEARNER.value} for uid in ids.values()]
         )
     return {"opds": opds, "users_created": len(new), "users_total": repository.count_users(session)}
-

@@ -15,7 +15,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app.core.errors import NotFound, ServiceUnavailable, ValidationFailed
+from app.core.errors import NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed
 from app.storage.base import (
     CHUNK_SIZE,
     MeteredReader,
@@ -186,14 +186,14 @@ class S3Storage(Storage):
             if upload_id is not None:
                 self._abort_quietly(obj_key, upload_id)
             raise
-        pass  # (key, obj_key, content_type, reader.sha256, reader.size, etag)
+        self._attach_sha256(key, obj_key, content_type, reader.sha256, reader.size, etag)
         return StoredObject(key, reader.size, reader.sha256, content_type)
 
     def _upload_part(
         self, obj_key: str, upload_id: str, number: int, chunks: list[bytes]
     ) -> CompletedPartTypeDef:
         if number > MAX_PARTS:
-            raise ValidationFailed("The file has too many parts for object storage.")
+            raise PayloadTooLarge("The file is too large for object storage.")
         body = b"".join(chunks)
         chunks.clear()  # Release the pieces before the network call to keep one part in memory.
         etag = self.client.upload_part(
@@ -243,7 +243,7 @@ class S3Storage(Storage):
         try:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=obj_key, UploadId=upload_id)
         except (ClientError, BotoCoreError):
-            # The original error matters more; the bucket's lifecycle rule reaps leftovers.
+            # The original error matters more; an abort-incomplete-uploads lifecycle rule is the backstop.
             log.warning("could not abort multipart upload %s of %s", upload_id, obj_key)
 
     def delete(self, key: str) -> None:

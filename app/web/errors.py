@@ -6,6 +6,7 @@ No stack trace ever reaches a user; unexpected errors are logged with the reques
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -56,7 +57,7 @@ def error_response(
     code: str,
     detail: str,
     *,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response:
     if wants_json(request):
@@ -91,7 +92,9 @@ async def handle_lms_error(request: Request, exc: Exception) -> Response:
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationFailed):
         extra = {"field": exc.field, "errors": exc.errors}
-    return error_response(request, exc.status_code, exc.code, exc.detail, headers=headers, extra=extra)
+    return error_response(
+        request, exc.status_code, exc.code, exc.detail, headers=headers, extra=extra
+    )
 
 
 async def handle_validation(request: Request, exc: Exception) -> Response:

@@ -25,9 +25,7 @@ def dashboard_panels(roles: frozenset[str]) -> list[dict[str, str]]:
         "admin": (_("Administrasi sistem"), _("Kelola pengguna, OPD, peran, dan pengaturan institusi.")),
     }  # fmt: skip
     order = ["learner", "mentor", "content_admin", "training_officer", "admin"]
-    return [
-        {"role": r, "title": panels[r][0], "text": panels[r][1]} for r in order if r in roles
-    ]
+    return [{"role": r, "title": panels[r][0], "text": panels[r][1]} for r in order if r in roles]
 
 
 @router.get("/")

@@ -79,7 +79,11 @@ def render(
     response = templates.TemplateResponse(request, name, data, status_code=status_code)
     if new_anon is not None:
         response.set_cookie(
-            ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=settings.secure_cookies,
+            ANON_COOKIE,
+            new_anon,
+            httponly=True,
+            samesite="lax",
+            secure=settings.secure_cookies,
             max_age=7 * 24 * 3600,
         )
     return response

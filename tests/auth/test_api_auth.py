@@ -19,7 +19,9 @@ async def test_token_by_nip_and_email_then_me(client: httpx.AsyncClient) -> None
         assert body["nip"] == "199001012015031002"
         assert body["roles"] == ["learner"]
         assert body["opd"] == {"code": "DINKES", "name": "Dinas Kesehatan"}
-    token = (await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})).json()
+    token = (
+        await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})
+    ).json()
     assert token["token_type"] == "bearer" and token["expires_in"] > 0
 
 
@@ -46,29 +48,45 @@ async def test_me_without_token_is_401(client: httpx.AsyncClient) -> None:
     assert bad.json()["error"] == "invalid_token"
 
 
-async def test_login_throttled_per_account_with_retry_after(client: httpx.AsyncClient, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_login_throttled_per_account_with_retry_after(
+    client: httpx.AsyncClient, settings
+) -> None:  # type: ignore[no-untyped-def]
     user = make_user()
     for _ in range(settings.login_max_failures_per_account):
-        r = await client.post("/api/v1/auth/token", data={"username": user.email, "password": "wrong"})
+        r = await client.post(
+            "/api/v1/auth/token", data={"username": user.email, "password": "wrong"}
+        )
         assert r.status_code == 401
     # Even the right password is refused while the account is locked, via NIP as well.
     for username in (user.email, user.nip):
-        locked = await client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+        locked = await client.post(
+            "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+        )
         assert locked.status_code == 429
         assert locked.json()["error"] == "too_many_attempts"
         assert 0 < int(locked.headers["Retry-After"]) <= settings.login_window_seconds + 1
     # Another account from the same address is still allowed (below the address limit).
     other = make_user()
-    assert (await client.post("/api/v1/auth/token", data={"username": other.email, "password": PASSWORD})).status_code == 200
+    assert (
+        await client.post(
+            "/api/v1/auth/token", data={"username": other.email, "password": PASSWORD}
+        )
+    ).status_code == 200
 
 
-async def test_login_throttled_per_address(client: httpx.AsyncClient, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_login_throttled_per_address(
+    client: httpx.AsyncClient, settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(settings, "login_max_failures_per_address", 3)
     for i in range(3):
-        r = await client.post("/api/v1/auth/token", data={"username": f"guess{i}@x.id", "password": "x"})
+        r = await client.post(
+            "/api/v1/auth/token", data={"username": f"guess{i}@x.id", "password": "x"}
+        )
         assert r.status_code == 401
     user = make_user()
-    blocked = await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})
+    blocked = await client.post(
+        "/api/v1/auth/token", data={"username": user.email, "password": PASSWORD}
+    )
     assert blocked.status_code == 429
     assert "Retry-After" in blocked.headers
 
@@ -82,7 +100,9 @@ async def test_throttle_survives_a_new_app_instance(client: httpx.AsyncClient, s
         await client.post("/api/v1/auth/token", data={"username": user.email, "password": "wrong"})
     transport = httpx.ASGITransport(app=create_app(), client=("198.51.100.7", 1))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as second:
-        r = await second.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})
+        r = await second.post(
+            "/api/v1/auth/token", data={"username": user.email, "password": PASSWORD}
+        )
     assert r.status_code == 429
 
 
@@ -92,7 +112,9 @@ async def test_success_clears_account_failures(client: httpx.AsyncClient, settin
         await client.post("/api/v1/auth/token", data={"username": user.email, "password": "wrong"})
     await api_token(client, user.email)
     for _ in range(settings.login_max_failures_per_account - 1):
-        r = await client.post("/api/v1/auth/token", data={"username": user.email, "password": "wrong"})
+        r = await client.post(
+            "/api/v1/auth/token", data={"username": user.email, "password": "wrong"}
+        )
         assert r.status_code == 401
 
 
@@ -126,17 +148,27 @@ async def test_deactivation_ends_tokens_and_blocks_login(client: httpx.AsyncClie
     user = make_user()
     user_headers = await api_token(client, user.email)
     admin_headers = await api_token(client, admin.email)
-    r = await client.patch(f"/api/v1/users/{user.id}", json={"is_active": False}, headers=admin_headers)
+    r = await client.patch(
+        f"/api/v1/users/{user.id}", json={"is_active": False}, headers=admin_headers
+    )
     assert r.status_code == 200 and r.json()["is_active"] is False
     assert (await client.get("/api/v1/me", headers=user_headers)).status_code == 401
-    again = await client.post("/api/v1/auth/token", data={"username": user.email, "password": PASSWORD})
+    again = await client.post(
+        "/api/v1/auth/token", data={"username": user.email, "password": PASSWORD}
+    )
     assert again.status_code == 403
     assert again.json()["error"] == "account_inactive"
 
 
 async def test_openapi_and_health(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/api/v1/openapi.json")).json()
-    for path in ("/api/v1/auth/token", "/api/v1/me", "/api/v1/opds", "/api/v1/users", "/api/v1/users/import"):
+    for path in (
+        "/api/v1/auth/token",
+        "/api/v1/me",
+        "/api/v1/opds",
+        "/api/v1/users",
+        "/api/v1/users/import",
+    ):
         assert path in spec["paths"]
     health = await client.get("/healthz")
     assert health.status_code == 200

@@ -157,9 +157,7 @@ def test_max_bytes_exceeded_leaves_nothing(storage: Storage, size: int) -> None:
 
 def test_max_bytes_exact_fits(storage: Storage) -> None:
     key = new_key("upload")
-    stored = storage.put(
-        key, io.BytesIO(b"a" * 4096), content_type="text/plain", max_bytes=4096
-    )
+    stored = storage.put(key, io.BytesIO(b"a" * 4096), content_type="text/plain", max_bytes=4096)
     assert stored.size == 4096
 
 
