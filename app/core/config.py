@@ -45,8 +45,20 @@ class Settings(BaseSettings):
     # Passwords.
     password_min_length: int = Field(default=10, ge=8)
 
-    # Uploads.
+    # Uploads: size caps per activity kind (413 above them).
     max_roster_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_video_bytes: int = Field(default=2 * 1024**3, ge=1024)
+    max_document_bytes: int = Field(default=100 * 1024**2, ge=1024)
+    max_other_bytes: int = Field(default=50 * 1024**2, ge=1024)
+    max_scorm_bytes: int = Field(default=500 * 1024**2, ge=1024)
+    upload_part_bytes: int = Field(default=8 * 1024**2, ge=5 * 1024**2)
+    upload_session_hours: int = Field(default=48, ge=1)
+
+    # SCORM archives: checked before anything is unpacked.
+    scorm_max_files: int = Field(default=5000, ge=1)
+    scorm_max_unpacked_bytes: int = Field(default=1024**3, ge=1024)
+    scorm_max_compression_ratio: int = Field(default=100, ge=2)
+    scorm_max_suspend_data_chars: int = Field(default=256 * 1024, ge=4096)
 
     # LAN / agency rules (defaults; later issues read them).
     minutes_per_jp: int = Field(default=45, ge=1)

@@ -1,0 +1,1 @@
+"""Courses: courses, sections, activities, content files, SCORM packages, runs (angkatan), enrolment."""

@@ -1,0 +1,72 @@
+"""Fixed vocabularies of the courses domain (values stored in the database and used by the API)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    """PermenPANRB 38/2017 competency groups a course builds."""
+
+    MANAJERIAL = "manajerial"
+    SOSIAL_KULTURAL = "sosial_kultural"
+    TEKNIS = "teknis"
+
+
+class LearningMode(StrEnum):
+    E_LEARNING = "e_learning"
+    BLENDED = "blended"
+    KLASIKAL = "klasikal"
+
+
+class CourseStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class ActivityKind(StrEnum):
+    VIDEO = "video"
+    DOCUMENT = "document"
+    PAGE = "page"
+    FILE = "file"
+    LINK = "link"
+    SCORM = "scorm"
+    QUIZ = "quiz"
+
+
+class CompletionRule(StrEnum):
+    """How an activity counts as complete (the Progress issue evaluates them)."""
+
+    VIEWED = "viewed"  # opened (page, document, file, link)
+    WATCHED = "watched"  # video: the configured share actually watched
+    SCORM_COMPLETED = "scorm_completed"  # lesson_status completed or passed
+    SCORM_PASSED = "scorm_passed"
+    QUIZ_PASSED = "quiz_passed"
+    QUIZ_ATTEMPTED = "quiz_attempted"
+
+
+DEFAULT_RULE: dict[ActivityKind, CompletionRule] = {
+    ActivityKind.VIDEO: CompletionRule.WATCHED,
+    ActivityKind.DOCUMENT: CompletionRule.VIEWED,
+    ActivityKind.PAGE: CompletionRule.VIEWED,
+    ActivityKind.FILE: CompletionRule.VIEWED,
+    ActivityKind.LINK: CompletionRule.VIEWED,
+    ActivityKind.SCORM: CompletionRule.SCORM_COMPLETED,
+    ActivityKind.QUIZ: CompletionRule.QUIZ_PASSED,
+}
+
+
+class FundingSource(StrEnum):
+    """Sumber dana."""
+
+    APBD_KABUPATEN = "apbd_kabupaten"
+    APBD_PROVINSI = "apbd_provinsi"
+    APBN = "apbn"
+    NON_ANGGARAN = "non_anggaran"
+
+
+class EnrolmentStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    COMPLETED = "completed"
