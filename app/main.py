@@ -11,6 +11,9 @@ from app.accounts import pages as accounts_pages
 from app.accounts import router as accounts_router
 from app.auth import pages as auth_pages
 from app.auth import router as auth_router
+from app.courses import pages as courses_pages
+from app.courses import router as courses_router
+from app.courses import studio
 from app.core.config import get_settings
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.web import errors, pages
@@ -29,9 +32,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    for module in (auth_router, accounts_router):
+    for module in (auth_router, accounts_router, courses_router):
         app.include_router(module.router)
-    for module in (auth_pages, accounts_pages, web_i18n, pages):
+    for module in (auth_pages, accounts_pages, courses_pages, studio, web_i18n, pages):
         app.include_router(module.router)
     app.mount("/static", HashedStaticFiles(), name="static")
     app.add_middleware(web_i18n.LocaleMiddleware)

@@ -96,3 +96,100 @@ async def browser_login(client: httpx.AsyncClient, username: str, password: str 
     home = await client.get("/")
     assert home.status_code == 200
     return csrf_from(home.text)
+
+
+# --- courses ------------------------------------------------------------------------------------
+
+
+def make_course(
+    *,
+    code: str | None = None,
+    title: str = "Literasi Digital untuk ASN",
+    jp: int = 10,
+    category: str = "teknis",
+    published: bool = True,
+    pages: int = 1,
+    competencies: tuple[str, ...] = ("literasi_digital",),
+    locked_second: bool = False,
+) -> dict[str, int]:
+    """A course with one section and `pages` page activities; returns their ids."""
+    from app.auth.service import Principal
+    from app.courses import service as courses_service
+    from app.courses.constants import ActivityKind
+    from app.courses.schemas import CourseCreate
+
+    staff = Principal(user_id=0, name="factory", roles=frozenset({"admin"}), via="token")
+    with session_scope() as session:
+        course = courses_service.create_course(
+            session,
+            CourseCreate(
+                code=code or f"C{next(_seq):04d}",
+                title=title,
+                jp=jp,
+                category=category,  # type: ignore[arg-type]
+                competencies=list(competencies),
+            ),
+            staff,
+        )
+        course.created_by_id = None
+        section = courses_service.add_section(session, course, "Pengantar")
+        ids = {"course": course.id, "section": section.id}
+        for i in range(pages):
+            activity = courses_service.add_activity(
+                session,
+                section,
+                courses_service.ActivityInput(
+                    kind=ActivityKind.PAGE,
+                    title=f"Bacaan {i + 1}",
+                    body=f"# Bacaan {i + 1}\n\nIsi materi.",
+                    duration_minutes=15,
+                    locked_until_previous=locked_second and i == 1,
+                ),
+            )
+            ids[f"page{i + 1}"] = activity.id
+        if published:
+            courses_service.publish(session, course)
+    return ids
+
+
+def make_run(
+    course_id: int,
+    *,
+    capacity: int | None = None,
+    opens_in_days: int | None = None,
+    closed_days_ago: int | None = None,
+    self_enrol: bool = True,
+) -> int:
+    import datetime as dt
+
+    from app.courses.models import Run
+
+    today = dt.date.today()
+    with session_scope() as session:
+        run = Run(
+            course_id=course_id,
+            name=f"Angkatan {next(_seq)}",
+            starts_on=today - dt.timedelta(days=30),
+            ends_on=today + dt.timedelta(days=60),
+            enrol_opens_on=today + dt.timedelta(days=opens_in_days) if opens_in_days else None,
+            enrol_closes_on=today - dt.timedelta(days=closed_days_ago) if closed_days_ago else None,
+            capacity=capacity,
+            funding_source="apbd_kabupaten",
+            self_enrol=self_enrol,
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def enrol(run_id: int, user_id: int) -> int:
+    from app.courses.models import Enrolment, Run
+
+    with session_scope() as session:
+        enrolment = Enrolment(run_id=run_id, user_id=user_id, status="active")
+        session.add(enrolment)
+        run = session.get(Run, run_id)
+        assert run is not None
+        run.enrolled_count += 1
+        session.flush()
+        return enrolment.id

@@ -6,12 +6,29 @@ passwords seen in Indonesian and global breach lists, not the user's own NIP or 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from app.core.config import get_settings
 from app.core.errors import ValidationFailed
 
-_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory defaults
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHasher:
+    """argon2id; defaults are the library's RFC 9106 low-memory profile (64 MiB, 3 passes)."""
+    settings = get_settings()
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib, parallelism=1
+    )
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Verified against when the account does not exist, so that a wrong username costs as much
+    # time as a wrong password.
+    return _hasher().hash("dummy-password-for-timing-equalisation")
 
 # Lower-cased; compared after lower-casing the candidate.
 COMMON_PASSWORDS = frozenset(
@@ -25,25 +42,21 @@ COMMON_PASSWORDS = frozenset(
     """.split()
 )
 
-# A valid hash of a random password, verified against when the account does not exist so that
-# a wrong username costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash("dummy-password-for-timing-equalisation")
-
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when the password matches; always spends one argon2 verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher().verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    return _hasher().check_needs_rehash(password_hash)
 
 
 def check_password_policy(

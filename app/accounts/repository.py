@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Integer, Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.models import Opd, User, UserRole
 
-_CHUNK = 900  # keeps IN (...) lists under SQLite's bound-parameter limit
+# Longer look-up lists read the whole column once instead: the table holds one regency (about
+# 10,000 ASN), and chunked IN lists re-sent on one pooled connection become a prepared statement
+# with a generic plan on PostgreSQL that compares every row with every value (~0.5 s a chunk).
+_LONG_LIST = 900  # also keeps IN (...) under SQLite's bound-parameter limit
 
 
 def _with_relations() -> tuple[Any, ...]:
@@ -39,26 +42,21 @@ def get_user_by_email(session: Session, email: str) -> User | None:
 
 
 def users_by_nips(session: Session, nips: Iterable[str]) -> dict[str, tuple[int, str | None]]:
-    """NIP -> (id, email) for the NIPs that exist, fetched in chunks."""
-    found: dict[str, tuple[int, str | None]] = {}
-    wanted = list(nips)
-    for i in range(0, len(wanted), _CHUNK):
-        rows = session.execute(
-            select(User.nip, User.id, User.email).where(User.nip.in_(wanted[i : i + _CHUNK]))
-        )
-        found.update({nip: (uid, email) for nip, uid, email in rows if nip})
-    return found
+    """NIP -> (id, email) for the NIPs that exist (see `_LONG_LIST` for long lists)."""
+    wanted = set(nips)
+    query = select(User.nip, User.id, User.email).where(User.nip.is_not(None))
+    if len(wanted) <= _LONG_LIST:
+        query = query.where(User.nip.in_(wanted))
+    return {nip: (uid, email) for nip, uid, email in session.execute(query) if nip in wanted}
 
 
 def user_ids_by_emails(session: Session, emails: Iterable[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    wanted = list(emails)
-    for i in range(0, len(wanted), _CHUNK):
-        rows = session.execute(
-            select(User.email, User.id).where(User.email.in_(wanted[i : i + _CHUNK]))
-        )
-        found.update({email: uid for email, uid in rows if email})
-    return found
+    """Email -> user id for the (lower-case) emails that exist."""
+    wanted = set(emails)
+    query = select(User.email, User.id).where(User.email.is_not(None))
+    if len(wanted) <= _LONG_LIST:
+        query = query.where(User.email.in_(wanted))
+    return {email: uid for email, uid in session.execute(query) if email in wanted}
 
 
 def list_users(
@@ -66,9 +64,15 @@ def list_users(
 ) -> tuple[int, Sequence[User]]:
     query = select(User)
     if q:
-        like = f"%{q.lower()}%"
+        # '%' and '_' typed in the search box are literal characters, not wildcards.
+        text = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{text}%"
         query = query.where(
-            or_(func.lower(User.name).like(like), User.nip.like(like), User.email.like(like))
+            or_(
+                func.lower(User.name).like(like, escape="\\"),
+                User.nip.like(like, escape="\\"),
+                User.email.like(like, escape="\\"),
+            )
         )
     if opd_id is not None:
         query = query.where(User.opd_id == opd_id)
@@ -94,13 +98,37 @@ def bulk_insert_users(session: Session, rows: list[dict[str, Any]]) -> dict[str,
     if not rows:
         return {}
     result = session.execute(insert(User).returning(User.nip, User.id), rows)
-    return {nip: uid for nip, uid in result}
+    return {nip: uid for nip, uid in result if nip is not None}
 
 
-def bulk_update_users(session: Session, rows: list[dict[str, Any]]) -> None:
-    """ORM bulk UPDATE by primary key: each dict holds `id` and the columns to set."""
-    if rows:
-        session.execute(update(User), rows)
+def bulk_update_users(
+    session: Session, rows: list[dict[str, Any]], *, keep_if_null: Iterable[str] = ()
+) -> None:
+    """Update many users by id with one statement and one executemany (a pipeline on psycopg).
+
+    Each dict holds `id` and the columns to set; a column in `keep_if_null` keeps the stored
+    value where the dict has None (or lacks it). Measured at 10,000 rows, this is ~5x faster
+    than one `UPDATE ... FROM (VALUES ...)`, whose compile dominates.
+    """
+    if not rows:
+        return
+    table = cast(Table, User.__table__)
+    names = sorted({key for row in rows for key in row} - {"id"})
+    keep = set(keep_if_null)
+
+    def new_value(name: str) -> Any:
+        value = bindparam(f"v_{name}", type_=table.c[name].type)
+        return func.coalesce(value, table.c[name]) if name in keep else value
+
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("v_id", type_=Integer))
+        .values({name: new_value(name) for name in names})
+    )
+    session.execute(
+        statement,
+        [{"v_id": row["id"], **{f"v_{name}": row.get(name) for name in names}} for row in rows],
+    )
 
 
 def bulk_insert_roles(session: Session, rows: list[dict[str, Any]]) -> None:

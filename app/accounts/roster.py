@@ -8,8 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import IO, Any
 
 from openpyxl import Workbook, load_workbook
@@ -38,6 +40,7 @@ HEADER_ALIASES: dict[str, str] = {
     "kode opd": "opd_code", "opd_code": "opd_code", "opd": "opd_code",
 }  # fmt: skip
 REQUIRED_FIELDS = ("nip", "name", "employment", "opd_code")
+OPTIONAL_FIELDS = ("email", "pangkat_golongan", "jabatan", "jenis_jabatan")
 COLUMN_LABEL = {
     "nip": "NIP", "name": "Nama", "email": "Email", "employment": "Jenis Pegawai",
     "pangkat_golongan": "Pangkat/Golongan", "jabatan": "Jabatan",
@@ -65,13 +68,21 @@ class _Plan:
         self.bad_rows.add(row)
 
 
+_SNIFF_BYTES = 8192
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text" export
+# Bytes that occur in text files (after `file(1)`): printable, high bytes, tab, newlines, ESC.
+_TEXT_BYTES = bytes({7, 8, 9, 10, 12, 13, 27} | set(range(0x20, 0x100)) - {0x7F})
+
+
 def read_rows(data: IO[bytes]) -> list[RosterRow]:
     """Read a CSV or XLSX file, decided by its bytes; raise a clear error for anything else."""
-    head = data.read(8)
+    head = data.read(_SNIFF_BYTES)
     data.seek(0)
     if head.startswith(b"PK\x03\x04"):
         return _read_xlsx(data)
-    if b"\x00" in head or head.startswith((b"\xd0\xcf\x11\xe0", b"%PDF")):
+    if head.startswith(_UTF16_BOMS):
+        return _read_csv(data)
+    if head.startswith((b"\xd0\xcf\x11\xe0", b"%PDF")) or head.translate(None, _TEXT_BYTES):
         raise UnsupportedMediaType(
             "Berkas harus CSV atau XLSX (Excel 2007+). Simpan ulang sebagai .xlsx atau .csv.",
             code="unsupported_roster_format",
@@ -79,12 +90,21 @@ def read_rows(data: IO[bytes]) -> list[RosterRow]:
     return _read_csv(data)
 
 
+def _header_key(text: str) -> str:
+    """'Pangkat / Golongan' and 'pangkat_golongan' -> 'pangkat/golongan', 'pangkat golongan'."""
+    name = " ".join(text.replace("_", " ").strip().lower().split())
+    return name.replace(" / ", "/").replace("/ ", "/").replace(" /", "/")
+
+
+_HEADER_FIELDS = {_header_key(alias): fld for alias, fld in HEADER_ALIASES.items()}
+
+
 def _map_headers(raw: list[Any]) -> dict[int, str]:
     columns: dict[int, str] = {}
     for index, cell in enumerate(raw):
-        name = " ".join(str(cell or "").strip().lower().split())
-        if name in HEADER_ALIASES:
-            columns[index] = HEADER_ALIASES[name]
+        name = _header_key(str(cell or ""))
+        if name in _HEADER_FIELDS and _HEADER_FIELDS[name] not in columns.values():
+            columns[index] = _HEADER_FIELDS[name]
     missing = [COLUMN_LABEL[f] for f in REQUIRED_FIELDS if f not in columns.values()]
     if missing:
         raise ValidationFailed(
@@ -104,9 +124,7 @@ def _rows_from(table: Iterator[list[Any]]) -> list[RosterRow]:
     columns = _map_headers(header)
     rows: list[RosterRow] = []
     for number, raw in enumerate(table, start=2):
-        values = {
-            fld: _cell_text(raw[i]) for i, fld in columns.items() if i < len(raw)
-        }
+        values = {fld: _cell_text(raw[i]) if i < len(raw) else "" for i, fld in columns.items()}
         if not any(values.values()):
             continue  # blank lines at the end of spreadsheets
         rows.append(RosterRow(row=number, values=values))
@@ -121,32 +139,60 @@ def _cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # NIP typed as a number in Excel
+        # A NIP typed as a number: Excel keeps 15 significant digits, so print those digits
+        # (1.99001012015031e17 -> '...031000', which the NIP rules reject) and never the
+        # binary float's made-up tail ('...031008', a wrong but valid-looking NIP).
+        return format(Decimal(repr(value)), "f") if abs(value) >= 2**53 else str(int(value))
     return str(value).strip()
+
+
+# What a damaged workbook raises, on opening or later while its rows stream (a truncated sheet
+# is a ParseError, a SyntaxError subclass; bad deflate data is zlib.error).
+_XLSX_ERRORS = (zipfile.BadZipFile, zlib.error, KeyError, ValueError, OSError, EOFError, SyntaxError)
+
+
+def _bad_xlsx(exc: Exception) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        f"Berkas XLSX rusak atau bukan lembar kerja Excel: {exc}", code="bad_xlsx"
+    )
 
 
 def _read_xlsx(data: IO[bytes]) -> list[RosterRow]:
     try:
         book = load_workbook(data, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise UnsupportedMediaType(
-            f"Berkas XLSX rusak atau bukan lembar kerja Excel: {exc}", code="bad_xlsx"
-        ) from None
+    except _XLSX_ERRORS as exc:
+        raise _bad_xlsx(exc) from None
+
+    def table() -> Iterator[list[Any]]:
+        try:
+            for row in book.worksheets[0].iter_rows(values_only=True):
+                yield list(row)
+        except _XLSX_ERRORS as exc:
+            raise _bad_xlsx(exc) from None
+
     try:
-        sheet = book.worksheets[0]
-        return _rows_from(list(r) for r in sheet.iter_rows(values_only=True))
+        return _rows_from(table())
     finally:
         book.close()
 
 
 def _read_csv(data: IO[bytes]) -> list[RosterRow]:
     raw = data.read()
-    for encoding in ("utf-8-sig", "cp1252"):
+    text = ""
+    # UTF-8 (with or without Excel's BOM), then the Windows code page older Excel writes;
+    # latin-1 decodes any byte, so the loop always ends with text.
+    encodings = ("utf-16",) if raw.startswith(_UTF16_BOMS) else ("utf-8-sig", "cp1252", "latin-1")
+    for encoding in encodings:
         try:
             text = raw.decode(encoding)
             break
         except UnicodeDecodeError:
             continue
+    else:
+        raise UnsupportedMediaType(
+            "Berkas teks tidak dapat dibaca; simpan ulang sebagai CSV UTF-8 atau XLSX.",
+            code="unsupported_roster_format",
+        )
     sample = text[:4096]
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -171,7 +217,9 @@ def import_roster(
             session, [{"user_id": uid, "role": Role.LEARNER.value} for uid in new_ids.values()]
         )
     for i in range(0, len(updates), _BATCH):
-        repository.bulk_update_users(session, updates[i : i + _BATCH])
+        repository.bulk_update_users(
+            session, updates[i : i + _BATCH], keep_if_null=OPTIONAL_FIELDS
+        )
     session.flush()
     return ImportResult(
         created=len(inserts), updated=len(updates), skipped=len(plan.bad_rows), errors=plan.errors
@@ -230,18 +278,15 @@ def _plan(session: Session, rows: list[RosterRow]) -> _Plan:
         values: dict[str, Any] = {
             "_row": r.row,
             "name": profile.name,
-            "email": profile.email,
             "employment": profile.employment,
-            "pangkat_golongan": profile.pangkat_golongan,
-            "jabatan": profile.jabatan,
             "opd_id": opd_ids_upper[(r.values.get("opd_code") or "").upper()],
             "updated_at": now,
         }
-        if "jenis_jabatan" in r.values:
-            values["jenis_jabatan"] = profile.jenis_jabatan
+        # An optional column that is missing or blank (None here) says nothing: an update keeps
+        # what the account holds (`keep_if_null`), e.g. an email the admin added by hand.
+        values.update({fld: getattr(profile, fld) for fld in OPTIONAL_FIELDS})
         if current is None:
             values.update(nip=profile.nip, is_active=True, created_at=now)
-            values.setdefault("jenis_jabatan", None)
             plan.inserts.append(values)
         else:
             values["id"] = current[0]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.accounts import repository
 from app.accounts.constants import PANGKAT_BY_EMPLOYMENT, Employment, JenisJabatan, Role
 from app.accounts.models import Opd, User, UserRole
-from app.accounts.nip import NIPError, parse_nip
+from app.accounts.nip import NIPError, normalise_nip, parse_nip
 from app.accounts.passwords import check_password_policy, hash_password
 from app.accounts.schemas import OpdCreate, OpdRead, OpdRef, UserCreate, UserRead, UserUpdate
 from app.core.config import Settings
@@ -161,8 +161,6 @@ def get_user(session: Session, user_id: int) -> User:
 
 def find_login_user(session: Session, identifier: str) -> User | None:
     """The account a login name (NIP or email) points at, if any."""
-    from app.accounts.nip import normalise_nip
-
     ident = identifier.strip()
     if not ident:
         return None
@@ -174,7 +172,7 @@ def find_login_user(session: Session, identifier: str) -> User | None:
 def _opd_id(session: Session, code: str | None) -> int | None:
     if code is None or not code.strip():
         return None
-    opd = repository.get_opd_by_code(session, code.strip())
+    opd = repository.get_opd_by_code(session, code.strip().upper())  # codes are stored upper-case
     if opd is None:
         raise ValidationFailed(f"Kode OPD '{code}' tidak ditemukan.", field="opd_code")
     return opd.id
@@ -193,8 +191,11 @@ def _check_unique(session: Session, *, nip: str | None, email: str | None, user_
 
 def set_password(user: User, password: str, settings: Settings) -> None:
     """Apply the password policy, then store an argon2id hash."""
+    local_part = (user.email or "").split("@")[0]
     check_password_policy(
-        password, min_length=settings.password_min_length, personal=(user.nip,)
+        password,
+        min_length=settings.password_min_length,
+        personal=(user.nip, user.email, local_part if len(local_part) >= 4 else None),
     )
     user.password_hash = hash_password(password)
 
@@ -265,20 +266,25 @@ def update_user(session: Session, user: User, data: UserUpdate, settings: Settin
 
 
 def create_opd(session: Session, data: OpdCreate) -> OpdRead:
-    code = data.code.strip().upper()
+    code, name = data.code.strip().upper(), " ".join(data.name.split())
+    if not code:
+        raise ValidationFailed("Kode OPD wajib diisi.", field="code")
+    if not name:
+        raise ValidationFailed("Nama OPD wajib diisi.", field="name")
     if repository.get_opd_by_code(session, code) is not None:
         raise Conflict(f"Kode OPD {code} sudah ada.", code="duplicate_opd")
-    parent_id = None
-    if data.parent_code:
+    parent = None
+    if data.parent_code and data.parent_code.strip():
         parent = repository.get_opd_by_code(session, data.parent_code.strip().upper())
         if parent is None:
             raise ValidationFailed(
                 f"OPD induk '{data.parent_code}' tidak ditemukan.", field="parent_code"
             )
-        parent_id = parent.id
-    opd = Opd(code=code, name=" ".join(data.name.split()), parent_id=parent_id)
+    opd = Opd(code=code, name=name, parent_id=parent.id if parent else None)
     repository.add(session, opd)
-    return OpdRead(id=opd.id, code=opd.code, name=opd.name, parent_code=data.parent_code)
+    return OpdRead(
+        id=opd.id, code=opd.code, name=opd.name, parent_code=parent.code if parent else None
+    )
 
 
 def list_opds(session: Session) -> list[OpdRead]:
@@ -292,6 +298,9 @@ def list_users(
     session: Session, *, q: str | None = None, opd_code: str | None = None, page: int = 1, per_page: int = 50
 ) -> tuple[int, list[UserRead]]:
     opd_id = _opd_id(session, opd_code) if opd_code else None
+    q = (q or "").strip() or None
+    if q and any(c.isdigit() for c in q) and all(c.isdigit() or c in " .-" for c in q):
+        q = normalise_nip(q)  # a NIP searched the way it is printed: '19900101 201503 1 002'
     total, users = repository.list_users(
         session, q=q, opd_id=opd_id, offset=(max(page, 1) - 1) * per_page, limit=per_page
     )

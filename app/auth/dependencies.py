@@ -81,10 +81,8 @@ async def _check_csrf(request: Request, settings: Settings) -> None:
         )
 
 
-async def get_principal(
-    request: Request, db: SessionDep, settings: SettingsDep
-) -> Principal | None:
-    """The caller from a bearer token or a session cookie; cookie callers must carry CSRF."""
+def resolve_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Principal | None:
+    """The caller from a bearer token or a session cookie (sync: database work off the loop)."""
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
         return cached
@@ -98,6 +96,18 @@ async def get_principal(
         principal = service.resolve_session(db, cookie, settings)
     request.state.principal = principal
     request.state.user_id = principal.user_id if principal else None
+    return principal
+
+
+async def get_principal(
+    request: Request,
+    settings: SettingsDep,
+    principal: Annotated[Principal | None, Depends(resolve_principal)],
+) -> Principal | None:
+    """The caller; a cookie caller's state-changing request must carry its CSRF token.
+
+    Async only to read the form body; it does no database work (that would block the loop).
+    """
     if principal is not None and principal.via == "session":
         await _check_csrf(request, settings)
     return principal

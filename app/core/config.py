@@ -42,8 +42,10 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=30, ge=1)
     trust_forwarded_for: bool = False
 
-    # Passwords.
+    # Passwords (argon2id cost; lower it only for tests).
     password_min_length: int = Field(default=10, ge=8)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=1024)
 
     # Uploads: size caps per activity kind (413 above them).
     max_roster_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
@@ -64,6 +66,8 @@ class Settings(BaseSettings):
     minutes_per_jp: int = Field(default=45, ge=1)
     annual_jp_target: int = Field(default=20, ge=0)
     participation_target_percent: int = Field(default=90, ge=0, le=100)
+    video_completion_share: float = Field(default=0.9, gt=0, le=1)
+    heartbeat_slack_seconds: float = Field(default=5.0, ge=0)
 
     log_level: str = "INFO"
 

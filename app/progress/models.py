@@ -25,6 +25,11 @@ class ActivityProgress(Base):
     )
     status: Mapped[str] = mapped_column(String(16), default="not_started")
     position_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    watched_seconds: Mapped[float] = mapped_column(Float, default=0.0)  # total of watched_intervals
+    watched_intervals: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[start, end], ...]
+    media_seconds: Mapped[float | None] = mapped_column(
+        Float
+    )  # the video's length as the player saw it
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[dt.datetime | None]
@@ -51,5 +56,6 @@ class ScormTrack(Base):
     total_time_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     suspend_data: Mapped[str | None] = mapped_column(Text)
     exit: Mapped[str | None] = mapped_column(String(16))
-    launches: Mapped[int] = mapped_column(Integer, default=0)
+    launch_count: Mapped[int] = mapped_column(Integer, default=0)
+    launches_json: Mapped[str] = mapped_column(Text, default="{}")  # launch id -> last commit mark
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -43,7 +43,13 @@ class HashedStaticFiles:
     """ASGI app for /static: hashed names get the immutable cache, plain names a short one."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        rel = scope["path"].removeprefix(scope.get("root_path", "")).removeprefix("/static/")
+        # Starlette keeps the full path and puts the mount prefix in root_path (or not, in older
+        # versions): strip whichever is there.
+        path: str = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        rel = path.removeprefix("/static").lstrip("/")
         response = self._lookup(rel)
         await response(scope, receive, send)
 

@@ -49,7 +49,13 @@ def navigation(principal: Principal | None) -> list[NavItem]:
     _ = i18n.gettext_
     if principal is None:
         return []
-    items = [NavItem("/", _("Beranda"))]
+    items = [
+        NavItem("/", _("Beranda")),
+        NavItem("/courses", _("Katalog")),
+        NavItem("/my/courses", _("Kursus saya")),
+    ]
+    if principal.has_any(Role.CONTENT_ADMIN, Role.TRAINING_OFFICER, Role.ADMIN):
+        items.append(NavItem("/studio", _("Studio")))
     if principal.has_any(Role.ADMIN):
         items += [NavItem("/admin/users", _("Pengguna")), NavItem("/admin/opds", _("OPD"))]
     return items

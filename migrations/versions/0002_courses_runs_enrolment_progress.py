@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 21:11:24.010244
+Create Date: 2026-11-27 21:19:36.565976
 """
 
 from collections.abc import Sequence
@@ -289,6 +289,9 @@ def upgrade() -> None:
         sa.Column("activity_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("position_seconds", sa.Float(), nullable=False),
+        sa.Column("watched_seconds", sa.Float(), nullable=False),
+        sa.Column("watched_intervals", sa.Text(), nullable=False),
+        sa.Column("media_seconds", sa.Float(), nullable=True),
         sa.Column("first_seen_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("completed_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
@@ -330,7 +333,8 @@ def upgrade() -> None:
         sa.Column("total_time_seconds", sa.Float(), nullable=False),
         sa.Column("suspend_data", sa.Text(), nullable=True),
         sa.Column("exit", sa.String(length=16), nullable=True),
-        sa.Column("launches", sa.Integer(), nullable=False),
+        sa.Column("launch_count", sa.Integer(), nullable=False),
+        sa.Column("launches_json", sa.Text(), nullable=False),
         sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["activity_id"],

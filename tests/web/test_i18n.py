@@ -3,8 +3,8 @@
 The catalog check extracts messages from the current sources with babel.cfg's own mapping, so a
 new `_("...")` without an English msgstr fails here. To fix it:
 
-    .venv/bin/pybabel extract -F babel.cfg -o app/locale/messages.pot .
-    .venv/bin/pybabel update -i app/locale/messages.pot -d app/locale -l en -w 100
+    .venv/bin/pybabel extract -F babel.cfg -w 100 -o app/locale/messages.pot .
+    .venv/bin/pybabel update -i app/locale/messages.pot -d app/locale -l en -w 100 -N --ignore-obsolete
 
 then write the English in app/locale/en/LC_MESSAGES/messages.po.
 """
@@ -29,12 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 BABEL_CFG = ROOT / "babel.cfg"
 EN_PO = ROOT / "app" / "locale" / "en" / "LC_MESSAGES" / "messages.po"
 UPDATE_HINT = (
-    "run `.venv/bin/pybabel extract -F babel.cfg -o app/locale/messages.pot .` and "
-    "`.venv/bin/pybabel update -i app/locale/messages.pot -d app/locale -l en -w 100`, "
+    "run `.venv/bin/pybabel extract -F babel.cfg -w 100 -o app/locale/messages.pot .` and "
+    "`.venv/bin/pybabel update -i app/locale/messages.pot -d app/locale -l en -w 100 -N "
+    "--ignore-obsolete`, "
     "then translate app/locale/en/LC_MESSAGES/messages.po"
 )
 # printf-style conversions as Python's % operator reads them; `%%` is a literal percent sign.
-_PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]")
+_PLACEHOLDER = re.compile(
+    r"%(?:\((?P<name>[^)]*)\))?[#0 +-]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[diouxXeEfFgGcrsa%]"
+)
 
 
 def _source_dirs_only(path: str) -> bool:
@@ -47,7 +50,7 @@ def _source_dirs_only(path: str) -> bool:
 def extract_source_messages() -> dict[str, list[str]]:
     """msgid -> ["file:line", ...] for every message the sources use, as `pybabel extract` sees them."""
     with BABEL_CFG.open(encoding="utf-8") as handle:
-        method_map, options_map = parse_mapping_cfg(handle, str(BABEL_CFG))
+        method_map, options_map = parse_mapping_cfg(handle, str(BABEL_CFG))  # type: ignore[no-untyped-call]
     found: dict[str, list[str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
         ROOT,
@@ -84,7 +87,7 @@ def _entries(catalog: Catalog) -> Iterator[tuple[str, str, bool]]:
         for index, msgid in enumerate(ids):
             # A plural msgid_plural maps to the last msgstr form.
             msgstr = strings[min(index, len(strings) - 1)] if strings else ""
-            yield msgid, msgstr or "", message.fuzzy
+            yield str(msgid), str(msgstr or ""), message.fuzzy
 
 
 def _placeholders(text: str) -> list[str]:
@@ -110,18 +113,24 @@ def test_every_source_message_has_english(
 ) -> None:
     translated = {msgid: msgstr for msgid, msgstr, fuzzy in _entries(english) if not fuzzy}
     missing = {
-        msgid: where for msgid, where in source_messages.items() if not translated.get(msgid, "").strip()
+        msgid: where
+        for msgid, where in source_messages.items()
+        if not translated.get(msgid, "").strip()
     }
     assert not missing, (
         f"{len(missing)} UI string(s) have no English translation ({UPDATE_HINT}):\n"
-        + "\n".join(f"  {msgid!r} at {', '.join(where)}" for msgid, where in sorted(missing.items()))
+        + "\n".join(
+            f"  {msgid!r} at {', '.join(where)}" for msgid, where in sorted(missing.items())
+        )
     )
 
 
 def test_no_fuzzy_or_stale_entries(source_messages: dict[str, list[str]], english: Catalog) -> None:
     """Fuzzy entries are ignored at run time; stale ones mislead translators."""
     fuzzy = sorted(msgid for msgid, _msgstr, is_fuzzy in _entries(english) if is_fuzzy)
-    stale = sorted(msgid for msgid, _msgstr, _f in _entries(english) if msgid not in source_messages)
+    stale = sorted(
+        msgid for msgid, _msgstr, _f in _entries(english) if msgid not in source_messages
+    )
     assert not fuzzy, f"fuzzy entries (review them and drop the flag): {fuzzy}"
     assert not stale, f"entries no source uses any more ({UPDATE_HINT}): {stale}"
 
@@ -144,7 +153,7 @@ def test_every_message_survives_percent_formatting(english: Catalog) -> None:
     bare `%` (write `%%`) or an unknown name breaks the page in that language."""
     broken = []
     for msgid, msgstr, _fuzzy in _entries(english):
-        values = {m.group("name"): "X" for m in _PLACEHOLDER.finditer(msgid) if m.group("name")}
+        values = {m.group("name"): 1 for m in _PLACEHOLDER.finditer(msgid) if m.group("name")}
         for text in (msgid, msgstr):
             try:
                 text % values

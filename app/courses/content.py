@@ -1,0 +1,214 @@
+"""Course content: turning uploads into activities (files, SCORM packages) and serving them.
+
+Bytes go through `app.storage`; type checks by content live in `filetypes`, streaming in `uploads`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import BinaryIO
+
+from fastapi import Request, UploadFile
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from app.core.config import Settings
+from app.auth.service import Principal
+from app.core.errors import Forbidden, NotFound, ValidationFailed
+from app.courses import repository, scorm, service, uploads
+from app.courses.constants import ActivityKind, CompletionRule
+from app.courses.models import Activity, Enrolment, ScormPackage, Section
+from app.progress import service as progress_service
+from app.progress.service import ActivityFacts
+from app.storage.service import get_storage
+from app.web.delivery import serve_object
+
+FILE_KINDS = (ActivityKind.VIDEO, ActivityKind.DOCUMENT, ActivityKind.FILE)
+INLINE_KINDS = (ActivityKind.VIDEO, ActivityKind.DOCUMENT)
+
+
+def facts(activity: Activity) -> ActivityFacts:
+    return ActivityFacts(
+        id=activity.id,
+        kind=activity.kind,
+        completion_rule=activity.completion_rule,
+        duration_minutes=activity.duration_minutes,
+    )
+
+
+def import_scorm(session: Session, stream: BinaryIO, settings: Settings) -> ScormPackage:
+    """Check the archive completely, then unpack it under its own prefix; all or nothing."""
+    info = scorm.inspect_package(stream, settings)
+    storage = get_storage(settings)
+    stream.seek(0)
+    files = scorm.unpack(stream, storage, prefix="scorm", settings=settings)
+    try:
+        package = ScormPackage(
+            sha256=info.sha256,
+            version=info.version,
+            title=info.title[:255],
+            launch_href=info.launch_href,
+            mastery_score=info.mastery_score,
+            manifest_json=json.dumps(info.manifest_json(), ensure_ascii=False),
+            file_count=len(files),
+            total_size=sum(f.size for f in files),
+        )
+        repository.add(session, package)
+        repository.add_scorm_files(
+            session,
+            [
+                {
+                    "package_id": package.id,
+                    "path": f.path,
+                    "storage_key": f.storage_key,
+                    "size": f.size,
+                    "content_type": f.content_type,
+                }
+                for f in files
+            ],
+        )
+    except BaseException:
+        for f in files:  # the database refused: leave nothing in storage either
+            storage.delete(f.storage_key)
+        raise
+    return package
+
+
+def create_activity(
+    session: Session,
+    section: Section,
+    settings: Settings,
+    *,
+    kind: ActivityKind,
+    title: str,
+    duration_minutes: int = 0,
+    required: bool = True,
+    locked_until_previous: bool = False,
+    completion_rule: CompletionRule | None = None,
+    body: str | None = None,
+    url: str | None = None,
+    file_id: int | None = None,
+    upload: UploadFile | None = None,
+) -> Activity:
+    """Validate the fields first, then store the bytes, then the row (nothing half-written)."""
+    data = service.ActivityInput(
+        kind=kind,
+        title=title,
+        duration_minutes=duration_minutes,
+        required=required,
+        locked_until_previous=locked_until_previous,
+        completion_rule=completion_rule,
+        body=body,
+        url=url,
+    )
+    if kind in FILE_KINDS:
+        if file_id is not None:
+            stored = repository.get_file(session, file_id)
+            if stored is None:
+                raise ValidationFailed("Berkas unggahan tidak ditemukan.", field="file_id")
+            data.file_id = stored.id
+            data.file_name = title
+        elif upload is not None:
+            stored = uploads.store_stream(
+                session, get_storage(settings), upload.file, kind=kind.value, settings=settings
+            )
+            data.file_id, data.file_name = stored.id, upload.filename or title
+    elif kind == ActivityKind.SCORM:
+        if upload is None:
+            raise ValidationFailed("Aktivitas SCORM memerlukan paket .zip.", field="file")
+        if upload.size is not None and upload.size > settings.max_scorm_bytes:
+            from app.core.errors import PayloadTooLarge
+
+            raise PayloadTooLarge(
+                f"Paket SCORM maksimal {settings.max_scorm_bytes // 1024**2} MiB.", code="file_too_large"
+            )
+        data.scorm_package_id = import_scorm(session, upload.file, settings).id
+    return service.add_activity(session, section, data)
+
+
+def serve_activity_file(
+    request: Request, session: Session, settings: Settings, activity: Activity, *, download: bool
+) -> Response:
+    if activity.file_id is None:
+        raise NotFound("Aktivitas ini tidak punya berkas.", code="no_file")
+    stored = repository.get_file(session, activity.file_id)
+    if stored is None:
+        raise NotFound("Berkas tidak ditemukan.", code="no_file")
+    return serve_object(
+        request,
+        get_storage(settings),
+        key=stored.storage_key,
+        filename=activity.file_name or activity.title,
+        content_type=stored.content_type,
+        inline=not download and activity.kind in INLINE_KINDS,
+        etag_hint=stored.sha256,
+    )
+
+
+def get_package(session: Session, package_id: int) -> ScormPackage:
+    package = repository.get_package(session, package_id)
+    if package is None:
+        raise NotFound("Paket SCORM tidak ditemukan.", code="package_not_found")
+    return package
+
+
+def scorm_launch_url(session: Session, package_id: int) -> str:
+    package = get_package(session, package_id)
+    return f"/scorm/{package.id}/{package.launch_href}"
+
+
+def scorm_player_context(
+    session: Session, settings: Settings, activity: Activity, enrolment: Enrolment | None, principal: Principal
+) -> dict[str, object]:
+    """What templates/courses/_scorm_player.html needs for one launch."""
+    package = get_package(session, activity.scorm_package_id or 0)
+    manifest = json.loads(package.manifest_json)
+    cmi = progress_service.scorm_launch(
+        session,
+        enrolment.id if enrolment else None,
+        activity.id,
+        student_id=str(principal.user_id),
+        student_name=principal.name,
+        mastery_score=package.mastery_score,
+        launch_data=manifest.get("launch_data"),
+    )
+    return {
+        "activity_id": activity.id,
+        "launch_url": f"/scorm/{package.id}/{package.launch_href}",
+        "cmi_json": json.dumps(cmi, ensure_ascii=False),
+        "commit_url": f"/api/v1/activities/{activity.id}/scorm" if enrolment else "",
+        "launch_id": secrets.token_urlsafe(12),
+    }
+
+
+def ensure_package_access(session: Session, principal: Principal, package_id: int) -> None:
+    """Staff, or a learner enrolled in a course with a visible activity using this package."""
+    if service.is_staff(principal):
+        return
+    for activity in repository.activities_using_package(session, package_id):
+        if activity.hidden:
+            continue
+        if repository.active_enrolment_for_course(session, principal.user_id, activity.course_id):
+            return
+    raise Forbidden("Anda belum terdaftar di kursus yang memakai materi ini.", code="not_enrolled")
+
+
+def serve_scorm_file(
+    request: Request, session: Session, settings: Settings, principal: Principal, package_id: int, path: str
+) -> Response:
+    ensure_package_access(session, principal, package_id)
+    entry = repository.get_scorm_file(session, package_id, path.split("?", 1)[0])
+    if entry is None:
+        raise NotFound("Berkas tidak ada di paket SCORM ini.", code="scorm_file_not_found")
+    # SCORM 1.2 content must run on the app's origin to reach window.parent.API; only content
+    # admins can upload packages (see README, security notes).
+    return serve_object(
+        request,
+        get_storage(settings),
+        key=entry.storage_key,
+        filename=path.rsplit("/", 1)[-1],
+        content_type=entry.content_type,
+        inline=True,
+        trusted_html=True,
+    )

@@ -1,0 +1,176 @@
+"""Learner pages: the catalog, a course page with its outline, and the activity player."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import RedirectResponse, Response
+
+from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, verify_csrf
+from app.core.errors import LMSError
+from app.core.i18n import gettext_ as _
+from app.core.markdown import render_markdown
+from app.courses import content, service
+from app.courses.constants import ActivityKind, Category, LearningMode
+from app.progress import service as progress_service
+from app.web.templating import render
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+PER_PAGE = 24
+
+
+def category_labels() -> dict[str, str]:
+    return {
+        Category.MANAJERIAL.value: _("Manajerial"),
+        Category.SOSIAL_KULTURAL.value: _("Sosial kultural"),
+        Category.TEKNIS.value: _("Teknis"),
+    }
+
+
+def mode_labels() -> dict[str, str]:
+    return {
+        LearningMode.E_LEARNING.value: _("E-learning"),
+        LearningMode.BLENDED.value: _("Blended"),
+        LearningMode.KLASIKAL.value: _("Klasikal"),
+    }
+
+
+def funding_labels() -> dict[str, str]:
+    return {
+        "apbd_kabupaten": "APBD Kabupaten",
+        "apbd_provinsi": "APBD Provinsi",
+        "apbn": "APBN",
+        "non_anggaran": _("Non-anggaran"),
+    }
+
+
+def kind_labels() -> dict[str, str]:
+    return {
+        "video": _("Video"),
+        "document": _("Dokumen PDF"),
+        "page": _("Bacaan"),
+        "file": _("Berkas"),
+        "link": _("Tautan"),
+        "scorm": _("Modul interaktif (SCORM)"),
+        "quiz": _("Kuis"),
+    }
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    return {
+        "category_labels": category_labels(),
+        "mode_labels": mode_labels(),
+        "funding_labels": funding_labels(),
+        "kind_labels": kind_labels(),
+    }
+
+
+@router.get("/courses")
+def catalog_page(
+    request: Request,
+    db: SessionDep,
+    principal: CurrentPrincipal,
+    q: str | None = None,
+    category: str | None = None,
+    mode: str | None = None,
+    open: str | None = None,
+    page: int = 1,
+) -> Response:
+    page = max(page, 1)
+    total, courses = service.catalog(
+        db,
+        principal,
+        q=q or None,
+        category=category or None,
+        mode=mode or None,
+        open_only=bool(open),
+        limit=PER_PAGE,
+        offset=(page - 1) * PER_PAGE,
+    )
+    return render(
+        request,
+        "courses/catalog.html",
+        {
+            "courses": courses,
+            "total": total,
+            "q": q or "",
+            "category": category or "",
+            "mode": mode or "",
+            "open": bool(open),
+            "page": page,
+            "pages": max(1, math.ceil(total / PER_PAGE)),
+            **_labels(),
+        },
+    )
+
+
+@router.get("/courses/{course_id}")
+def course_page(request: Request, course_id: int, db: SessionDep, principal: CurrentPrincipal) -> Response:
+    outline = service.outline(db, course_id, principal)
+    return render(
+        request,
+        "courses/course.html",
+        {"o": outline, "c": outline.course, "staff": service.is_staff(principal), **_labels()},
+    )
+
+
+@router.get("/my/courses")
+def my_courses_page(request: Request, db: SessionDep, principal: CurrentPrincipal) -> Response:
+    rows = service.my_courses(db, principal)
+    return render(request, "courses/my_courses.html", {"rows": rows, **_labels()})
+
+
+@router.post("/runs/{run_id}/enrol", dependencies=[Depends(verify_csrf)])
+def enrol_self(request: Request, run_id: int, db: SessionDep, principal: CurrentPrincipal) -> Response:
+    run = service.get_run(db, run_id)
+    try:
+        service.self_enrol(db, run, principal)
+    except LMSError as exc:
+        db.rollback()
+        outline = service.outline(db, run.course_id, principal)
+        return render(
+            request,
+            "courses/course.html",
+            {"o": outline, "c": outline.course, "staff": service.is_staff(principal), "error": exc.detail, **_labels()},
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(f"/courses/{run.course_id}?enrolled=1", status_code=303)
+
+
+@router.get("/activities/{activity_id}")
+def activity_page(
+    request: Request, activity_id: int, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+) -> Response:
+    activity = service.get_activity(db, activity_id)
+    enrolment = service.ensure_content_access(db, principal, activity)
+    service.ensure_unlocked(db, enrolment, activity)
+    outline = service.outline(db, activity.course_id, principal)
+    flat = [item for _s, items in outline.sections for item in items]
+    index = next((i for i, item in enumerate(flat) if item.activity.id == activity.id), None)
+    context: dict[str, object] = {
+        "o": outline,
+        "a": service.activity_read(activity),
+        "item": flat[index] if index is not None else None,
+        "prev": flat[index - 1].activity if index else None,
+        "next": flat[index + 1].activity if index is not None and index + 1 < len(flat) else None,
+        "enrolled": enrolment is not None,
+        "content_url": f"/api/v1/activities/{activity.id}/content",
+        "progress_url": f"/api/v1/activities/{activity.id}/progress",
+        "resume_at": progress_service.resume_position(db, enrolment.id, activity.id) if enrolment else 0.0,
+        **_labels(),
+    }
+    if activity.kind == ActivityKind.PAGE:
+        context["body_html"] = render_markdown(activity.body_md)
+    if activity.kind == ActivityKind.SCORM and activity.scorm_package_id:
+        context.update(content.scorm_player_context(db, settings, activity, enrolment, principal))
+    return render(request, "courses/activity.html", context)
+
+
+@router.api_route("/scorm/{package_id}/{path:path}", methods=["GET", "HEAD"])
+def scorm_file(
+    request: Request, package_id: int, path: str, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+) -> Response:
+    """A file of an unpacked SCORM package, under a path where the package's relative links work."""
+    return content.serve_scorm_file(request, db, settings, principal, package_id, path)

@@ -1,0 +1,313 @@
+"""All SQL for courses, sections, activities, stored files, SCORM packages, runs and enrolments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from app.accounts.models import Opd, User
+from app.courses.models import (
+    Activity,
+    ContentFile,
+    Course,
+    CourseCompetency,
+    Enrolment,
+    Run,
+    ScormFile,
+    ScormPackage,
+    Section,
+)
+
+
+def add(session: Session, obj: object) -> None:
+    session.add(obj)
+    session.flush()
+
+
+# --- courses ------------------------------------------------------------------------------------
+
+
+def get_course(session: Session, course_id: int, *, with_content: bool = False) -> Course | None:
+    query = select(Course).where(Course.id == course_id).options(selectinload(Course.competencies))
+    if with_content:
+        query = query.options(
+            selectinload(Course.sections)
+            .selectinload(Section.activities)
+            .selectinload(Activity.file)
+        )
+    return session.scalar(query)
+
+
+def get_course_by_code(session: Session, code: str) -> Course | None:
+    return session.scalar(
+        select(Course).where(Course.code == code).options(selectinload(Course.competencies))
+    )
+
+
+def catalog_query(
+    *, q: str | None, category: str | None, mode: str | None, statuses: Sequence[str]
+) -> Select[tuple[Course]]:
+    query = select(Course).where(Course.status.in_(statuses))
+    if q:
+        like = f"%{q.lower()}%"
+        by_competency = exists().where(
+            CourseCompetency.course_id == Course.id,
+            func.lower(CourseCompetency.competency_code).like(like),
+        )
+        query = query.where(
+            or_(
+                func.lower(Course.title).like(like),
+                func.lower(Course.code).like(like),
+                by_competency,
+            )
+        )
+    if category:
+        query = query.where(Course.category == category)
+    if mode:
+        query = query.where(Course.learning_mode == mode)
+    return query
+
+
+def list_courses(
+    session: Session, query: Select[tuple[Course]], *, limit: int, offset: int
+) -> Sequence[Course]:
+    return session.scalars(
+        query.order_by(Course.title, Course.id)
+        .limit(limit)
+        .offset(offset)
+        .options(selectinload(Course.competencies))
+    ).all()
+
+
+def count(session: Session, query: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def set_competencies(session: Session, course: Course, codes: Iterable[str]) -> None:
+    """Replace the course's competency tags (the collection was loaded with the course)."""
+    session.execute(delete(CourseCompetency).where(CourseCompetency.course_id == course.id))
+    session.add_all(CourseCompetency(course_id=course.id, competency_code=c) for c in dict.fromkeys(codes))
+    session.flush()
+    session.expire(course, ["competencies"])
+
+
+# --- sections and activities --------------------------------------------------------------------
+
+
+def get_section(session: Session, section_id: int) -> Section | None:
+    return session.get(Section, section_id)
+
+
+def next_section_position(session: Session, course_id: int) -> int:
+    current = session.scalar(
+        select(func.max(Section.position)).where(Section.course_id == course_id)
+    )
+    return (current or 0) + 1
+
+
+def next_activity_position(session: Session, section_id: int) -> int:
+    current = session.scalar(
+        select(func.max(Activity.position)).where(Activity.section_id == section_id)
+    )
+    return (current or 0) + 1
+
+
+def get_activity(session: Session, activity_id: int) -> Activity | None:
+    return session.scalar(
+        select(Activity).where(Activity.id == activity_id).options(selectinload(Activity.file))
+    )
+
+
+def sections_of(session: Session, course_id: int) -> Sequence[Section]:
+    return session.scalars(
+        select(Section).where(Section.course_id == course_id).order_by(Section.position)
+    ).all()
+
+
+def activities_of_section(session: Session, section_id: int) -> Sequence[Activity]:
+    return session.scalars(
+        select(Activity).where(Activity.section_id == section_id).order_by(Activity.position)
+    ).all()
+
+
+def visible_activity_count(session: Session, course_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(Activity.course_id == course_id, Activity.hidden.is_(False))
+        )
+        or 0
+    )
+
+
+def remove(session: Session, obj: object) -> None:
+    session.delete(obj)
+    session.flush()
+
+
+# --- files and SCORM ----------------------------------------------------------------------------
+
+
+def get_file(session: Session, file_id: int) -> ContentFile | None:
+    return session.get(ContentFile, file_id)
+
+
+def get_package(session: Session, package_id: int) -> ScormPackage | None:
+    return session.get(ScormPackage, package_id)
+
+
+def get_scorm_file(session: Session, package_id: int, path: str) -> ScormFile | None:
+    return session.scalar(
+        select(ScormFile).where(ScormFile.package_id == package_id, ScormFile.path == path)
+    )
+
+
+def add_scorm_files(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(ScormFile.__table__.insert(), rows)
+
+
+def activities_using_package(session: Session, package_id: int) -> Sequence[Activity]:
+    return session.scalars(select(Activity).where(Activity.scorm_package_id == package_id)).all()
+
+
+# --- runs and enrolments ------------------------------------------------------------------------
+
+
+def get_run(session: Session, run_id: int) -> Run | None:
+    return session.get(Run, run_id)
+
+
+def runs_of(session: Session, course_ids: Sequence[int]) -> Sequence[Run]:
+    if not course_ids:
+        return []
+    return session.scalars(
+        select(Run).where(Run.course_id.in_(course_ids)).order_by(Run.starts_on, Run.id)
+    ).all()
+
+
+def take_seat(session: Session, run_id: int) -> bool:
+    """Atomically count one more learner in, unless the run is full (safe under concurrency)."""
+    result = session.execute(
+        update(Run)
+        .where(
+            Run.id == run_id,
+            or_(Run.capacity.is_(None), Run.enrolled_count < Run.capacity),
+        )
+        .values(enrolled_count=Run.enrolled_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def release_seat(session: Session, run_id: int) -> None:
+    session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.enrolled_count > 0)
+        .values(enrolled_count=Run.enrolled_count - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def get_enrolment(session: Session, run_id: int, user_id: int) -> Enrolment | None:
+    return session.scalar(
+        select(Enrolment).where(Enrolment.run_id == run_id, Enrolment.user_id == user_id)
+    )
+
+
+def get_enrolment_by_id(session: Session, enrolment_id: int) -> Enrolment | None:
+    return session.get(Enrolment, enrolment_id)
+
+
+def enrolments_of_run(
+    session: Session, run_id: int
+) -> Sequence[tuple[Enrolment, User, str | None]]:
+    rows = session.execute(
+        select(Enrolment, User, Opd.code)
+        .join(User, User.id == Enrolment.user_id)
+        .outerjoin(Opd, Opd.id == User.opd_id)
+        .where(Enrolment.run_id == run_id)
+        .order_by(Enrolment.status, User.name)
+    )
+    return [(e, u, code) for e, u, code in rows]
+
+
+def enrolments_by_user(
+    session: Session, run_id: int, user_ids: Sequence[int]
+) -> dict[int, Enrolment]:
+    found: dict[int, Enrolment] = {}
+    for i in range(0, len(user_ids), 900):
+        rows = session.scalars(
+            select(Enrolment).where(
+                Enrolment.run_id == run_id, Enrolment.user_id.in_(user_ids[i : i + 900])
+            )
+        )
+        found.update({e.user_id: e for e in rows})
+    return found
+
+
+def active_enrolment_for_course(session: Session, user_id: int, course_id: int) -> Enrolment | None:
+    """The learner's current (or completed) enrolment in any run of the course, newest first."""
+    return session.scalar(
+        select(Enrolment)
+        .join(Run, Run.id == Enrolment.run_id)
+        .where(
+            Run.course_id == course_id,
+            Enrolment.user_id == user_id,
+            Enrolment.status.in_(("active", "completed")),
+        )
+        .order_by(Enrolment.enrolled_at.desc())
+        .limit(1)
+    )
+
+
+def user_enrolments(session: Session, user_id: int) -> Sequence[tuple[Enrolment, Run, Course]]:
+    rows = session.execute(
+        select(Enrolment, Run, Course)
+        .join(Run, Run.id == Enrolment.run_id)
+        .join(Course, Course.id == Run.course_id)
+        .where(Enrolment.user_id == user_id, Enrolment.status.in_(("active", "completed")))
+        .order_by(Run.starts_on.desc())
+    )
+    return [(e, r, c) for e, r, c in rows]
+
+
+def users_by_ids(session: Session, ids: Sequence[int]) -> dict[int, User]:
+    found: dict[int, User] = {}
+    for i in range(0, len(ids), 900):
+        found.update(
+            {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids[i : i + 900])))}
+        )
+    return found
+
+
+def users_by_nips(session: Session, nips: Sequence[str]) -> dict[str, User]:
+    found: dict[str, User] = {}
+    for i in range(0, len(nips), 900):
+        rows = session.scalars(select(User).where(User.nip.in_(nips[i : i + 900])))
+        found.update({u.nip: u for u in rows if u.nip})
+    return found
+
+
+def active_users_of_opd(session: Session, opd_code: str) -> Sequence[User]:
+    return session.scalars(
+        select(User)
+        .join(Opd, Opd.id == User.opd_id)
+        .where(Opd.code == opd_code, User.is_active.is_(True))
+        .order_by(User.name)
+    ).all()
+
+
+def open_runs_filter(today: dt.date) -> Any:
+    return and_(
+        Run.ends_on >= today,
+        or_(Run.enrol_opens_on.is_(None), Run.enrol_opens_on <= today),
+        or_(Run.enrol_closes_on.is_(None), Run.enrol_closes_on >= today),
+    )
+
+
+def courses_with_open_runs(session: Session, today: dt.date) -> set[int]:
+    return set(session.scalars(select(Run.course_id).where(open_runs_filter(today)).distinct()))

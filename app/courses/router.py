@@ -1,0 +1,281 @@
+"""API routes for courses, sections, activities, runs, enrolment and content delivery."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
+from starlette.responses import RedirectResponse, Response
+
+from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, require_roles
+from app.auth.service import Principal
+from app.core.config import Settings
+from app.core.errors import Forbidden, PayloadTooLarge, ValidationFailed
+from app.courses import content, service
+from app.courses.constants import ActivityKind, CompletionRule
+from app.courses.schemas import (
+    ActivityCreated,
+    CourseCreate,
+    CourseRead,
+    CourseSummary,
+    CourseUpdate,
+    Created,
+    EnrolledItem,
+    EnrolmentRead,
+    EnrolRequest,
+    EnrolResult,
+    RunCreate,
+    SectionCreate,
+    StatusRead,
+)
+from app.progress import service as progress_service
+from app.progress.schemas import ProgressEvent, ProgressRead
+
+router = APIRouter(prefix="/api/v1", tags=["courses"])
+
+MAX_SCORM_COMMIT_BYTES = 320 * 1024  # suspend_data cap (256 KiB) plus the other cmi fields
+
+Editor = Annotated[Principal, Depends(require_roles(*service.COURSE_EDITORS))]
+RunManager = Annotated[Principal, Depends(require_roles(*service.RUN_MANAGERS))]
+
+
+@router.post("/courses", status_code=201, response_model=CourseRead)
+def create_course(data: CourseCreate, db: SessionDep, principal: Editor) -> CourseRead:
+    course = service.create_course(db, data, principal)
+    return service.course_detail(db, course.id, principal)
+
+
+@router.get("/courses", response_model=list[CourseSummary])
+def list_courses(
+    db: SessionDep,
+    principal: CurrentPrincipal,
+    q: str | None = None,
+    category: str | None = None,
+    mode: str | None = None,
+    open: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CourseSummary]:
+    """Published catalog (staff also see drafts); `q` searches title, code and competency."""
+    _total, items = service.catalog(
+        db, principal, q=q, category=category, mode=mode, open_only=open, limit=limit, offset=offset
+    )
+    return items
+
+
+@router.get("/courses/{course_id}", response_model=CourseRead)
+def get_course(course_id: int, db: SessionDep, principal: CurrentPrincipal) -> CourseRead:
+    return service.course_detail(db, course_id, principal)
+
+
+@router.patch("/courses/{course_id}", response_model=CourseRead)
+def update_course(course_id: int, data: CourseUpdate, db: SessionDep, principal: Editor) -> CourseRead:
+    service.update_course(db, service.get_course(db, course_id, principal), data)
+    return service.course_detail(db, course_id, principal)
+
+
+@router.post("/courses/{course_id}/publish", response_model=StatusRead)
+def publish_course(course_id: int, db: SessionDep, principal: Editor) -> StatusRead:
+    course = service.publish(db, service.get_course(db, course_id, principal))
+    return StatusRead(status=course.status)
+
+
+@router.post("/courses/{course_id}/archive", response_model=StatusRead)
+def archive_course(course_id: int, db: SessionDep, principal: Editor) -> StatusRead:
+    course = service.archive(db, service.get_course(db, course_id, principal))
+    return StatusRead(status=course.status)
+
+
+@router.post("/courses/{course_id}/sections", status_code=201, response_model=Created)
+def add_section(course_id: int, data: SectionCreate, db: SessionDep, principal: Editor) -> Created:
+    section = service.add_section(db, service.get_course(db, course_id, principal), data.title)
+    return Created(id=section.id)
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on", "ya")
+
+
+@router.post("/sections/{section_id}/activities", status_code=201, response_model=ActivityCreated)
+def add_activity(
+    section_id: int,
+    db: SessionDep,
+    settings: SettingsDep,
+    _editor: Editor,
+    kind: Annotated[ActivityKind, Form()],
+    title: Annotated[str, Form(max_length=255)],
+    duration_minutes: Annotated[int, Form(ge=0, le=10_000)] = 0,
+    required: Annotated[str | None, Form()] = None,
+    locked_until_previous: Annotated[str | None, Form()] = None,
+    completion_rule: Annotated[CompletionRule | None, Form()] = None,
+    body: Annotated[str | None, Form(max_length=200_000)] = None,
+    url: Annotated[str | None, Form(max_length=2048)] = None,
+    file_id: Annotated[int | None, Form()] = None,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> ActivityCreated:
+    """Add a video, document, page, file, link or SCORM package (413 too large, 415 wrong type)."""
+    if kind == ActivityKind.QUIZ:
+        raise ValidationFailed("Kuis dibuat lewat /sections/{id}/quizzes.", field="kind")
+    section = service.get_section(db, section_id)
+    activity = content.create_activity(
+        db,
+        section,
+        settings,
+        kind=kind,
+        title=title,
+        duration_minutes=duration_minutes,
+        required=_bool(required, True),
+        locked_until_previous=_bool(locked_until_previous, False),
+        completion_rule=completion_rule,
+        body=body,
+        url=url,
+        file_id=file_id,
+        upload=file,
+    )
+    return ActivityCreated(
+        id=activity.id,
+        kind=activity.kind,
+        title=activity.title,
+        section_id=activity.section_id,
+        file_id=activity.file_id,
+        scorm_package_id=activity.scorm_package_id,
+    )
+
+
+@router.post("/activities/{activity_id}/hide", response_model=StatusRead)
+def hide_activity(activity_id: int, db: SessionDep, _editor: Editor, hidden: bool = True) -> StatusRead:
+    service.set_hidden(db, service.get_activity(db, activity_id), hidden)
+    return StatusRead(status="hidden" if hidden else "visible")
+
+
+@router.delete("/activities/{activity_id}", status_code=204)
+def delete_activity(activity_id: int, db: SessionDep, _editor: Editor) -> Response:
+    """409 when learners already have progress in it: hide it instead."""
+    service.delete_activity(db, service.get_activity(db, activity_id))
+    return Response(status_code=204)
+
+
+@router.head("/activities/{activity_id}/content", include_in_schema=False)
+@router.get("/activities/{activity_id}/content")
+def activity_content(
+    activity_id: int, request: Request, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+) -> Response:
+    """The activity's bytes for enrolled learners and staff: Range on disk, presigned redirect on S3."""
+    activity = service.get_activity(db, activity_id)
+    service.ensure_content_access(db, principal, activity)
+    if activity.kind == ActivityKind.LINK and activity.url:
+        return RedirectResponse(activity.url, status_code=307)
+    if activity.kind == ActivityKind.PAGE:
+        return Response(activity.body_md or "", media_type="text/markdown; charset=utf-8")
+    if activity.kind == ActivityKind.SCORM and activity.scorm_package_id:
+        return RedirectResponse(content.scorm_launch_url(db, activity.scorm_package_id), status_code=307)
+    return content.serve_activity_file(request, db, settings, activity, download=request.query_params.get("download") == "1")
+
+
+@router.post("/courses/{course_id}/runs", status_code=201, response_model=Created)
+def create_run(course_id: int, data: RunCreate, db: SessionDep, principal: RunManager) -> Created:
+    run = service.create_run(db, service.get_course(db, course_id, principal), data, principal)
+    return Created(id=run.id)
+
+
+@router.post("/runs/{run_id}/enrolments", status_code=201, response_model=EnrolResult)
+def enrol(
+    run_id: int, db: SessionDep, principal: CurrentPrincipal, data: Annotated[EnrolRequest | None, Body()] = None
+) -> EnrolResult:
+    """`{}` enrols the caller; officers send `user_ids`, `nips` or `opd_code` (409 full or closed)."""
+    run = service.get_run(db, run_id)
+    data = data or EnrolRequest()
+    if data.user_ids or data.nips or data.opd_code:
+        _ensure_run_manager(principal)
+        return service.enrol_many(db, run, data, principal)
+    enrolment = service.self_enrol(db, run, principal)
+    return EnrolResult(
+        enrolled=[EnrolledItem(user_id=principal.user_id, nip=None, name=principal.name, enrolment_id=enrolment.id)],
+        skipped=[],
+    )
+
+
+def _ensure_run_manager(principal: Principal) -> None:
+    if not principal.has_any(*service.RUN_MANAGERS):
+        raise Forbidden("Hanya penyelenggara yang dapat mendaftarkan atau mengeluarkan orang lain.", code="forbidden_role")
+
+
+@router.get("/runs/{run_id}/enrolments", response_model=list[EnrolmentRead])
+def list_enrolments(run_id: int, db: SessionDep, _officer: RunManager) -> list[EnrolmentRead]:
+    return service.run_enrolments(db, service.get_run(db, run_id))
+
+
+@router.delete("/runs/{run_id}/enrolments/{user_id}", status_code=204)
+def withdraw(run_id: int, user_id: int, db: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Officers unenrol anyone; a learner may withdraw themself. History is kept."""
+    if user_id != principal.user_id:
+        _ensure_run_manager(principal)
+    service.withdraw(db, service.get_enrolment(db, run_id, user_id))
+    return Response(status_code=204)
+
+
+@router.post("/activities/{activity_id}/progress", response_model=ProgressRead)
+def report_progress(
+    activity_id: int, event: ProgressEvent, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+) -> ProgressRead:
+    """Heartbeats and views from the player; staff previews are not recorded."""
+    activity = service.get_activity(db, activity_id)
+    enrolment = service.ensure_content_access(db, principal, activity)
+    facts = content.facts(activity)
+    if enrolment is None:
+        return progress_service.to_read(None, facts)
+    return progress_service.record_event(db, enrolment.id, facts, event, settings)
+
+
+class ScormCommit(BaseModel):
+    launch_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    seq: int | None = Field(default=None, ge=0)
+    finished: bool = False
+    cmi: dict[str, str] = Field(max_length=64)
+
+
+@router.post("/activities/{activity_id}/scorm", response_model=ProgressRead)
+async def scorm_commit(
+    activity_id: int, request: Request, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+) -> ProgressRead:
+    """LMSCommit/LMSFinish from the SCORM player: bookmark, status, score, time, suspend_data."""
+    raw = await request.body()
+    if len(raw) > MAX_SCORM_COMMIT_BYTES:
+        raise PayloadTooLarge("Data SCORM terlalu besar.", code="scorm_commit_too_large")
+    try:
+        body = ScormCommit.model_validate_json(raw)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from None
+    return await run_in_threadpool(_scorm_commit, activity_id, body, db, settings, principal)
+
+
+def _scorm_commit(
+    activity_id: int, body: ScormCommit, db: Session, settings: Settings, principal: Principal
+) -> ProgressRead:
+    activity = service.get_activity(db, activity_id)
+    enrolment = service.ensure_content_access(db, principal, activity)
+    if activity.kind != ActivityKind.SCORM or activity.scorm_package_id is None:
+        raise ValidationFailed("Aktivitas ini bukan SCORM.", field="activity_id")
+    facts = content.facts(activity)
+    if enrolment is None:  # a staff preview is not recorded
+        return progress_service.to_read(None, facts)
+    package = content.get_package(db, activity.scorm_package_id)
+    return progress_service.scorm_commit(
+        db,
+        enrolment.id,
+        facts,
+        launch_id=body.launch_id,
+        sequence=body.seq,
+        cmi=body.cmi,
+        mastery_score=package.mastery_score,
+        settings=settings,
+    )

@@ -1,0 +1,850 @@
+"""Staff pages ("studio"): the course builder for content admins and run/enrolment management for
+training officers. HTML routes only; every rule is the courses service's (or content's, for uploads).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO, Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from openpyxl import load_workbook
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from app.accounts import service as accounts_service
+from app.accounts.nip import NIPError, normalise_nip, parse_nip
+from app.auth.dependencies import SessionDep, SettingsDep, require_roles
+from app.auth.service import Principal
+from app.core.errors import LMSError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from app.core.i18n import gettext_ as _
+from app.courses import content, service
+from app.courses.constants import (
+    ActivityKind,
+    Category,
+    CourseStatus,
+    EnrolmentStatus,
+    FundingSource,
+    LearningMode,
+)
+from app.courses.models import Run
+from app.courses.schemas import (
+    CourseCreate,
+    CourseRead,
+    CourseUpdate,
+    EnrolRequest,
+    EnrolResult,
+    RunCreate,
+    SectionCreate,
+)
+from app.web.templating import render
+
+router = APIRouter(prefix="/studio", tags=["pages"], include_in_schema=False)
+
+Editor = Annotated[Principal, Depends(require_roles(*service.COURSE_EDITORS))]
+RunManager = Annotated[Principal, Depends(require_roles(*service.RUN_MANAGERS))]
+Staff = Annotated[Principal, Depends(require_roles(*service.STAFF))]
+FormText = Annotated[str | None, Form()]
+Direction = Annotated[Literal["up", "down"], Query(alias="dir")]
+
+PER_PAGE = 50
+# Kinds the builder's form offers; quizzes have their own builder (api-v1 /sections/{id}/quizzes).
+FORM_KINDS = (
+    ActivityKind.VIDEO,
+    ActivityKind.DOCUMENT,
+    ActivityKind.PAGE,
+    ActivityKind.FILE,
+    ActivityKind.LINK,
+    ActivityKind.SCORM,
+)
+KIND_ICONS = {
+    "video": "🎬", "document": "📄", "page": "📝", "file": "📎", "link": "🔗", "scorm": "📦",
+    "quiz": "❓",
+}  # fmt: skip
+MAX_ENROL_ROWS = 20_000  # EnrolRequest.nips accepts at most this many
+NIP_HEADERS = frozenset({"nip", "nip baru", "no nip", "nomor nip", "nomor induk pegawai"})
+_NIP_DIGITS = re.compile(r"^[0-9]{18}$")
+_SPLIT_LIST = re.compile(r"[\n\r,;]+")
+
+
+# --- labels and messages ------------------------------------------------------------------------
+
+
+def labels() -> dict[str, dict[str, str]]:
+    """Display names of the stored vocabularies, in the request's language."""
+    return {
+        "status": {
+            CourseStatus.DRAFT: _("Draf"),
+            CourseStatus.PUBLISHED: _("Terbit"),
+            CourseStatus.ARCHIVED: _("Arsip"),
+        },
+        "kind": {
+            ActivityKind.VIDEO: _("Video"),
+            ActivityKind.DOCUMENT: _("Dokumen"),
+            ActivityKind.PAGE: _("Halaman"),
+            ActivityKind.FILE: _("Berkas"),
+            ActivityKind.LINK: _("Tautan"),
+            ActivityKind.SCORM: _("Paket SCORM"),
+            ActivityKind.QUIZ: _("Kuis"),
+        },
+        "category": {
+            Category.MANAJERIAL: _("Manajerial"),
+            Category.SOSIAL_KULTURAL: _("Sosial kultural"),
+            Category.TEKNIS: _("Teknis"),
+        },
+        "mode": {
+            LearningMode.E_LEARNING: _("E-learning"),
+            LearningMode.BLENDED: _("Blended"),
+            LearningMode.KLASIKAL: _("Klasikal"),
+        },
+        "funding": {
+            FundingSource.APBD_KABUPATEN: _("APBD Kabupaten"),
+            FundingSource.APBD_PROVINSI: _("APBD Provinsi"),
+            FundingSource.APBN: _("APBN"),
+            FundingSource.NON_ANGGARAN: _("Non-anggaran"),
+        },
+        "enrolment": {
+            EnrolmentStatus.ACTIVE: _("Aktif"),
+            EnrolmentStatus.WITHDRAWN: _("Dikeluarkan"),
+            EnrolmentStatus.COMPLETED: _("Selesai"),
+        },
+    }
+
+
+def _notice(key: str | None) -> str | None:
+    """The success message a redirect asked for; only known keys, so no text comes from the URL."""
+    messages = {
+        "created": _("Kursus dibuat. Tambahkan bagian dan materinya."),
+        "saved": _("Perubahan disimpan."),
+        "published": _("Kursus diterbitkan; peserta sudah dapat melihatnya."),
+        "archived": _("Kursus diarsipkan."),
+        "section_added": _("Bagian ditambahkan."),
+        "activity_added": _("Aktivitas ditambahkan."),
+        "moved": _("Urutan diubah."),
+        "hidden": _("Aktivitas disembunyikan dari peserta."),
+        "shown": _("Aktivitas ditampilkan lagi untuk peserta."),
+        "deleted": _("Aktivitas dihapus."),
+        "run_created": _("Angkatan dibuat. Daftarkan pesertanya di bawah."),
+        "withdrawn": _("Peserta dikeluarkan dari angkatan; riwayatnya tetap tersimpan."),
+    }
+    return messages.get(key or "")
+
+
+def _pydantic_message(err: ErrorDetails) -> str:
+    """Indonesian text for the schema errors a form can produce (Pydantic's own are English)."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
+        return _("Wajib diisi.")
+    if kind == "string_too_short":
+        return _("Minimal %(n)s karakter.") % {"n": ctx.get("min_length")}
+    if kind == "string_too_long":
+        return _("Maksimal %(n)s karakter.") % {"n": ctx.get("max_length")}
+    if kind == "string_pattern_mismatch":
+        return _("Hanya huruf, angka, titik, garis bawah, dan tanda hubung.")
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("Isi dengan bilangan bulat.")
+    if kind == "greater_than_equal":
+        return _("Minimal %(n)s.") % {"n": ctx.get("ge")}
+    if kind == "less_than_equal":
+        return _("Maksimal %(n)s.") % {"n": ctx.get("le")}
+    if kind.startswith("date_"):
+        return _("Tanggal tidak sah.")
+    if kind in ("enum", "literal_error"):
+        return _("Pilih salah satu pilihan yang tersedia.")
+    if kind == "too_long":
+        return _("Terlalu banyak isian.")
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return err["msg"]
+
+
+def _form_error(exc: LMSError | ValidationError) -> tuple[str, dict[str, str], int]:
+    """Page message, per-field messages and HTTP status for a domain or schema error."""
+    if isinstance(exc, ValidationError):
+        fields: dict[str, str] = {}
+        for err in exc.errors():
+            message = _pydantic_message(err)
+            name = str(err["loc"][0]) if err["loc"] else ""
+            if not name:  # a model validator says "field: message" (see RunCreate)
+                name, sep, rest = message.partition(": ")
+                name, message = (name, rest) if sep and " " not in name else ("", message)
+            fields.setdefault(name or "__all__", message)
+        general = fields.pop("__all__", None)
+        return general or _("Periksa kembali isian yang ditandai."), fields, 422
+    errors = getattr(exc, "errors", None) or []
+    fields = {e["field"]: e["message"] for e in errors if e.get("field")}
+    if exc.code == "duplicate_course":
+        fields["code"] = exc.detail
+    return exc.detail, fields, exc.status_code
+
+
+def _present(values: dict[str, str | None]) -> dict[str, str]:
+    """Form values with blanks dropped, so optional fields stay unset and required ones 'missing'."""
+    return {k: v.strip() for k, v in values.items() if v is not None and v.strip()}
+
+
+def _codes(text: str | None) -> list[str]:
+    """Competency tags typed comma-separated (also ';' or new lines)."""
+    return [c.strip() for c in re.split(r"[,;\n]", text or "") if c.strip()]
+
+
+def _checked(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("1", "true", "on", "yes", "ya")
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _choices() -> dict[str, Any]:
+    """Labels and (value, label) options for the selects of every studio page."""
+    names = labels()
+    return {
+        "labels": names,
+        "kinds": [k.value for k in FORM_KINDS],
+        "kind_icons": KIND_ICONS,
+        "kind_options": [(k.value, names["kind"][k]) for k in FORM_KINDS],
+        "category_options": [(c.value, names["category"][c]) for c in Category],
+        "mode_options": [(m.value, names["mode"][m]) for m in LearningMode],
+        "funding_options": [(f.value, names["funding"][f]) for f in FundingSource],
+    }
+
+
+# --- course list and creation -------------------------------------------------------------------
+
+
+def _course_list(
+    request: Request, db: Session, principal: Principal, *, q: str = "", page: int = 1,
+    values: dict[str, Any] | None = None, error: str | None = None,
+    field_errors: dict[str, str] | None = None, status_code: int = 200,
+) -> Response:  # fmt: skip
+    page = max(page, 1)
+    total, courses = service.catalog(
+        db, principal, q=q or None, limit=PER_PAGE, offset=(page - 1) * PER_PAGE
+    )
+    return render(
+        request,
+        "studio/courses.html",
+        {
+            "courses": courses, "total": total, "q": q, "page": page,
+            "pages": max(1, math.ceil(total / PER_PAGE)),
+            "can_edit": principal.has_any(*service.COURSE_EDITORS),
+            "can_run": principal.has_any(*service.RUN_MANAGERS),
+            "values": values or {"category": Category.TEKNIS.value, "jp": "2"},
+            "error": error, "field_errors": field_errors or {}, **_choices(),
+        },
+        status_code=status_code,
+    )  # fmt: skip
+
+
+@router.get("")
+def courses_page(
+    request: Request, db: SessionDep, principal: Staff, q: str = "", page: int = 1
+) -> Response:
+    """Every course (drafts, published, archived); editors get the builder, officers the runs."""
+    return _course_list(request, db, principal, q=q.strip(), page=page)
+
+
+@router.post("/courses")
+def create_course_page(
+    request: Request, db: SessionDep, principal: Editor,
+    code: FormText = None, title: FormText = None, summary: FormText = None,
+    description: FormText = None, jp: FormText = None, category: FormText = None,
+    learning_mode: FormText = None, competencies: FormText = None,
+) -> Response:  # fmt: skip
+    raw = {
+        "code": code, "title": title, "summary": summary, "description": description, "jp": jp,
+        "category": category, "learning_mode": learning_mode, "competencies": competencies,
+    }  # fmt: skip
+    try:
+        data = CourseCreate.model_validate({**_present(raw), "competencies": _codes(competencies)})
+        course = service.create_course(db, data, principal)
+    except (LMSError, ValidationError) as exc:
+        db.rollback()
+        message, fields, status = _form_error(exc)
+        return _course_list(request, db, principal, values=raw, error=message,
+                            field_errors=fields, status_code=status)  # fmt: skip
+    return _redirect(f"/studio/courses/{course.id}?notice=created")
+
+
+# --- course builder -----------------------------------------------------------------------------
+
+
+def _course_values(course: CourseRead) -> dict[str, Any]:
+    return {
+        "title": course.title, "summary": course.summary or "",
+        "description": course.description or "", "jp": str(course.jp),
+        "category": course.category, "learning_mode": course.learning_mode,
+        "competencies": ", ".join(course.competencies),
+    }  # fmt: skip
+
+
+def _edit_page(
+    request: Request, db: Session, principal: Principal, course_id: int, *,
+    notice: str | None = None, error: str | None = None, details: dict[str, Any] | None = None,
+    field_errors: dict[str, str] | None = None, section_form: dict[str, Any] | None = None,
+    activity_form: dict[str, Any] | None = None, status_code: int = 200,
+) -> Response:  # fmt: skip
+    """The builder page; a failed form comes back open with its values and field messages."""
+    course = service.course_detail(db, course_id, principal)
+    return render(
+        request,
+        "studio/course_edit.html",
+        {
+            "course": course, "notice": _notice(notice), "error": error,
+            "details": details or _course_values(course),
+            "details_errors": field_errors if details is not None else {},
+            "details_open": details is not None,
+            "section_form": section_form or {"values": {}, "field_errors": {}},
+            "activity_form": activity_form or {"section_id": None, "values": {},
+                                               "field_errors": {}},
+            "can_run": principal.has_any(*service.RUN_MANAGERS), **_choices(),
+        },
+        status_code=status_code,
+    )  # fmt: skip
+
+
+def _failed(
+    request: Request, db: Session, principal: Principal, course_id: int, exc: LMSError
+) -> Response:
+    """Roll back and show the builder with the service's message and its status."""
+    db.rollback()
+    message, _fields, status = _form_error(exc)
+    return _edit_page(request, db, principal, course_id, error=message, status_code=status)
+
+
+@router.get("/courses/{course_id}")
+def course_edit_page(
+    request: Request, course_id: int, db: SessionDep, principal: Editor, notice: str | None = None
+) -> Response:
+    return _edit_page(request, db, principal, course_id, notice=notice)
+
+
+@router.post("/courses/{course_id}")
+def update_course_page(
+    request: Request, course_id: int, db: SessionDep, principal: Editor,
+    title: FormText = None, summary: FormText = None, description: FormText = None,
+    jp: FormText = None, category: FormText = None, learning_mode: FormText = None,
+    competencies: FormText = None,
+) -> Response:  # fmt: skip
+    raw = {
+        "title": title, "summary": summary, "description": description, "jp": jp,
+        "category": category, "learning_mode": learning_mode, "competencies": competencies,
+    }  # fmt: skip
+    course = service.get_course(db, course_id, principal)
+    try:
+        # Summary and description may be emptied on purpose; the other fields are required here.
+        data = CourseUpdate.model_validate(
+            {
+                **_present(raw),
+                "summary": (summary or "").strip(),
+                "description": description or "",
+                "competencies": _codes(competencies),
+            }
+        )
+        for name in ("title", "jp", "category"):
+            if getattr(data, name) is None:
+                raise ValidationFailed(_("Wajib diisi."), field=name)
+        service.update_course(db, course, data)
+    except (LMSError, ValidationError) as exc:
+        db.rollback()
+        message, fields, status = _form_error(exc)
+        return _edit_page(request, db, principal, course_id, error=message, details=raw,
+                          field_errors=fields, status_code=status)  # fmt: skip
+    return _redirect(f"/studio/courses/{course_id}?notice=saved")
+
+
+@router.post("/courses/{course_id}/publish")
+def publish_page(request: Request, course_id: int, db: SessionDep, principal: Editor) -> Response:
+    """An empty course is refused with the service's message (409)."""
+    try:
+        service.publish(db, service.get_course(db, course_id, principal))
+    except LMSError as exc:
+        return _failed(request, db, principal, course_id, exc)
+    return _redirect(f"/studio/courses/{course_id}?notice=published")
+
+
+@router.post("/courses/{course_id}/archive")
+def archive_page(request: Request, course_id: int, db: SessionDep, principal: Editor) -> Response:
+    try:
+        service.archive(db, service.get_course(db, course_id, principal))
+    except LMSError as exc:
+        return _failed(request, db, principal, course_id, exc)
+    return _redirect(f"/studio/courses/{course_id}?notice=archived")
+
+
+@router.post("/courses/{course_id}/sections")
+def add_section_page(
+    request: Request, course_id: int, db: SessionDep, principal: Editor, title: FormText = None
+) -> Response:
+    course = service.get_course(db, course_id, principal)
+    try:
+        data = SectionCreate.model_validate(_present({"title": title}))
+        section = service.add_section(db, course, data.title)
+    except (LMSError, ValidationError) as exc:
+        db.rollback()
+        message, fields, status = _form_error(exc)
+        form = {"values": {"title": title or ""}, "field_errors": fields}
+        return _edit_page(request, db, principal, course_id, error=message, section_form=form,
+                          status_code=status)  # fmt: skip
+    return _redirect(f"/studio/courses/{course_id}?notice=section_added#section-{section.id}")
+
+
+@router.post("/sections/{section_id}/move")
+def move_section_page(
+    section_id: int, db: SessionDep, _editor: Editor, direction: Direction
+) -> Response:
+    section = service.get_section(db, section_id)
+    service.move_section(db, section, -1 if direction == "up" else 1)
+    return _redirect(f"/studio/courses/{section.course_id}?notice=moved#section-{section.id}")
+
+
+@router.post("/sections/{section_id}/activities")
+def add_activity_page(
+    request: Request, section_id: int, db: SessionDep, settings: SettingsDep, principal: Editor,
+    kind: FormText = None, title: FormText = None, duration_minutes: FormText = None,
+    required: FormText = None, locked_until_previous: FormText = None, body: FormText = None,
+    url: FormText = None, file_id: FormText = None,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:  # fmt: skip
+    """Multipart form: a page's markdown, a link's URL, or a file (413 too large, 415 wrong type).
+
+    `file_id` is set instead of `file` when the browser already uploaded the bytes straight to S3
+    (static/js/uploader.js, the `data-uploader` hook in the template).
+    """
+    section = service.get_section(db, section_id)
+    is_required, is_locked = _checked(required), _checked(locked_until_previous)
+    values = {
+        "kind": kind or "", "title": title or "", "duration_minutes": duration_minutes or "0",
+        "required": is_required, "locked_until_previous": is_locked,
+        "body": body or "", "url": url or "",
+    }  # fmt: skip
+    try:
+        if kind not in {k.value for k in FORM_KINDS}:
+            raise ValidationFailed(_("Pilih jenis aktivitas."), field="kind")
+        try:
+            minutes = int((duration_minutes or "0").strip())
+        except ValueError:
+            raise ValidationFailed(
+                _("Isi dengan bilangan bulat."), field="duration_minutes"
+            ) from None
+        try:
+            stored_id = int(file_id) if file_id and file_id.strip() else None
+        except ValueError:
+            raise ValidationFailed(_("Berkas unggahan tidak ditemukan."), field="file") from None
+        content.create_activity(
+            db, section, settings, kind=ActivityKind(kind), title=title or "",
+            duration_minutes=minutes, required=is_required, locked_until_previous=is_locked,
+            body=body, url=url,
+            file_id=stored_id, upload=file,
+        )  # fmt: skip
+    except (LMSError, ValidationError) as exc:
+        db.rollback()
+        message, fields, status = _form_error(exc)
+        if "file_id" in fields:
+            fields["file"] = fields.pop("file_id")
+        form = {"section_id": section_id, "values": values, "field_errors": fields}
+        return _edit_page(request, db, principal, section.course_id, error=message,
+                          activity_form=form, status_code=status)  # fmt: skip
+    return _redirect(
+        f"/studio/courses/{section.course_id}?notice=activity_added#section-{section.id}"
+    )
+
+
+@router.post("/activities/{activity_id}/move")
+def move_activity_page(
+    activity_id: int, db: SessionDep, _editor: Editor, direction: Direction
+) -> Response:
+    activity = service.get_activity(db, activity_id)
+    service.move_activity(db, activity, -1 if direction == "up" else 1)
+    return _redirect(f"/studio/courses/{activity.course_id}?notice=moved#activity-{activity.id}")
+
+
+@router.post("/activities/{activity_id}/hide")
+def hide_activity_page(activity_id: int, db: SessionDep, _editor: Editor) -> Response:
+    activity = service.get_activity(db, activity_id)
+    service.set_hidden(db, activity, True)
+    return _redirect(f"/studio/courses/{activity.course_id}?notice=hidden#activity-{activity.id}")
+
+
+@router.post("/activities/{activity_id}/show")
+def show_activity_page(activity_id: int, db: SessionDep, _editor: Editor) -> Response:
+    activity = service.get_activity(db, activity_id)
+    service.set_hidden(db, activity, False)
+    return _redirect(f"/studio/courses/{activity.course_id}?notice=shown#activity-{activity.id}")
+
+
+@router.post("/activities/{activity_id}/delete")
+def delete_activity_page(
+    request: Request, activity_id: int, db: SessionDep, principal: Editor
+) -> Response:
+    """Refused (409, the service's message) once a learner has progress in it."""
+    activity = service.get_activity(db, activity_id)
+    course_id, section_id = activity.course_id, activity.section_id
+    try:
+        service.delete_activity(db, activity)
+    except LMSError as exc:
+        return _failed(request, db, principal, course_id, exc)
+    return _redirect(f"/studio/courses/{course_id}?notice=deleted#section-{section_id}")
+
+
+# --- runs (angkatan) ----------------------------------------------------------------------------
+
+
+def _runs_page(
+    request: Request, db: Session, principal: Principal, course_id: int, *,
+    values: dict[str, Any] | None = None, error: str | None = None,
+    field_errors: dict[str, str] | None = None, status_code: int = 200,
+) -> Response:  # fmt: skip
+    course = service.course_detail(db, course_id, principal)
+    return render(
+        request,
+        "studio/runs.html",
+        {
+            "course": course, "values": values or {"funding_source": "apbd_kabupaten",
+                                                   "self_enrol": True},
+            "error": error, "field_errors": field_errors or {},
+            "can_edit": principal.has_any(*service.COURSE_EDITORS), **_choices(),
+        },
+        status_code=status_code,
+    )  # fmt: skip
+
+
+@router.get("/courses/{course_id}/runs")
+def runs_page(request: Request, course_id: int, db: SessionDep, principal: RunManager) -> Response:
+    return _runs_page(request, db, principal, course_id)
+
+
+@router.post("/courses/{course_id}/runs")
+def create_run_page(
+    request: Request, course_id: int, db: SessionDep, principal: RunManager,
+    name: FormText = None, starts_on: FormText = None, ends_on: FormText = None,
+    enrol_opens_on: FormText = None, enrol_closes_on: FormText = None,
+    capacity: FormText = None, funding_source: FormText = None, organiser: FormText = None,
+    self_enrol: FormText = None,
+) -> Response:  # fmt: skip
+    raw: dict[str, Any] = {
+        "name": name, "starts_on": starts_on, "ends_on": ends_on,
+        "enrol_opens_on": enrol_opens_on, "enrol_closes_on": enrol_closes_on,
+        "capacity": capacity, "funding_source": funding_source, "organiser": organiser,
+    }  # fmt: skip
+    course = service.get_course(db, course_id, principal)
+    try:
+        data = RunCreate.model_validate({**_present(raw), "self_enrol": _checked(self_enrol)})
+        run = service.create_run(db, course, data, principal)
+    except (LMSError, ValidationError) as exc:
+        db.rollback()
+        message, fields, status = _form_error(exc)
+        return _runs_page(request, db, principal, course_id,
+                          values={**raw, "self_enrol": _checked(self_enrol)}, error=message,
+                          field_errors=fields, status_code=status)  # fmt: skip
+    return _redirect(f"/studio/runs/{run.id}?notice=run_created")
+
+
+# --- enrolment ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SkipRow:
+    """One line of the enrolment report: where it came from (file row), which NIP, and why."""
+
+    reason: str
+    nip: str | None = None
+    row: int | None = None
+
+
+@dataclass(slots=True)
+class EnrolReport:
+    enrolled: int = 0
+    skipped: list[SkipRow] = field(default_factory=list)
+    source: str = ""  # "nips", "opd" or "file"
+    filename: str | None = None
+
+
+def _nip_problem(nip: str) -> str | None:
+    """Why a typed NIP cannot be anyone's (NIP rules, e.g. wrong length), else None."""
+    if _NIP_DIGITS.match(nip):
+        return None
+    try:
+        parse_nip(nip)
+    except NIPError as exc:
+        return str(exc)
+    return _("NIP tidak sah.")
+
+
+def split_nips(text: str) -> list[str]:
+    """NIPs typed one per line or separated by commas or spaces.
+
+    A NIP written with spaces ('19850315 201001 1 001') stays one NIP: a piece between commas or
+    line breaks is split at spaces only when it is not a single NIP as a whole.
+    """
+    found: list[str] = []
+    for piece in _SPLIT_LIST.split(text):
+        if not piece.strip():
+            continue
+        whole = normalise_nip(piece)
+        found.extend([whole] if _NIP_DIGITS.match(whole) else piece.split())
+    return found
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return format(Decimal(repr(value)), "f") if abs(value) >= 2**53 else str(int(value))
+    return str(value).strip()
+
+
+def _header_key(value: Any) -> str:
+    return " ".join(str(value or "").replace("_", " ").replace(".", " ").lower().split())
+
+
+def _table_rows(data: IO[bytes]) -> Iterator[list[Any]]:
+    """Rows of the first sheet of an XLSX file or of a CSV file (decided by the bytes)."""
+    head = data.read(8192)
+    data.seek(0)
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            book = load_workbook(data, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+            raise UnsupportedMediaType(
+                _("Berkas XLSX rusak atau bukan lembar kerja Excel."), code="bad_xlsx"
+            ) from None
+        try:
+            yield from (list(r) for r in book.worksheets[0].iter_rows(values_only=True))
+        finally:
+            book.close()
+        return
+    raw = data.read()
+    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UnsupportedMediaType(
+            _("Berkas harus CSV atau XLSX (Excel 2007+)."), code="unsupported_enrol_format"
+        )
+    text = ""
+    for encoding in ("utf-16",) if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else (
+        "utf-8-sig", "cp1252", "latin-1"
+    ):  # fmt: skip
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], ",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    yield from csv.reader(io.StringIO(text), dialect)
+
+
+def read_nip_file(data: IO[bytes]) -> tuple[list[tuple[int, str]], list[SkipRow]]:
+    """(row number, NIP) for each row of a CSV/XLSX file with a NIP column, and rows unusable as
+    they stand. Rows are numbered as the spreadsheet shows them (the header is row 1).
+
+    A file without a header whose first cell is already a NIP is read from its first column.
+    """
+    rows = iter(enumerate(_table_rows(data), start=1))
+    first = next(rows, None)
+    if first is None:
+        raise ValidationFailed(_("Berkas kosong."), field="file", code="empty_file")
+    header = first[1]
+    column = next((i for i, c in enumerate(header) if _header_key(c) in NIP_HEADERS), None)
+    pending: Iterable[tuple[int, list[Any]]] = rows
+    if column is None:
+        if header and _NIP_DIGITS.match(normalise_nip(_cell_text(header[0]))):
+            column, pending = 0, [first, *rows]
+        else:
+            raise ValidationFailed(
+                _("Kolom NIP tidak ditemukan. Baris pertama berkas harus berisi judul kolom NIP."),
+                field="file",
+                code="missing_columns",
+            )
+    found: list[tuple[int, str]] = []
+    problems: list[SkipRow] = []
+    for number, cells in pending:
+        value = cells[column] if column < len(cells) else None
+        text = _cell_text(value)
+        if not text:
+            if any(_cell_text(c) for c in cells):
+                problems.append(SkipRow(row=number, reason=_("NIP kosong.")))
+            continue
+        if isinstance(value, float) and abs(value) >= 1e15:
+            # Excel keeps 15 significant digits: an 18-digit NIP typed as a number lost its tail.
+            problems.append(
+                SkipRow(row=number, nip=text, reason=_(
+                    "NIP tersimpan sebagai angka sehingga digit terakhirnya hilang. Format kolom "
+                    "NIP sebagai Teks lalu ketik ulang."
+                ))
+            )  # fmt: skip
+            continue
+        found.append((number, normalise_nip(text)))
+        if len(found) > MAX_ENROL_ROWS:
+            raise ValidationFailed(
+                _("Berkas melebihi %(n)s baris; bagi menjadi beberapa berkas.")
+                % {"n": MAX_ENROL_ROWS},
+                field="file",
+            )
+    return found, problems
+
+
+def enrol_nip_rows(
+    db: Session, run: Run, principal: Principal, rows: list[tuple[int | None, str]],
+    problems: list[SkipRow],
+) -> EnrolReport:  # fmt: skip
+    """Check each NIP's form, drop repeats, enrol the rest in one call and map every skip back
+    to the row it came from."""
+    report = EnrolReport(skipped=list(problems))
+    first_row: dict[str, int | None] = {}
+    wanted: list[str] = []
+    for row, nip in rows:
+        if nip in first_row:
+            where = first_row[nip]
+            reason = (
+                _("NIP sama dengan baris %(row)s.") % {"row": where}
+                if where is not None
+                else _("NIP tercantum lebih dari sekali.")
+            )
+            report.skipped.append(SkipRow(row=row, nip=nip, reason=reason))
+            continue
+        first_row[nip] = row
+        problem = _nip_problem(nip)
+        if problem:
+            report.skipped.append(SkipRow(row=row, nip=nip, reason=problem))
+        else:
+            wanted.append(nip)
+    if len(wanted) > MAX_ENROL_ROWS:
+        raise ValidationFailed(
+            _("Paling banyak %(n)s NIP sekali daftar; bagi menjadi beberapa kali.")
+            % {"n": MAX_ENROL_ROWS},
+            field="nips",
+        )
+    if wanted:
+        result = service.enrol_many(db, run, EnrolRequest(nips=wanted), principal)
+        report.enrolled = len(result.enrolled)
+        report.skipped += [
+            SkipRow(row=first_row.get(s.nip or ""), nip=s.nip, reason=s.reason)
+            for s in result.skipped
+        ]
+    elif not report.skipped:
+        raise ValidationFailed(_("Tidak ada NIP yang diisi."), field="nips")
+    report.skipped.sort(key=lambda s: (s.row is None, s.row or 0))
+    return report
+
+
+def _from_result(result: EnrolResult, source: str) -> EnrolReport:
+    return EnrolReport(
+        enrolled=len(result.enrolled),
+        skipped=[SkipRow(nip=s.nip, reason=s.reason) for s in result.skipped],
+        source=source,
+    )
+
+
+def _run_page(
+    request: Request, db: Session, principal: Principal, run_id: int, *,
+    notice: str | None = None, report: EnrolReport | None = None, error: str | None = None,
+    field_errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:  # fmt: skip
+    run = service.get_run(db, run_id)
+    db.expire(run)  # seats are counted by UPDATE statements; read the current enrolled_count
+    course = service.course_detail(db, run.course_id, principal)
+    brief = next(r for r in course.runs if r.id == run.id)
+    enrolments = service.run_enrolments(db, run)
+    active = sum(1 for e in enrolments if e.status == EnrolmentStatus.ACTIVE)
+    return render(
+        request,
+        "studio/run.html",
+        {
+            "course": course, "run": brief, "enrolments": enrolments, "active_count": active,
+            "opds": accounts_service.list_opds(db), "report": report,
+            "notice": _notice(notice), "error": error, "field_errors": field_errors or {},
+            "values": values or {}, "nip_headers": sorted(NIP_HEADERS), **_choices(),
+        },
+        status_code=status_code,
+    )  # fmt: skip
+
+
+def _enrol_failed(
+    request: Request, db: Session, principal: Principal, run_id: int, exc: LMSError,
+    values: dict[str, Any],
+) -> Response:  # fmt: skip
+    db.rollback()
+    message, fields, status = _form_error(exc)
+    return _run_page(request, db, principal, run_id, error=message, field_errors=fields,
+                     values=values, status_code=status)  # fmt: skip
+
+
+@router.get("/runs/{run_id}")
+def run_page(
+    request: Request, run_id: int, db: SessionDep, principal: RunManager, notice: str | None = None
+) -> Response:
+    return _run_page(request, db, principal, run_id, notice=notice)
+
+
+@router.post("/runs/{run_id}/enrol/nips")
+def enrol_nips_page(
+    request: Request, run_id: int, db: SessionDep, principal: RunManager, nips: FormText = None
+) -> Response:
+    run = service.get_run(db, run_id)
+    try:
+        rows: list[tuple[int | None, str]] = [(None, n) for n in split_nips(nips or "")]
+        report = enrol_nip_rows(db, run, principal, rows, [])
+    except LMSError as exc:
+        return _enrol_failed(request, db, principal, run_id, exc, {"nips": nips or ""})
+    report.source = "nips"
+    return _run_page(request, db, principal, run_id, report=report)
+
+
+@router.post("/runs/{run_id}/enrol/opd")
+def enrol_opd_page(
+    request: Request, run_id: int, db: SessionDep, principal: RunManager, opd_code: FormText = None
+) -> Response:
+    run = service.get_run(db, run_id)
+    try:
+        if not (opd_code or "").strip():
+            raise ValidationFailed(_("Pilih OPD."), field="opd_code")
+        result = service.enrol_many(db, run, EnrolRequest(opd_code=opd_code), principal)
+    except LMSError as exc:
+        return _enrol_failed(request, db, principal, run_id, exc, {"opd_code": opd_code or ""})
+    return _run_page(request, db, principal, run_id, report=_from_result(result, "opd"))
+
+
+@router.post("/runs/{run_id}/enrol/file")
+def enrol_file_page(
+    request: Request, run_id: int, db: SessionDep, settings: SettingsDep, principal: RunManager,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:  # fmt: skip
+    """CSV or XLSX with a NIP column; the report names the spreadsheet row of every skip."""
+    run = service.get_run(db, run_id)
+    try:
+        if file is None:
+            raise ValidationFailed(_("Pilih berkas CSV atau XLSX."), field="file")
+        if file.size is not None and file.size > settings.max_roster_bytes:
+            raise PayloadTooLarge(_("Berkas terlalu besar."), code="file_too_large")
+        rows, problems = read_nip_file(file.file)
+        numbered: list[tuple[int | None, str]] = list(rows)
+        report = enrol_nip_rows(db, run, principal, numbered, problems)
+    except LMSError as exc:
+        return _enrol_failed(request, db, principal, run_id, exc, {})
+    report.source, report.filename = "file", file.filename
+    return _run_page(request, db, principal, run_id, report=report)
+
+
+@router.post("/runs/{run_id}/enrolments/{user_id}/withdraw")
+def withdraw_page(
+    request: Request, run_id: int, user_id: int, db: SessionDep, principal: RunManager
+) -> Response:
+    """The enrolment row stays (status withdrawn) so the history is kept."""
+    try:
+        service.withdraw(db, service.get_enrolment(db, run_id, user_id))
+    except LMSError as exc:
+        return _enrol_failed(request, db, principal, run_id, exc, {})
+    return _redirect(f"/studio/runs/{run_id}?notice=withdrawn")

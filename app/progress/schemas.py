@@ -1,0 +1,19 @@
+"""Pydantic shapes for progress reports (api-v1.md, "Progress, completion, JP")."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ProgressEvent(BaseModel):
+    position_seconds: float | None = Field(default=None, ge=0, le=100 * 3600)
+    duration_seconds: float | None = Field(default=None, gt=0, le=100 * 3600)
+    event: Literal["heartbeat", "viewed", "ended"] = "heartbeat"
+
+
+class ProgressRead(BaseModel):
+    status: Literal["not_started", "in_progress", "completed"]
+    percent: int
+    position_seconds: float = 0.0

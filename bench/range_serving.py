@@ -1,0 +1,240 @@
+"""Benchmark: 16 clients reading a 200 MiB stored file in 1 MiB ranges through `serve_object`.
+
+    .venv/bin/python bench/range_serving.py [--mb 200] [--clients 16] [--seconds 20]
+
+The file sits in a DiskStorage under a temporary directory; uvicorn serves one route calling
+`serve_object` (the disk path: StreamingResponse over `open_range`) in a child process on
+127.0.0.1. Each client thread keeps one HTTP/1.1 connection and asks for 1 MiB ranges at random
+offsets until the time or the per-client count runs out; a sample of ranges is checked against
+the file. The page cache cannot be dropped here, so the comparison is warm against warm: the
+raw rate is reading the same (already cached) file with 1 MiB reads, single-threaded and with
+as many threads as clients.
+"""
+
+# No `from __future__ import annotations`: FastAPI must resolve the route's annotations, which
+# are imported inside the child process's function.
+import argparse
+import hashlib
+import http.client
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MiB = 1024 * 1024
+RANGE = 1 * MiB
+MAX_RANGES_PER_CLIENT = 2000
+
+
+def serve(root: str, key: str, port: int) -> None:
+    """Child process: the smallest app that serves one object the way the LMS does."""
+    sys.path.insert(0, str(REPO))
+    import uvicorn
+    from fastapi import FastAPI, Request
+    from starlette.responses import Response
+
+    from app.storage import DiskStorage
+    from app.web.delivery import serve_object
+
+    storage = DiskStorage(f"file://{root}")
+    app = FastAPI()
+
+    @app.get("/f")
+    def get_file(request: Request) -> Response:
+        return serve_object(
+            request,
+            storage,
+            key=key,
+            filename="kuliah.mp4",
+            content_type="video/mp4",
+            inline=True,
+            etag_hint=None,
+        )
+
+    @app.get("/file-response")
+    def file_response(request: Request) -> Response:
+        # Reference only: Starlette's own FileResponse on the same file (no storage layer).
+        from starlette.responses import FileResponse
+
+        return FileResponse(storage.root / key, media_type="video/mp4")
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def make_file(root: Path, size: int) -> tuple[str, Path]:
+    sys.path.insert(0, str(REPO))
+    from app.storage import DiskStorage, new_key
+
+    storage = DiskStorage(f"file://{root}")
+    key = new_key("bench")
+    block = hashlib.shake_256(b"range-bench").digest(MiB)
+
+    class Blocks:
+        def __init__(self) -> None:
+            self.left = size
+            self.counter = 0
+
+        def read(self, n: int = -1) -> bytes:
+            if self.left <= 0:
+                return b""
+            data = (self.counter.to_bytes(8, "big") + block[8:])[: min(n, self.left, MiB)]
+            self.counter += 1
+            self.left -= len(data)
+            return data
+
+    storage.put(key, Blocks(), content_type="video/mp4")
+    return key, storage.root / key
+
+
+def raw_read_rate(path: Path, threads: int, size: int, seconds: float) -> float:
+    """MiB/s reading random 1 MiB blocks of the (cached) file with os.pread."""
+    stop = time.monotonic() + seconds
+    total = [0] * threads
+
+    def reader(index: int) -> None:
+        rng = random.Random(index)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            while time.monotonic() < stop:
+                offset = rng.randrange(0, size - RANGE + 1)
+                total[index] += len(os.pread(fd, RANGE, offset))
+        finally:
+            os.close(fd)
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=reader, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(total) / MiB / (time.perf_counter() - started)
+
+
+def client(
+    port: int, route: str, path: Path, size: int, index: int, stop_at: float
+) -> tuple[int, int, int]:
+    """(bytes received, ranges, verified ranges) for one keep-alive connection."""
+    rng = random.Random(1000 + index)
+    received = ranges = verified = 0
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    with path.open("rb") as reference:
+        while time.monotonic() < stop_at and ranges < MAX_RANGES_PER_CLIENT:
+            first = rng.randrange(0, size - RANGE + 1)
+            last = first + RANGE - 1
+            conn.request("GET", route, headers={"Range": f"bytes={first}-{last}"})
+            response = conn.getresponse()
+            body = response.read()
+            if response.status != 206 or len(body) != RANGE:
+                raise RuntimeError(f"unexpected answer {response.status}, {len(body)} bytes")
+            received += len(body)
+            ranges += 1
+            if ranges % 25 == 1:  # spot-check the bytes against the file itself
+                reference.seek(first)
+                if reference.read(RANGE) != body:
+                    raise RuntimeError(f"wrong bytes for range {first}-{last}")
+                verified += 1
+    conn.close()
+    return received, ranges, verified
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--route",
+        default="/f",
+        choices=["/f", "/file-response"],
+        help="/f = serve_object (default); /file-response = Starlette FileResponse, for reference",
+    )
+    parser.add_argument("--serve", nargs=3, metavar=("ROOT", "KEY", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], args.serve[1], int(args.serve[2]))
+        return 0
+
+    import psutil
+
+    size = args.mb * MiB
+    with tempfile.TemporaryDirectory(
+        prefix="lms-range-bench-", dir=REPO / "var" if (REPO / "var").is_dir() else None
+    ) as tmp:
+        root = Path(tmp) / "objects"
+        key, path = make_file(root, size)
+        raw_read_rate(path, 1, size, 2.0)  # warm the page cache
+        raw_1 = raw_read_rate(path, 1, size, 5.0)
+        raw_n = raw_read_rate(path, args.clients, size, 5.0)
+
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(root), key, str(port)], cwd=REPO
+        )
+        try:
+            _wait_for(port)
+            proc = psutil.Process(server.pid)
+            cpu_before = proc.cpu_times()
+            started = time.perf_counter()
+            stop_at = time.monotonic() + args.seconds
+            with ThreadPoolExecutor(args.clients) as pool:
+                results = list(
+                    pool.map(
+                        lambda i: client(port, args.route, path, size, i, stop_at),
+                        range(args.clients),
+                    )
+                )
+            elapsed = time.perf_counter() - started
+            cpu_after = proc.cpu_times()
+            rss = proc.memory_info().rss
+        finally:
+            server.terminate()
+            server.wait(10)
+
+    received = sum(r[0] for r in results)
+    ranges = sum(r[1] for r in results)
+    verified = sum(r[2] for r in results)
+    served = received / MiB / elapsed
+    server_cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+    print(f"file {args.mb} MiB, {args.clients} clients, 1 MiB ranges, {elapsed:.1f} s")
+    print(
+        f"served through {args.route:<13}: {served:8.0f} MiB/s  ({ranges} ranges, {verified} verified)"
+    )
+    print(f"raw pread, 1 thread (warm)  : {raw_1:8.0f} MiB/s  -> served/raw = {served / raw_1:.2f}")
+    print(
+        f"raw pread, {args.clients} threads (warm) : {raw_n:8.0f} MiB/s  -> served/raw = {served / raw_n:.2f}"
+    )
+    print(
+        f"server CPU {server_cpu:.1f} s over {elapsed:.1f} s wall ({server_cpu / elapsed * 100:.0f}% of one core); RSS at end {rss / MiB:.0f} MiB"
+    )
+    print(
+        f"latency per 1 MiB range (mean over clients): {elapsed * args.clients / max(ranges, 1) * 1000:.1f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,223 @@
+"""Browser tests: the real server (`lms serve`) in a subprocess with its own database, driven by
+Debian's chromium through Playwright's sync API.
+
+The server gets its OWN environment (not the in-process test settings of tests/conftest.py):
+a SQLite file and object store in a temporary directory, a random secret key and the demo
+accounts from `lms demo`. Playwright never downloads a browser here: /usr/bin/chromium must exist
+(CI installs it with apt; scripts/test.sh does too).
+
+Screenshots go to test-artifacts/ at the repository root (git-ignored); a failing test leaves
+one there as well.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import string
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.browser.helpers import ARTIFACTS, save_screenshot
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class LiveServer:
+    base_url: str
+    data_dir: Path
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no server log)"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _lms_command() -> list[str]:
+    """The venv's `lms` script, else the module (same code either way)."""
+    script = Path(sys.executable).parent / "lms"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+
+
+def _server_env(data_dir: Path, port: int) -> dict[str, str]:
+    """The process environment minus every LMS_ variable of the in-process tests, plus the server's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_")}
+    alphabet = string.ascii_letters + string.digits
+    env.update(
+        {
+            "LMS_ENVIRONMENT": "test",
+            "LMS_DATABASE_URL": f"sqlite:///{data_dir / 'browser.db'}",
+            "LMS_STORAGE_URL": f"file://{data_dir / 'objects'}",
+            "LMS_SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(40)),
+            "LMS_BASE_URL": f"http://127.0.0.1:{port}",
+            "LMS_LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p),
+        }
+    )
+    return env
+
+
+def _wait_for_health(url: str, process: subprocess.Popen[bytes], server: LiveServer) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"`lms serve` exited with code {process.returncode} before answering "
+                f"{url}:\n{server.log_tail()}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own server
+                if response.status == 200:
+                    return
+                last_error = f"status {response.status}"
+        except (urllib.error.URLError, OSError) as exc:
+            last_error = repr(exc)
+        time.sleep(0.2)
+    pytest.fail(
+        f"{url} did not answer in {START_TIMEOUT:.0f}s ({last_error}):\n{server.log_tail()}"
+    )
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`lms demo` then `lms serve` on a free port; stopped when the session ends."""
+    data_dir = tmp_path_factory.mktemp("browser-server")
+    port = _free_port()
+    env = _server_env(data_dir, port)
+    # cwd is the data directory so a developer's ./.env cannot change the server's settings.
+    demo = subprocess.run(
+        [*_lms_command(), "demo"],
+        cwd=data_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if demo.returncode != 0:
+        pytest.fail(f"`lms demo` failed ({demo.returncode}):\n{demo.stdout}\n{demo.stderr}")
+    server = LiveServer(
+        base_url=f"http://127.0.0.1:{port}", data_dir=data_dir, log_path=data_dir / "server.log"
+    )
+    with server.log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*_lms_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"],
+            cwd=data_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_health(f"{server.base_url}/healthz", process, server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_failure_screenshots() -> None:
+    """Failure screenshots of an earlier run would mislead: remove them."""
+    for old in ARTIFACTS.glob("FAILED-*.png"):
+        old.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, headless. Missing chromium is a failure, never a silent skip.
+
+    Module scope, not session: Playwright's sync API keeps its own asyncio loop running while it
+    is started, and anyio cannot run the async tests of later modules next to it.
+    """
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"{CHROMIUM} not found: the browser tests drive Debian's chromium and never download "
+            "one. Install it with `apt-get install chromium` (scripts/test.sh does this) or "
+            "deselect them with `-m 'not browser'`.",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def new_context(
+    browser: Browser, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., BrowserContext]]:
+    """Factory for fresh browser contexts (own cookies); Indonesian like the users' phones.
+
+    Each context is closed at the end of the test; on failure its pages are saved as screenshots.
+    """
+    contexts: list[BrowserContext] = []
+
+    def make(**options: Any) -> BrowserContext:
+        context = browser.new_context(
+            **{"base_url": live_server.base_url, "locale": "id-ID", **options}
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    report = getattr(request.node, "rep_call", None)
+    failed = report is not None and report.failed
+    for index, context in enumerate(contexts):
+        if failed:
+            for number, page in enumerate(context.pages):
+                save_screenshot(page, f"FAILED-{request.node.name}-{index}-{number}")
+        context.close()
+
+
+@pytest.fixture
+def page(new_context: Callable[..., BrowserContext]) -> Page:
+    """A page in a fresh context (desktop size)."""
+    return new_context(viewport={"width": 1280, "height": 800}).new_page()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remember each phase's report on the test item so fixtures can see whether it failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -1,0 +1,95 @@
+"""Shared steps for the browser tests: the demo accounts and signing in through the form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from app.accounts.constants import Role
+from app.dev.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"  # git-ignored
+PASSWORD = DEMO_PASSWORD
+DASHBOARD = re.compile(r"^https?://[^/]+/$")
+LOGIN = re.compile(r"^https?://[^/]+/login(\?.*)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    nip: str
+    email: str
+    name: str
+
+
+def demo(role: Role) -> Account:
+    """The demo account whose first role is `role` (loaded by `lms demo`, app/dev/seed.py)."""
+    for account in DEMO_ACCOUNTS:
+        if account.roles[0] == role:
+            return Account(nip=account.nip, email=account.email, name=account.name)
+    raise LookupError(role)
+
+
+# One account per test where possible, so login throttling and "logout ends every session"
+# never reach across tests.
+ADMIN = demo(Role.ADMIN)
+TRAINING_OFFICER = demo(Role.TRAINING_OFFICER)
+CONTENT_ADMIN = demo(Role.CONTENT_ADMIN)
+MENTOR = demo(Role.MENTOR)
+LEARNER = demo(Role.LEARNER)
+
+
+def login(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Fill in the Indonesian login form like a person and wait for the dashboard."""
+    page.goto("/login")
+    page.get_by_label("NIP atau email").fill(username)
+    page.get_by_label("Kata sandi").fill(password)
+    page.get_by_role("button", name="Masuk").click()
+    expect(page).to_have_url(DASHBOARD)
+
+
+def save_screenshot(page: Page, name: str) -> Path:
+    """A full-page PNG in test-artifacts/ at the repository root (created when missing)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def stylesheets_applied(page: Page) -> bool:
+    """Every <link rel=stylesheet> of the page loaded and has rules."""
+    return bool(
+        page.evaluate(
+            """() => [...document.querySelectorAll('link[rel="stylesheet"]')].every(
+                (link) => link.sheet !== null && link.sheet.cssRules.length > 0)"""
+        )
+    )
+
+
+def page_widths(page: Page) -> tuple[int, int]:
+    """(document scrollWidth, layout viewport width): equal when nothing overflows sideways."""
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    return int(widths[0]), int(widths[1])
+
+
+def overflowing_elements(page: Page, limit: int) -> list[str]:
+    """Elements whose right edge passes `limit` px (outside scrolling containers), for messages."""
+    return list(
+        page.evaluate(
+            """(limit) => {
+                const out = [];
+                for (const el of document.body.querySelectorAll('*')) {
+                    const r = el.getBoundingClientRect();
+                    if (r.right > limit + 0.5 && r.width > 0 && !el.closest('.table-wrap')) {
+                        const cls = el.className && typeof el.className === 'string'
+                            ? '.' + el.className.trim().replace(/\\s+/g, '.') : '';
+                        out.push(`${el.tagName.toLowerCase()}${cls} right=${Math.round(r.right)}`);
+                    }
+                }
+                return out.slice(0, 15);
+            }""",
+            limit,
+        )
+    )
