@@ -21,6 +21,7 @@ cli.add_typer(users_cli, name="users")
 cli.add_typer(dev_cli, name="dev")
 
 ROOT = Path(__file__).resolve().parent.parent
+CONTENT_DIR = ROOT / "content"
 
 
 def alembic_config() -> object:
@@ -158,16 +159,50 @@ def demo(
 ) -> None:
     """Load the demo OPDs and accounts (idempotent) and print how to log in."""
     from app.core.db import session_scope
+    from app.courses import content_import
     from app.dev.seed import DEMO_PASSWORD, load_demo
 
     upgrade_database()
     with session_scope() as session:
         accounts = load_demo(session, get_settings())
+    with session_scope() as session:
+        for report in content_import.import_all(session, get_settings(), CONTENT_DIR):
+            typer.echo(f"demo course: {report}")
     typer.echo("Demo accounts (log in with NIP or email), password for all: " + DEMO_PASSWORD)
     for acc in accounts:
         typer.echo(f"  {', '.join(r.value for r in acc.roles):<22} {acc.nip}  {acc.email}")
     if serve_after:
         serve(host=host, port=port, workers=1, migrate=False)
+
+
+content_cli = typer.Typer(help="Courses as code (content/ folders)", no_args_is_help=True)
+cli.add_typer(content_cli, name="content")
+
+
+@content_cli.command("import")
+def content_import_cmd(
+    folder: Annotated[
+        Path,
+        typer.Argument(exists=True, file_okay=False, help="A course folder, or content/ for all"),
+    ],
+) -> None:
+    """Create or update courses from folders (idempotent)."""
+    from app.core.db import session_scope
+    from app.core.errors import LMSError
+    from app.courses import content_import
+
+    upgrade_database()
+    try:
+        with session_scope() as session:
+            if (folder / "course.yaml").exists():
+                reports = [content_import.import_course(session, get_settings(), folder)]
+            else:
+                reports = content_import.import_all(session, get_settings(), folder)
+    except LMSError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    for report in reports:
+        typer.echo(str(report))
 
 
 @dev_cli.command("seed")
@@ -182,9 +217,12 @@ def dev_seed(
     if size not in SIZES:
         typer.echo(f"error: size must be one of {', '.join(SIZES)}", err=True)
         raise typer.Exit(2)
+    from app.dev.seed import seed_courses
+
     upgrade_database()
     with session_scope() as session:
         result = seed(session, get_settings(), size)
+        result |= seed_courses(session, size)
     typer.echo(", ".join(f"{k}: {v}" for k, v in result.items()))
 
 

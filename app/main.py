@@ -11,11 +11,11 @@ from app.accounts import pages as accounts_pages
 from app.accounts import router as accounts_router
 from app.auth import pages as auth_pages
 from app.auth import router as auth_router
-from app.courses import pages as courses_pages
-from app.courses import router as courses_router
-from app.courses import studio
 from app.core.config import get_settings
 from app.core.logging import RequestLogMiddleware, configure_logging
+from app.courses import pages as courses_pages
+from app.courses import router as courses_router
+from app.courses import studio, upload_router
 from app.web import errors, pages
 from app.web import i18n as web_i18n
 from app.web.static import HashedStaticFiles
@@ -32,7 +32,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    for module in (auth_router, accounts_router, courses_router):
+    for module in (auth_router, accounts_router, courses_router, upload_router):
         app.include_router(module.router)
     for module in (auth_pages, accounts_pages, courses_pages, studio, web_i18n, pages):
         app.include_router(module.router)

@@ -221,7 +221,7 @@ def main() -> int:
     server_cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
     print(f"file {args.mb} MiB, {args.clients} clients, 1 MiB ranges, {elapsed:.1f} s")
     print(
-        f"served through {args.route:<13}: {served:8.0f} MiB/s  ({ranges} ranges, {verified} verified)"
+        f"served by {'serve_object' if args.route == '/f' else 'FileResponse':<18}: {served:8.0f} MiB/s  ({ranges} ranges, {verified} verified)"
     )
     print(f"raw pread, 1 thread (warm)  : {raw_1:8.0f} MiB/s  -> served/raw = {served / raw_1:.2f}")
     print(

@@ -5,8 +5,8 @@ Add a line here when a domain gains a models module.
 
 from app.accounts import models as accounts_models
 from app.auth import models as auth_models
-from app.courses import models as courses_models
 from app.core.db import Base
+from app.courses import models as courses_models
 from app.progress import models as progress_models
 
 __all__ = ["Base", "accounts_models", "auth_models", "courses_models", "progress_models"]

@@ -13,8 +13,8 @@ from fastapi import Request, UploadFile
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from app.core.config import Settings
 from app.auth.service import Principal
+from app.core.config import Settings
 from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.courses import repository, scorm, service, uploads
 from app.courses.constants import ActivityKind, CompletionRule
@@ -121,7 +121,8 @@ def create_activity(
             from app.core.errors import PayloadTooLarge
 
             raise PayloadTooLarge(
-                f"Paket SCORM maksimal {settings.max_scorm_bytes // 1024**2} MiB.", code="file_too_large"
+                f"Paket SCORM maksimal {settings.max_scorm_bytes // 1024**2} MiB.",
+                code="file_too_large",
             )
         data.scorm_package_id = import_scorm(session, upload.file, settings).id
     return service.add_activity(session, section, data)
@@ -159,7 +160,11 @@ def scorm_launch_url(session: Session, package_id: int) -> str:
 
 
 def scorm_player_context(
-    session: Session, settings: Settings, activity: Activity, enrolment: Enrolment | None, principal: Principal
+    session: Session,
+    settings: Settings,
+    activity: Activity,
+    enrolment: Enrolment | None,
+    principal: Principal,
 ) -> dict[str, object]:
     """What templates/courses/_scorm_player.html needs for one launch."""
     package = get_package(session, activity.scorm_package_id or 0)
@@ -195,7 +200,12 @@ def ensure_package_access(session: Session, principal: Principal, package_id: in
 
 
 def serve_scorm_file(
-    request: Request, session: Session, settings: Settings, principal: Principal, package_id: int, path: str
+    request: Request,
+    session: Session,
+    settings: Settings,
+    principal: Principal,
+    package_id: int,
+    path: str,
 ) -> Response:
     ensure_package_access(session, principal, package_id)
     entry = repository.get_scorm_file(session, package_id, path.split("?", 1)[0])

@@ -107,7 +107,9 @@ def catalog_page(
 
 
 @router.get("/courses/{course_id}")
-def course_page(request: Request, course_id: int, db: SessionDep, principal: CurrentPrincipal) -> Response:
+def course_page(
+    request: Request, course_id: int, db: SessionDep, principal: CurrentPrincipal
+) -> Response:
     outline = service.outline(db, course_id, principal)
     return render(
         request,
@@ -123,7 +125,9 @@ def my_courses_page(request: Request, db: SessionDep, principal: CurrentPrincipa
 
 
 @router.post("/runs/{run_id}/enrol", dependencies=[Depends(verify_csrf)])
-def enrol_self(request: Request, run_id: int, db: SessionDep, principal: CurrentPrincipal) -> Response:
+def enrol_self(
+    request: Request, run_id: int, db: SessionDep, principal: CurrentPrincipal
+) -> Response:
     run = service.get_run(db, run_id)
     try:
         service.self_enrol(db, run, principal)
@@ -133,7 +137,13 @@ def enrol_self(request: Request, run_id: int, db: SessionDep, principal: Current
         return render(
             request,
             "courses/course.html",
-            {"o": outline, "c": outline.course, "staff": service.is_staff(principal), "error": exc.detail, **_labels()},
+            {
+                "o": outline,
+                "c": outline.course,
+                "staff": service.is_staff(principal),
+                "error": exc.detail,
+                **_labels(),
+            },
             status_code=exc.status_code,
         )
     return RedirectResponse(f"/courses/{run.course_id}?enrolled=1", status_code=303)
@@ -141,7 +151,11 @@ def enrol_self(request: Request, run_id: int, db: SessionDep, principal: Current
 
 @router.get("/activities/{activity_id}")
 def activity_page(
-    request: Request, activity_id: int, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+    request: Request,
+    activity_id: int,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
 ) -> Response:
     activity = service.get_activity(db, activity_id)
     enrolment = service.ensure_content_access(db, principal, activity)
@@ -158,7 +172,9 @@ def activity_page(
         "enrolled": enrolment is not None,
         "content_url": f"/api/v1/activities/{activity.id}/content",
         "progress_url": f"/api/v1/activities/{activity.id}/progress",
-        "resume_at": progress_service.resume_position(db, enrolment.id, activity.id) if enrolment else 0.0,
+        "resume_at": progress_service.resume_position(db, enrolment.id, activity.id)
+        if enrolment
+        else 0.0,
         **_labels(),
     }
     if activity.kind == ActivityKind.PAGE:
@@ -170,7 +186,12 @@ def activity_page(
 
 @router.api_route("/scorm/{package_id}/{path:path}", methods=["GET", "HEAD"])
 def scorm_file(
-    request: Request, package_id: int, path: str, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+    request: Request,
+    package_id: int,
+    path: str,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
 ) -> Response:
     """A file of an unpacked SCORM package, under a path where the package's relative links work."""
     return content.serve_scorm_file(request, db, settings, principal, package_id, path)

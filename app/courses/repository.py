@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.models import Opd, User
@@ -50,7 +50,7 @@ def get_course_by_code(session: Session, code: str) -> Course | None:
 
 def catalog_query(
     *, q: str | None, category: str | None, mode: str | None, statuses: Sequence[str]
-) -> Select[tuple[Course]]:
+) -> Select[Any]:
     query = select(Course).where(Course.status.in_(statuses))
     if q:
         like = f"%{q.lower()}%"
@@ -73,7 +73,7 @@ def catalog_query(
 
 
 def list_courses(
-    session: Session, query: Select[tuple[Course]], *, limit: int, offset: int
+    session: Session, query: Select[Any], *, limit: int, offset: int
 ) -> Sequence[Course]:
     return session.scalars(
         query.order_by(Course.title, Course.id)
@@ -90,7 +90,9 @@ def count(session: Session, query: Select[Any]) -> int:
 def set_competencies(session: Session, course: Course, codes: Iterable[str]) -> None:
     """Replace the course's competency tags (the collection was loaded with the course)."""
     session.execute(delete(CourseCompetency).where(CourseCompetency.course_id == course.id))
-    session.add_all(CourseCompetency(course_id=course.id, competency_code=c) for c in dict.fromkeys(codes))
+    session.add_all(
+        CourseCompetency(course_id=course.id, competency_code=c) for c in dict.fromkeys(codes)
+    )
     session.flush()
     session.expire(course, ["competencies"])
 
@@ -167,7 +169,7 @@ def get_scorm_file(session: Session, package_id: int, path: str) -> ScormFile | 
 
 def add_scorm_files(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(ScormFile.__table__.insert(), rows)
+        session.execute(insert(ScormFile), rows)
 
 
 def activities_using_package(session: Session, package_id: int) -> Sequence[Activity]:

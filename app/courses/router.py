@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-
-from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, require_roles
@@ -74,7 +73,9 @@ def get_course(course_id: int, db: SessionDep, principal: CurrentPrincipal) -> C
 
 
 @router.patch("/courses/{course_id}", response_model=CourseRead)
-def update_course(course_id: int, data: CourseUpdate, db: SessionDep, principal: Editor) -> CourseRead:
+def update_course(
+    course_id: int, data: CourseUpdate, db: SessionDep, principal: Editor
+) -> CourseRead:
     service.update_course(db, service.get_course(db, course_id, principal), data)
     return service.course_detail(db, course_id, principal)
 
@@ -150,7 +151,9 @@ def add_activity(
 
 
 @router.post("/activities/{activity_id}/hide", response_model=StatusRead)
-def hide_activity(activity_id: int, db: SessionDep, _editor: Editor, hidden: bool = True) -> StatusRead:
+def hide_activity(
+    activity_id: int, db: SessionDep, _editor: Editor, hidden: bool = True
+) -> StatusRead:
     service.set_hidden(db, service.get_activity(db, activity_id), hidden)
     return StatusRead(status="hidden" if hidden else "visible")
 
@@ -165,7 +168,11 @@ def delete_activity(activity_id: int, db: SessionDep, _editor: Editor) -> Respon
 @router.head("/activities/{activity_id}/content", include_in_schema=False)
 @router.get("/activities/{activity_id}/content")
 def activity_content(
-    activity_id: int, request: Request, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+    activity_id: int,
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
 ) -> Response:
     """The activity's bytes for enrolled learners and staff: Range on disk, presigned redirect on S3."""
     activity = service.get_activity(db, activity_id)
@@ -175,8 +182,12 @@ def activity_content(
     if activity.kind == ActivityKind.PAGE:
         return Response(activity.body_md or "", media_type="text/markdown; charset=utf-8")
     if activity.kind == ActivityKind.SCORM and activity.scorm_package_id:
-        return RedirectResponse(content.scorm_launch_url(db, activity.scorm_package_id), status_code=307)
-    return content.serve_activity_file(request, db, settings, activity, download=request.query_params.get("download") == "1")
+        return RedirectResponse(
+            content.scorm_launch_url(db, activity.scorm_package_id), status_code=307
+        )
+    return content.serve_activity_file(
+        request, db, settings, activity, download=request.query_params.get("download") == "1"
+    )
 
 
 @router.post("/courses/{course_id}/runs", status_code=201, response_model=Created)
@@ -187,7 +198,10 @@ def create_run(course_id: int, data: RunCreate, db: SessionDep, principal: RunMa
 
 @router.post("/runs/{run_id}/enrolments", status_code=201, response_model=EnrolResult)
 def enrol(
-    run_id: int, db: SessionDep, principal: CurrentPrincipal, data: Annotated[EnrolRequest | None, Body()] = None
+    run_id: int,
+    db: SessionDep,
+    principal: CurrentPrincipal,
+    data: Annotated[EnrolRequest | None, Body()] = None,
 ) -> EnrolResult:
     """`{}` enrols the caller; officers send `user_ids`, `nips` or `opd_code` (409 full or closed)."""
     run = service.get_run(db, run_id)
@@ -197,14 +211,21 @@ def enrol(
         return service.enrol_many(db, run, data, principal)
     enrolment = service.self_enrol(db, run, principal)
     return EnrolResult(
-        enrolled=[EnrolledItem(user_id=principal.user_id, nip=None, name=principal.name, enrolment_id=enrolment.id)],
+        enrolled=[
+            EnrolledItem(
+                user_id=principal.user_id, nip=None, name=principal.name, enrolment_id=enrolment.id
+            )
+        ],
         skipped=[],
     )
 
 
 def _ensure_run_manager(principal: Principal) -> None:
     if not principal.has_any(*service.RUN_MANAGERS):
-        raise Forbidden("Hanya penyelenggara yang dapat mendaftarkan atau mengeluarkan orang lain.", code="forbidden_role")
+        raise Forbidden(
+            "Hanya penyelenggara yang dapat mendaftarkan atau mengeluarkan orang lain.",
+            code="forbidden_role",
+        )
 
 
 @router.get("/runs/{run_id}/enrolments", response_model=list[EnrolmentRead])
@@ -223,7 +244,11 @@ def withdraw(run_id: int, user_id: int, db: SessionDep, principal: CurrentPrinci
 
 @router.post("/activities/{activity_id}/progress", response_model=ProgressRead)
 def report_progress(
-    activity_id: int, event: ProgressEvent, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+    activity_id: int,
+    event: ProgressEvent,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
 ) -> ProgressRead:
     """Heartbeats and views from the player; staff previews are not recorded."""
     activity = service.get_activity(db, activity_id)
@@ -243,7 +268,11 @@ class ScormCommit(BaseModel):
 
 @router.post("/activities/{activity_id}/scorm", response_model=ProgressRead)
 async def scorm_commit(
-    activity_id: int, request: Request, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+    activity_id: int,
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
 ) -> ProgressRead:
     """LMSCommit/LMSFinish from the SCORM player: bookmark, status, score, time, suspend_data."""
     raw = await request.body()

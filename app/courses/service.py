@@ -81,7 +81,9 @@ def create_course(session: Session, data: CourseCreate, principal: Principal) ->
         jp=data.jp,
         status=CourseStatus.DRAFT.value,
         created_by_id=principal.user_id or None,
-        competencies=[CourseCompetency(competency_code=c) for c in _competency_codes(data.competencies)],
+        competencies=[
+            CourseCompetency(competency_code=c) for c in _competency_codes(data.competencies)
+        ],
     )
     try:
         repository.add(session, course)
@@ -331,18 +333,20 @@ def get_activity(session: Session, activity_id: int) -> Activity:
 
 
 def move_section(session: Session, section: Section, direction: int) -> None:
-    siblings = list(repository.sections_of(session, section.course_id))
+    siblings: list[Section | Activity] = list(repository.sections_of(session, section.course_id))
     _swap(siblings, section, direction)
     session.flush()
 
 
 def move_activity(session: Session, activity: Activity, direction: int) -> None:
-    siblings = list(repository.activities_of_section(session, activity.section_id))
+    siblings: list[Section | Activity] = list(
+        repository.activities_of_section(session, activity.section_id)
+    )
     _swap(siblings, activity, direction)
     session.flush()
 
 
-def _swap(items: list[Section] | list[Activity], item: Section | Activity, direction: int) -> None:
+def _swap(items: Sequence[Section | Activity], item: Section | Activity, direction: int) -> None:
     index = next(i for i, x in enumerate(items) if x.id == item.id)
     other = index + (1 if direction > 0 else -1)
     if 0 <= other < len(items):
@@ -471,6 +475,7 @@ def enrol_many(
         raise Conflict("Angkatan sudah selesai.", code="run_closed")
     skipped: list[SkippedItem] = []
     targets: list[tuple[int, str | None, str]] = []  # (user_id, nip, name)
+    nip: str | None
     if request.user_ids:
         users = repository.users_by_ids(session, request.user_ids)
         for uid in dict.fromkeys(request.user_ids):
@@ -603,7 +608,11 @@ def lock_states(items: list[tuple[ActivityRead, str]]) -> dict[int, str | None]:
     locks: dict[int, str | None] = {}
     previous_required: tuple[str, str] | None = None  # (title, status)
     for activity, status in items:
-        blocked = activity.locked_until_previous and previous_required is not None and previous_required[1] != "completed"
+        blocked = (
+            activity.locked_until_previous
+            and previous_required is not None
+            and previous_required[1] != "completed"
+        )
         locks[activity.id] = previous_required[0] if blocked and previous_required else None
         if activity.required:
             previous_required = (activity.title, status)
@@ -617,7 +626,11 @@ def outline(session: Session, course_id: int, principal: Principal) -> Outline:
     detail = course_detail(session, course_id, principal)
     enrolment = repository.active_enrolment_for_course(session, principal.user_id, course_id)
     states = progress_service.statuses(session, enrolment.id) if enrolment else {}
-    ordered = [(a, states[a.id].status if a.id in states else "not_started") for s in detail.sections for a in s.activities]
+    ordered = [
+        (a, states[a.id].status if a.id in states else "not_started")
+        for s in detail.sections
+        for a in s.activities
+    ]
     locks = lock_states(ordered) if enrolment else {}
     sections = []
     for s in detail.sections:
@@ -626,7 +639,9 @@ def outline(session: Session, course_id: int, principal: Principal) -> Outline:
             row = states.get(a.id)
             status = row.status if row else "not_started"
             percent = 100 if status == "completed" else (50 if status == "in_progress" else 0)
-            items.append(OutlineItem(a, status, percent, locks.get(a.id) is not None, locks.get(a.id)))
+            items.append(
+                OutlineItem(a, status, percent, locks.get(a.id) is not None, locks.get(a.id))
+            )
         sections.append((s, items))
     required = [st for a, st in ordered if a.required and not a.hidden]
     done = sum(1 for st in required if st == "completed")
@@ -660,4 +675,6 @@ def ensure_unlocked(session: Session, enrolment: Enrolment | None, activity: Act
     ]
     blocker = lock_states(ordered).get(activity.id)
     if blocker:
-        raise Forbidden(f"Selesaikan dulu aktivitas \"{blocker}\" untuk membuka yang ini.", code="activity_locked")
+        raise Forbidden(
+            f'Selesaikan dulu aktivitas "{blocker}" untuk membuka yang ini.', code="activity_locked"
+        )

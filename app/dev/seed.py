@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import repository, service
 from app.accounts.constants import GOLONGAN_PPPK, PANGKAT_PNS, JenisJabatan, Role
+from app.accounts.models import User
 from app.accounts.roster import TEMPLATE_HEADERS
 from app.accounts.schemas import OpdCreate
 from app.core.config import Settings
@@ -181,3 +182,96 @@ def seed(session: Session, settings: Settings, size: str) -> dict[str, int]:
             session, [{"user_id": uid, "role": Role.LEARNER.value} for uid in ids.values()]
         )
     return {"opds": opds, "users_created": len(new), "users_total": repository.count_users(session)}
+
+
+COURSE_SIZES = {"XS": (5, 200), "S": (20, 5_000), "M": (60, 30_000), "L": (200, 100_000)}
+_TOPICS = ("Literasi Digital", "Keamanan Informasi", "Pelayanan Publik", "Manajemen Risiko",
+           "Etika Birokrasi", "Penyusunan Anggaran", "Analisis Kebijakan", "Komunikasi Efektif",
+           "Kepemimpinan Pengawas", "Pengelolaan Arsip", "SPBE", "Pengadaan Barang/Jasa")  # fmt: skip
+
+
+def seed_courses(session: Session, size: str, *, seed_value: int = 2026) -> dict[str, int]:
+    """Published courses with sections, page/link activities, open runs and enrolments."""
+    from sqlalchemy import insert, select
+
+    from app.courses.models import Activity, Course, Enrolment, Run, Section
+
+    courses, enrolments = COURSE_SIZES[size]
+    rng = random.Random(seed_value)  # noqa: S311 - test data
+    now = utcnow()
+    today = now.date()
+    existing = set(session.scalars(select(Course.code)))
+    course_rows = []
+    for i in range(1, courses + 1):
+        code = f"SEED-{i:03d}"
+        if code in existing:
+            continue
+        topic = _TOPICS[i % len(_TOPICS)]
+        course_rows.append({
+            "code": code, "title": f"{topic} {i}", "summary": f"Pelatihan {topic.lower()} untuk ASN.",
+            "description_md": f"# {topic}\n\nMateri pelatihan sintetis nomor {i}.",
+            "category": rng.choice(("manajerial", "sosial_kultural", "teknis")),
+            "learning_mode": "e_learning", "jp": rng.choice((2, 4, 6, 8, 10, 12, 20)),
+            "status": "published", "published_at": now, "created_at": now, "updated_at": now,
+        })  # fmt: skip
+    if not course_rows:
+        return {"courses_created": 0, "enrolments_created": 0}
+    course_ids = [
+        cid for (cid,) in session.execute(insert(Course).returning(Course.id), course_rows)
+    ]
+    section_rows = [
+        {"course_id": cid, "position": p, "title": f"Modul {p}"}
+        for cid in course_ids
+        for p in (1, 2, 3)
+    ]
+    sections = list(
+        session.execute(insert(Section).returning(Section.id, Section.course_id), section_rows)
+    )
+    activity_rows = []
+    for sid, cid in sections:
+        for p in range(1, 5):
+            link = p == 4
+            activity_rows.append({
+                "section_id": sid, "course_id": cid, "position": p, "kind": "link" if link else "page",
+                "title": f"Materi {p}", "duration_minutes": 15, "required": not link,
+                "completion_rule": "viewed", "locked_until_previous": False, "hidden": False,
+                "body_md": None if link else "Isi bacaan.", "url": "https://example.go.id/" if link else None,
+                "created_at": now, "updated_at": now,
+            })  # fmt: skip
+    session.execute(insert(Activity), activity_rows)
+    run_rows = [
+        {
+            "course_id": cid,
+            "name": "Angkatan I",
+            "starts_on": today,
+            "ends_on": today.replace(year=today.year + 1),
+            "capacity": None,
+            "enrolled_count": 0,
+            "funding_source": rng.choice(("apbd_kabupaten", "apbn", "non_anggaran")),
+            "self_enrol": True,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for cid in course_ids
+    ]
+    run_ids = [rid for (rid,) in session.execute(insert(Run).returning(Run.id), run_rows)]
+    user_ids = list(session.scalars(select(User.id).where(User.is_active.is_(True))))
+    pairs: set[tuple[int, int]] = set()
+    if user_ids:
+        target = min(enrolments, len(user_ids) * len(run_ids))
+        while len(pairs) < target:
+            pairs.add((rng.choice(run_ids), rng.choice(user_ids)))
+    rows = [
+        {"run_id": r, "user_id": u, "status": "active", "enrolled_at": now, "updated_at": now}
+        for r, u in pairs
+    ]
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(Enrolment), rows[i : i + 5000])
+    counts: dict[int, int] = {}
+    for r, _u in pairs:
+        counts[r] = counts.get(r, 0) + 1
+    if counts:
+        from sqlalchemy import update
+
+        session.execute(update(Run), [{"id": r, "enrolled_count": n} for r, n in counts.items()])
+    return {"courses_created": len(course_ids), "enrolments_created": len(rows)}

@@ -83,7 +83,7 @@ def to_read(progress: ActivityProgress | None, facts: ActivityFacts) -> Progress
     if progress is None:
         return ProgressRead(status=NOT_STARTED, percent=0)
     return ProgressRead(
-        status=progress.status,  # type: ignore[arg-type]
+        status=progress.status,
         percent=_percent(progress, facts),
         position_seconds=progress.position_seconds,
     )
@@ -206,14 +206,23 @@ def scorm_commit(
     """Store an LMSCommit/LMSFinish; the activity completes on completed/passed (or passed only)."""
     track = repository.get_track(session, enrolment_id, facts.id)
     state = scorm_runtime.merge_commit(
-        _track_state(track), cmi, settings, launch_id=launch_id, sequence=sequence, mastery_score=mastery_score
+        _track_state(track),
+        cmi,
+        settings,
+        launch_id=launch_id,
+        sequence=sequence,
+        mastery_score=mastery_score,
     )
     if track is None:
         track = ScormTrack(enrolment_id=enrolment_id, activity_id=facts.id, launch_count=1)
         session.add(track)
     track.lesson_status = state["lesson_status"]
     track.lesson_location = state["lesson_location"]
-    track.score_raw, track.score_min, track.score_max = state["score_raw"], state["score_min"], state["score_max"]
+    track.score_raw, track.score_min, track.score_max = (
+        state["score_raw"],
+        state["score_min"],
+        state["score_max"],
+    )
     track.total_time_seconds = state["total_time_seconds"]
     track.suspend_data = state["suspend_data"]
     track.exit = state["exit"]

@@ -34,6 +34,16 @@ _env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext_, i18n.ngettext_, newstyle=True
 )
 _env.globals["static_url"] = static_url
+
+
+def upload_mode() -> str:
+    """ "s3" when the browser can upload straight to the object store, else "disk"."""
+    from app.storage.service import get_storage
+
+    return "s3" if get_storage(get_settings()).supports_presigned_upload else "disk"
+
+
+_env.globals["upload_mode"] = upload_mode
 _env.policies["ext.i18n.trimmed"] = True
 templates = Jinja2Templates(env=_env)
 

@@ -1,5 +1,7 @@
 // LMS Diklat ASN: large-file uploads with progress and resume (progressive enhancement).
 //
+// Two ways to mark a form up (attributes are read from the file input first, then the form):
+//
 // <form data-uploader data-kind="video" data-direct="s3|disk" data-start-url="/api/v1/uploads"
 //       [data-stream-url="/api/v1/uploads/stream"] [data-max-bytes="2147483648"] [data-autosubmit]>
 //   <input type="file" name="file">  <input type="hidden" name="file_id">
@@ -8,7 +10,17 @@
 //   <button type="submit" data-uploader-submit>Simpan</button>
 // </form>
 //
-// Without this script (or on a browser too old to parse it) the form posts the file as usual.
+// or, as templates/studio/_section.html does, a form[data-uploader-form] holding
+//   <input type="file" name="file" data-uploader data-uploader-kind-field="kind">
+//   <input type="hidden" name="file_id" data-uploader-file-id>   (+ <progress>, [data-progress-status])
+// where the kind is the current value of the field named by data-uploader-kind-field, and
+// data-direct / data-start-url / data-stream-url sit on the form or the input.
+//
+// Nothing happens unless data-direct is "s3" or "disk", and only for the kinds listed in
+// data-uploader-kinds (default "video document file cover": SCORM packages are unpacked by the
+// server, so they keep coming through the form). Without this script, or on a browser too old
+// to parse it, the form posts the file as usual.
+//
 // s3:   POST start -> sign parts in small batches -> PUT each part (3 at a time, 3 retries)
 //       -> POST complete. Progress is kept in localStorage; choosing the same file again
 //       after a broken connection asks the server which parts exist and sends only the rest.
@@ -16,7 +28,8 @@
 // On success: the hidden file_id is filled, the file input loses its name (so the form does
 // not send the bytes twice), submit buttons are enabled, `uploader:done` fires with the
 // server's JSON as `detail`, and the form is submitted when it has data-autosubmit.
-// Texts are Indonesian; each can be replaced with a data-msg-* attribute on the form.
+// Submitting while an upload runs is blocked. Texts are Indonesian; each can be replaced
+// with a data-msg-* attribute on the form.
 (function () {
   "use strict";
 
@@ -24,6 +37,7 @@
   var RETRIES = 3;
   var SIGN_BATCH = 6;
   var STORE_PREFIX = "lms-upload:";
+  var DEFAULT_KINDS = "video document file cover";
   var MESSAGES = {
     uploading: "Mengunggah… {percent}%",
     resuming: "Melanjutkan unggahan sebelumnya…",
@@ -125,24 +139,39 @@
     try { localStorage.removeItem(key); } catch (_e) { /* ignore */ }
   }
 
-  function Uploader(form) {
+  function Uploader(form, input, mode) {
     this.form = form;
-    this.kind = form.dataset.kind || "file";
-    this.mode = form.dataset.direct === "s3" ? "s3" : "disk";
-    this.input = form.querySelector('input[type="file"]');
+    this.input = input;
+    this.mode = mode;
+    this.kind = this.currentKind();
     this.bar = form.querySelector("progress");
-    this.status = form.querySelector("[data-uploader-status]");
+    this.status = form.querySelector("[data-uploader-status]") || form.querySelector("[data-progress-status]");
+    this.hidden = form.querySelector("[data-uploader-file-id]") || form.querySelector('input[name="file_id"]');
     this.cancelButton = form.querySelector("[data-uploader-cancel]");
     this.xhrs = new Set();
     this.busy = false;
     this.cancelled = false;
     this.fileId = null;
     if (this.status && !this.status.hasAttribute("aria-live")) { this.status.setAttribute("aria-live", "polite"); }
-    this.input.addEventListener("change", this.onChange.bind(this));
-    form.addEventListener("submit", this.onSubmit.bind(this));
+    input.addEventListener("change", this.onChange.bind(this));
     if (this.cancelButton) { this.cancelButton.addEventListener("click", this.cancel.bind(this)); }
+    (form.uploaders = form.uploaders || []).push(this);
     this.showResumeHint();
   }
+
+  Uploader.prototype.option = function (name) {
+    return this.input.dataset[name] || this.form.dataset[name] || "";
+  };
+
+  Uploader.prototype.currentKind = function () {
+    var fieldName = this.option("uploaderKindField");
+    var field = fieldName ? this.form.elements.namedItem(fieldName) : null;
+    return this.option("kind") || (field && field.value) || "file";
+  };
+
+  Uploader.prototype.handles = function (kind) {
+    return (this.option("uploaderKinds") || DEFAULT_KINDS).split(/\s+/).indexOf(kind) >= 0;
+  };
 
   Uploader.prototype.say = function (key, values) {
     if (this.status) { this.status.textContent = text(this.form, key, values); }
@@ -157,7 +186,9 @@
   };
 
   Uploader.prototype.setSubmitEnabled = function (enabled) {
-    this.form.querySelectorAll("[data-uploader-submit]").forEach(function (button) { button.disabled = !enabled; });
+    var buttons = this.form.querySelectorAll("[data-uploader-submit]");
+    if (!buttons.length) { buttons = this.form.querySelectorAll('button[type="submit"], input[type="submit"]'); }
+    buttons.forEach(function (button) { button.disabled = !enabled; });
   };
 
   Uploader.prototype.showResumeHint = function () {
@@ -176,17 +207,15 @@
     }
   };
 
-  Uploader.prototype.onSubmit = function (event) {
-    if (this.busy) {
-      event.preventDefault();
-      this.say("wait");
-    }
-  };
-
   Uploader.prototype.onChange = function () {
     var file = this.input.files && this.input.files[0];
-    if (!file || this.busy) { return; }
-    var max = parseInt(this.form.dataset.maxBytes || "0", 10);
+    if (this.busy) { return; }
+    // A new choice: the input posts its file again unless this upload succeeds.
+    if (!this.input.name && this.input.dataset.name) { this.input.name = this.input.dataset.name; }
+    if (this.hidden) { this.hidden.value = ""; }
+    this.kind = this.currentKind();
+    if (!file || !this.handles(this.kind)) { return; }
+    var max = parseInt(this.option("maxBytes") || "0", 10);
     if (max && file.size > max) {
       this.say("tooLarge", { max: humanSize(max) });
       this.input.value = "";
@@ -218,8 +247,7 @@
 
   Uploader.prototype.finish = function (file, result) {
     this.fileId = result.file_id;
-    var hidden = this.form.querySelector('input[name="file_id"]');
-    if (hidden) { hidden.value = result.file_id; }
+    if (this.hidden) { this.hidden.value = result.file_id; }
     // The bytes are on the server already; the form must not send them again.
     if (this.input.name) { this.input.dataset.name = this.input.name; }
     this.input.removeAttribute("name");
@@ -244,7 +272,7 @@
   // --- disk: the file is the request body ------------------------------------------------
 
   Uploader.prototype.uploadDisk = async function (file) {
-    var base = this.form.dataset.streamUrl || this.form.dataset.startUrl;
+    var base = this.option("streamUrl") || this.option("startUrl");
     var url = base + (base.indexOf("?") < 0 ? "?" : "&") + "kind=" + encodeURIComponent(this.kind);
     var self = this;
     this.setProgress(0, file.size);
@@ -279,10 +307,10 @@
       }
     }
     if (!state) {
-      var started = await api("POST", this.form.dataset.startUrl, {
+      var started = await api("POST", this.option("startUrl"), {
         kind: this.kind, filename: file.name, size: file.size, last_modified: file.lastModified
       });
-      var base = this.form.dataset.startUrl.replace(/\/$/, "") + "/" + started.upload_id;
+      var base = this.option("startUrl").replace(/\/$/, "") + "/" + started.upload_id;
       state = {
         uploadId: started.upload_id,
         fileName: file.name,
@@ -386,13 +414,35 @@
   }
 
   function init(root) {
-    (root || document).querySelectorAll("form[data-uploader]").forEach(function (form) {
-      if (!form.uploader) { form.uploader = new Uploader(form); }
+    var scope = root && root.querySelectorAll ? root : document;
+    var pairs = [];
+    scope.querySelectorAll("form[data-uploader]").forEach(function (form) {
+      var input = form.querySelector('input[type="file"]');
+      if (input) { pairs.push([form, input]); }
+    });
+    scope.querySelectorAll('form[data-uploader-form] input[type="file"][data-uploader]').forEach(function (input) {
+      pairs.push([input.form, input]);
+    });
+    pairs.forEach(function (pair) {
+      var form = pair[0], input = pair[1];
+      if (!form || input.uploader) { return; }
+      var mode = input.dataset.direct || form.dataset.direct;
+      if (mode !== "s3" && mode !== "disk") { return; } // not configured: the form sends the file
+      input.uploader = new Uploader(form, input, mode);
     });
   }
 
+  // Capture phase, on the document: runs before htmx's own submit handler on the form.
+  document.addEventListener("submit", function (event) {
+    var running = (event.target.uploaders || []).filter(function (u) { return u.busy; });
+    if (running.length) {
+      event.preventDefault();
+      event.stopPropagation();
+      running[0].say("wait");
+    }
+  }, true);
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   // Forms swapped in by htmx get an uploader too.
-  document.addEventListener("htmx:load", function (event) { init(event.target); });
+  document.addEventListener("htmx:load", function (event) { init(event.target.parentNode || document); });
   if (document.readyState !== "loading") { init(document); }
 })();

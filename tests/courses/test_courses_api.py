@@ -28,17 +28,26 @@ async def test_content_admin_builds_and_publishes_a_course(client: httpx.AsyncCl
     assert course["code"] == "LIT-DIG" and course["status"] == "draft" and course["jp"] == 12
     assert course["competencies"] == ["literasi_digital"]
     dup = await client.post(
-        "/api/v1/courses", json={"code": "LIT-DIG", "title": "Lagi", "jp": 1, "category": "teknis"}, headers=headers
+        "/api/v1/courses",
+        json={"code": "LIT-DIG", "title": "Lagi", "jp": 1, "category": "teknis"},
+        headers=headers,
     )
     assert dup.status_code == 409 and dup.json()["error"] == "duplicate_course"
     empty = await client.post(f"/api/v1/courses/{course['id']}/publish", headers=headers)
     assert empty.status_code == 409 and empty.json()["error"] == "course_empty"
-    section = await client.post(f"/api/v1/courses/{course['id']}/sections", json={"title": "Modul 1"}, headers=headers)
+    section = await client.post(
+        f"/api/v1/courses/{course['id']}/sections", json={"title": "Modul 1"}, headers=headers
+    )
     assert section.status_code == 201
     sid = section.json()["id"]
     page = await client.post(
         f"/api/v1/sections/{sid}/activities",
-        data={"kind": "page", "title": "Apa itu literasi digital", "duration_minutes": "20", "body": "# Halo\n\n**Tebal**"},
+        data={
+            "kind": "page",
+            "title": "Apa itu literasi digital",
+            "duration_minutes": "20",
+            "body": "# Halo\n\n**Tebal**",
+        },
         headers=headers,
     )
     assert page.status_code == 201, page.text
@@ -48,12 +57,18 @@ async def test_content_admin_builds_and_publishes_a_course(client: httpx.AsyncCl
         headers=headers,
     )
     assert link.status_code == 422 and link.json()["field"] == "url"
-    no_body = await client.post(f"/api/v1/sections/{sid}/activities", data={"kind": "page", "title": "Kosong"}, headers=headers)
+    no_body = await client.post(
+        f"/api/v1/sections/{sid}/activities",
+        data={"kind": "page", "title": "Kosong"},
+        headers=headers,
+    )
     assert no_body.status_code == 422 and no_body.json()["field"] == "body"
     published = await client.post(f"/api/v1/courses/{course['id']}/publish", headers=headers)
     assert published.json() == {"status": "published"}
     detail = (await client.get(f"/api/v1/courses/{course['id']}", headers=headers)).json()
-    assert detail["sections"][0]["activities"][0] | {"id": 0} == detail["sections"][0]["activities"][0] | {"id": 0}
+    assert detail["sections"][0]["activities"][0] | {"id": 0} == detail["sections"][0][
+        "activities"
+    ][0] | {"id": 0}
     activity = detail["sections"][0]["activities"][0]
     assert {k: activity[k] for k in ("kind", "title", "duration_minutes", "required")} == {
         "kind": "page", "title": "Apa itu literasi digital", "duration_minutes": 20, "required": True,
@@ -65,16 +80,25 @@ async def test_learner_cannot_author_and_sees_only_published(client: httpx.Async
     live = make_course(title="Keamanan Informasi Dasar", competencies=("keamanan_informasi",))
     learner = make_user()
     headers = await api_token(client, learner.email or "")
-    r = await client.post("/api/v1/courses", json={"code": "X1", "title": "Xyz", "jp": 1, "category": "teknis"}, headers=headers)
+    r = await client.post(
+        "/api/v1/courses",
+        json={"code": "X1", "title": "Xyz", "jp": 1, "category": "teknis"},
+        headers=headers,
+    )
     assert r.status_code == 403
     catalog = (await client.get("/api/v1/courses", headers=headers)).json()
     assert [c["id"] for c in catalog] == [live["course"]]
-    assert (await client.get(f"/api/v1/courses/{draft['course']}", headers=headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/courses/{draft['course']}", headers=headers)
+    ).status_code == 404
     by_competency = (await client.get("/api/v1/courses?q=keamanan_inf", headers=headers)).json()
     assert [c["title"] for c in by_competency] == ["Keamanan Informasi Dasar"]
     assert (await client.get("/api/v1/courses?q=tidakada", headers=headers)).json() == []
     staff = await _staff(client, "training_officer")
-    assert {c["id"] for c in (await client.get("/api/v1/courses", headers=staff)).json()} == {draft["course"], live["course"]}
+    assert {c["id"] for c in (await client.get("/api/v1/courses", headers=staff)).json()} == {
+        draft["course"],
+        live["course"],
+    }
 
 
 async def test_runs_validate_dates_and_self_enrolment_windows(client: httpx.AsyncClient) -> None:
@@ -82,7 +106,12 @@ async def test_runs_validate_dates_and_self_enrolment_windows(client: httpx.Asyn
     officer = await _staff(client, "training_officer")
     bad = await client.post(
         f"/api/v1/courses/{course['course']}/runs",
-        json={"name": "Angkatan I", "starts_on": "2026-03-10", "ends_on": "2026-03-01", "funding_source": "apbd_kabupaten"},
+        json={
+            "name": "Angkatan I",
+            "starts_on": "2026-03-10",
+            "ends_on": "2026-03-01",
+            "funding_source": "apbd_kabupaten",
+        },
         headers=officer,
     )
     assert bad.status_code == 422 and "ends_on" in bad.json()["detail"]
@@ -100,7 +129,9 @@ async def test_runs_validate_dates_and_self_enrolment_windows(client: httpx.Asyn
     assert first.status_code == 201 and first.json()["enrolled"][0]["user_id"] == learners[0].id
     again = await client.post(f"/api/v1/runs/{run_id}/enrolments", json={}, headers=tokens[0])
     assert again.status_code == 409 and again.json()["error"] == "already_enrolled"
-    assert (await client.post(f"/api/v1/runs/{run_id}/enrolments", json={}, headers=tokens[1])).status_code == 201
+    assert (
+        await client.post(f"/api/v1/runs/{run_id}/enrolments", json={}, headers=tokens[1])
+    ).status_code == 201
     full = await client.post(f"/api/v1/runs/{run_id}/enrolments", json={}, headers=tokens[2])
     assert full.status_code == 409 and full.json()["error"] == "run_full"
     not_yet = make_run(course["course"], opens_in_days=3)
@@ -110,7 +141,9 @@ async def test_runs_validate_dates_and_self_enrolment_windows(client: httpx.Asyn
     r = await client.post(f"/api/v1/runs/{closed}/enrolments", json={}, headers=tokens[2])
     assert r.status_code == 409 and "ditutup" in r.json()["detail"]
     # A learner cannot enrol others.
-    r = await client.post(f"/api/v1/runs/{not_yet}/enrolments", json={"user_ids": [learners[2].id]}, headers=tokens[0])
+    r = await client.post(
+        f"/api/v1/runs/{not_yet}/enrolments", json={"user_ids": [learners[2].id]}, headers=tokens[0]
+    )
     assert r.status_code == 403
 
 
@@ -136,14 +169,29 @@ async def test_officer_enrols_by_ids_nips_and_opd_with_reasons(client: httpx.Asy
     assert reasons[(999_999, None)] == "Pengguna tidak ditemukan."
     assert reasons[(None, "199901012020011999")] == "NIP tidak terdaftar."
     assert reasons[(inactive.id, inactive.nip)] == "Akun nonaktif."
-    by_opd = (await client.post(f"/api/v1/runs/{run_id}/enrolments", json={"opd_code": "DISKOMINFO"}, headers=officer)).json()
+    by_opd = (
+        await client.post(
+            f"/api/v1/runs/{run_id}/enrolments", json={"opd_code": "DISKOMINFO"}, headers=officer
+        )
+    ).json()
     assert [e["user_id"] for e in by_opd["enrolled"]] == [b.id]
-    assert by_opd["skipped"] == [{"user_id": a.id, "nip": a.nip, "row": None, "reason": "Sudah terdaftar di angkatan ini."}]
+    assert by_opd["skipped"] == [
+        {"user_id": a.id, "nip": a.nip, "row": None, "reason": "Sudah terdaftar di angkatan ini."}
+    ]
     # Withdraw keeps the row (history) and frees the seat.
-    assert (await client.delete(f"/api/v1/runs/{run_id}/enrolments/{a.id}", headers=officer)).status_code == 204
-    rows = {e["user_id"]: e for e in (await client.get(f"/api/v1/runs/{run_id}/enrolments", headers=officer)).json()}
+    assert (
+        await client.delete(f"/api/v1/runs/{run_id}/enrolments/{a.id}", headers=officer)
+    ).status_code == 204
+    rows = {
+        e["user_id"]: e
+        for e in (await client.get(f"/api/v1/runs/{run_id}/enrolments", headers=officer)).json()
+    }
     assert rows[a.id]["status"] == "withdrawn" and rows[a.id]["withdrawn_at"]
-    again = (await client.post(f"/api/v1/runs/{run_id}/enrolments", json={"user_ids": [a.id]}, headers=officer)).json()
+    again = (
+        await client.post(
+            f"/api/v1/runs/{run_id}/enrolments", json={"user_ids": [a.id]}, headers=officer
+        )
+    ).json()
     assert [e["user_id"] for e in again["enrolled"]] == [a.id]
 
 
@@ -176,7 +224,9 @@ async def test_content_is_only_for_enrolled_learners_and_staff(client: httpx.Asy
     assert (await client.get(url, headers=member_h)).status_code == 200
     denied = await client.get(url, headers=outsider_h)
     assert denied.status_code == 403 and denied.json()["error"] == "not_enrolled"
-    assert (await client.get("/api/v1/activities/987654/content", headers=outsider_h)).status_code == 404
+    assert (
+        await client.get("/api/v1/activities/987654/content", headers=outsider_h)
+    ).status_code == 404
     staff = await _staff(client, "content_admin")
     assert (await client.get(url, headers=staff)).status_code == 200
 
@@ -187,9 +237,13 @@ async def test_page_viewed_completes_and_unlocks_the_next(client: httpx.AsyncCli
     learner = make_user()
     enrol(run_id, learner.id)
     h = await api_token(client, learner.email or "")
-    locked = await client.post(f"/api/v1/activities/{course['page2']}/progress", json={"event": "viewed"}, headers=h)
+    locked = await client.post(
+        f"/api/v1/activities/{course['page2']}/progress", json={"event": "viewed"}, headers=h
+    )
     assert locked.status_code == 200  # progress on a locked page is allowed; opening it is not
-    r = await client.post(f"/api/v1/activities/{course['page1']}/progress", json={"event": "viewed"}, headers=h)
+    r = await client.post(
+        f"/api/v1/activities/{course['page1']}/progress", json={"event": "viewed"}, headers=h
+    )
     assert r.json() == {"status": "completed", "percent": 100, "position_seconds": 0.0}
 
 
@@ -199,12 +253,20 @@ async def test_activity_with_progress_can_be_hidden_not_deleted(client: httpx.As
     learner = make_user()
     enrol(run_id, learner.id)
     h = await api_token(client, learner.email or "")
-    await client.post(f"/api/v1/activities/{course['page1']}/progress", json={"event": "viewed"}, headers=h)
+    await client.post(
+        f"/api/v1/activities/{course['page1']}/progress", json={"event": "viewed"}, headers=h
+    )
     admin = await _staff(client, "content_admin")
     refused = await client.delete(f"/api/v1/activities/{course['page1']}", headers=admin)
     assert refused.status_code == 409 and refused.json()["error"] == "activity_has_progress"
-    assert (await client.post(f"/api/v1/activities/{course['page1']}/hide", headers=admin)).status_code == 200
-    assert (await client.delete(f"/api/v1/activities/{course['page2']}", headers=admin)).status_code == 204
+    assert (
+        await client.post(f"/api/v1/activities/{course['page1']}/hide", headers=admin)
+    ).status_code == 200
+    assert (
+        await client.delete(f"/api/v1/activities/{course['page2']}", headers=admin)
+    ).status_code == 204
     learner_view = (await client.get(f"/api/v1/courses/{course['course']}", headers=h)).json()
     assert learner_view["sections"][0]["activities"] == []
-    assert (await client.get(f"/api/v1/activities/{course['page1']}/content", headers=h)).status_code == 403
+    assert (
+        await client.get(f"/api/v1/activities/{course['page1']}/content", headers=h)
+    ).status_code == 403

@@ -649,7 +649,26 @@ PAGE = """<!doctype html><html><head><meta name="csrf-token" content="t0ken"></h
 </script></body></html>"""
 
 
-def harness_app(storage: Storage, user_id: int, settings: Settings, mode: str) -> FastAPI:
+STUDIO_PAGE = """<!doctype html><html><head><meta name="csrf-token" content="t0ken"></head><body>
+<form method="post" action="/saved" enctype="multipart/form-data" data-uploader-form
+      data-direct="{mode}" data-start-url="/api/uploads" data-stream-url="/api/uploads/stream">
+  <select name="kind"><option value="video">Video</option><option value="scorm">SCORM</option></select>
+  <input type="file" name="file" data-uploader data-uploader-kind-field="kind">
+  <input type="hidden" name="file_id" value="" data-uploader-file-id>
+  <progress hidden value="0" max="100"></progress><p data-progress-status></p>
+  <button type="submit">Simpan aktivitas</button>
+</form>
+<script src="/uploader.js"></script>
+<script>
+  window.events = [];
+  document.addEventListener("uploader:done", e => window.events.push(["done", e.detail]));
+  document.addEventListener("uploader:error", e => window.events.push(["error", e.detail]));
+</script></body></html>"""
+
+
+def harness_app(
+    storage: Storage, user_id: int, settings: Settings, mode: str, page_html: str = PAGE
+) -> FastAPI:
     """The routes uploader.js expects (see the report to the lead), in their simplest form."""
     app = FastAPI()
     errors.install(app)
@@ -657,7 +676,7 @@ def harness_app(storage: Storage, user_id: int, settings: Settings, mode: str) -
 
     @app.get("/")
     def page() -> HTMLResponse:
-        return HTMLResponse(PAGE.format(mode=mode, max_bytes=settings.max_video_bytes))
+        return HTMLResponse(page_html.format(mode=mode, max_bytes=settings.max_video_bytes))
 
     @app.get("/uploader.js")
     def script() -> FileResponse:
@@ -859,3 +878,37 @@ def test_uploader_js_disk_streams_the_file_as_the_body(
     with session_scope() as session:
         assert content_file_count() == 1
         assert session.scalars(select(ContentFile)).one().sha256 == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.browser
+def test_uploader_js_studio_hook_uploads_handled_kinds_only(
+    chromium_page: Page,
+    disk_storage: DiskStorage,
+    settings: Settings,
+    owner_id: int,
+    tmp_path: Path,
+) -> None:
+    video = tmp_path / "kuliah.mp4"
+    video.write_bytes(mp4_bytes() + os.urandom(MiB))
+    package = tmp_path / "paket.zip"
+    package.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    page = chromium_page
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    with live(harness_app(disk_storage, owner_id, settings, "disk", STUDIO_PAGE)) as base:
+        page.goto(base + "/")
+        page.set_input_files("input[type=file]", str(video))
+        ((kind, detail),) = wait_for_event(page)
+        assert kind == "done", detail
+        assert page.input_value("[data-uploader-file-id]") == str(detail["file_id"])
+        assert page.get_attribute("input[type=file]", "name") is None
+        assert page.is_enabled("button[type=submit]")
+        assert [url.split("?")[0] for url in posts] == [base + "/api/uploads/stream"]
+        assert "kind=video" in posts[0]
+        # SCORM packages are unpacked by the server: the form keeps sending them itself.
+        page.select_option("select[name=kind]", "scorm")
+        page.set_input_files("input[type=file]", str(package))
+        page.wait_for_timeout(300)
+        assert len(posts) == 1
+        assert page.get_attribute("input[type=file]", "name") == "file"
+        assert page.input_value("[data-uploader-file-id]") == ""
