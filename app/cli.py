@@ -184,7 +184,7 @@ def content_import_cmd(
     folder: Annotated[
         Path,
         typer.Argument(exists=True, file_okay=False, help="A course folder, or content/ for all"),
-    ],
+    ] = CONTENT_DIR,
 ) -> None:
     """Create or update courses from folders (idempotent)."""
     from app.core.db import session_scope
@@ -203,6 +203,8 @@ def content_import_cmd(
         raise typer.Exit(2) from None
     for report in reports:
         typer.echo(str(report))
+        for note in report.notes:
+            typer.echo(f"  note: {note}")
 
 
 @dev_cli.command("seed")

@@ -45,8 +45,13 @@ def ngettext_(singular: str, plural: str, n: int) -> str:
 _ = gettext_
 
 
-def pick_locale(cookie: str | None, user_locale: str | None, accept_language: str | None) -> str:
-    """The user's saved choice, then the cookie, then Accept-Language, then Indonesian."""
+def pick_locale(
+    cookie: str | None,
+    user_locale: str | None,
+    accept_language: str | None,
+    default: str = DEFAULT_LOCALE,
+) -> str:
+    """The user's saved choice, then the cookie, then Accept-Language, then the institution's default."""
     for candidate in (user_locale, cookie):
         if candidate in LOCALES:
             return candidate
@@ -54,4 +59,4 @@ def pick_locale(cookie: str | None, user_locale: str | None, accept_language: st
         tag = part.split(";")[0].strip().lower()[:2]
         if tag in LOCALES:
             return tag
-    return DEFAULT_LOCALE
+    return default if default in LOCALES else DEFAULT_LOCALE

@@ -4,8 +4,9 @@ content/README.md) and creates or updates that course in place, keyed by its cod
 Two phases: `read_course` checks the whole folder without touching the database or the storage
 (YAML fields, front matter, file types by content, SCORM packages through `scorm.inspect_package`);
 only then `import_course` writes, through the courses service, `uploads` and `content.import_scorm`.
-Matching rules (documented in content/README.md): a section by title, else by position; an
-activity by its source file name (kept in `Activity.file_name`), else by kind and title.
+Matching rules (documented in content/README.md): a section by title, else by the files it
+holds, else by position; an activity by its source file name (kept in `Activity.file_name`),
+else by kind and title.
 """
 
 from __future__ import annotations
@@ -213,6 +214,9 @@ class ImportReport:
     def changed(self) -> bool:
         return bool(self.changes)
 
+    def __str__(self) -> str:
+        return self.summary()
+
     def summary(self) -> str:
         """One line for the CLI."""
         if not self.changed:
@@ -257,8 +261,11 @@ def _error_text(error: Any) -> str:
     template = _MESSAGES.get(error["type"])
     if template is None:
         return str(error["msg"]).removeprefix("Value error, ")
+    context = {
+        key: str(value).replace(" or ", " atau ") for key, value in error.get("ctx", {}).items()
+    }
     try:
-        return template.format(**error.get("ctx", {}))
+        return template.format(**context)
     except (KeyError, IndexError):
         return str(error["msg"])
 
@@ -704,13 +711,16 @@ def apply_plan(
     for index, (planned_section, section) in enumerate(zip(plan.sections, sections, strict=True)):
         if section is None:
             section = service.add_section(session, course, planned_section.title)
+            section.position = index + 1
             report.sections_created += 1
             report.changes.append(f"bagian baru: {planned_section.title}")
-        elif section.title != planned_section.title:
-            report.changes.append(f"judul bagian: {section.title} -> {planned_section.title}")
-            section.title = planned_section.title
-            report.sections_updated += 1
-        _set_if_changed(section, "position", index + 1)
+        else:
+            if section.title != planned_section.title:
+                report.changes.append(f"judul bagian: {section.title} -> {planned_section.title}")
+                section.title = planned_section.title
+                report.sections_updated += 1
+            if _set_if_changed(section, "position", index + 1):
+                report.changes.append(f"urutan bagian: {planned_section.title} ke-{index + 1}")
         activities = [
             _upsert_activity(session, settings, section, planned, match, report)
             for planned, match in zip(planned_section.activities, matches[index], strict=True)
@@ -992,8 +1002,14 @@ def _retire_leftovers(
                     )
                 kept.setdefault(section_id, []).append(activity)
     for section, activities in placed:
-        for position, activity in enumerate(activities + kept.pop(section.id, []), start=1):
-            _set_if_changed(activity, "position", position)
+        ordered = activities + kept.pop(section.id, [])
+        moved = [
+            activity.title
+            for position, activity in enumerate(ordered, start=1)
+            if _set_if_changed(activity, "position", position) and activity.id in claimed
+        ]
+        if moved:
+            report.changes.append(f"urutan aktivitas di {section.title}: {', '.join(moved)}")
     used = {section.id for section, _ in placed}
     position = len(placed)
     for section in existing_sections:

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.accounts import service as accounts_service
 from app.auth.dependencies import OptionalPrincipal, SessionDep, verify_csrf
 from app.core import i18n
+from app.core.config import get_settings
 from app.core.errors import ValidationFailed
 
 LANG_COOKIE = "lms_lang"
@@ -34,7 +35,10 @@ class LocaleMiddleware:
             if name == LANG_COOKIE:
                 cookie = value
         locale = i18n.pick_locale(
-            cookie, None, headers.get(b"accept-language", b"").decode("latin-1")
+            cookie,
+            None,
+            headers.get(b"accept-language", b"").decode("latin-1"),
+            default=get_settings().default_locale,
         )
         token = i18n.current_locale.set(locale)
         try:

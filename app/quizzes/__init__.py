@@ -1,0 +1,1 @@
+"""Quizzes: question content, GIFT and Aiken import/export, scoring and grading rules."""
