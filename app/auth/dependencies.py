@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.auth import service
 from app.auth.service import Principal
 from app.core.config import Settings, get_settings
-from app.core.db import session_factory
+from app.core.db import session_scope
 from app.core.errors import CSRFFailed, Forbidden, NotAuthenticated
 
 SESSION_COOKIE = "lms_session"
@@ -26,15 +26,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def get_db() -> Iterator[Session]:
     """One session per request: committed when the route returns, rolled back on any error."""
-    session = session_factory()()
-    try:
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]

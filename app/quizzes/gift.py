@@ -36,8 +36,7 @@ _ESCAPED = "\\~=#{}:n"
 _PLACEHOLDER = {c: chr(0xF0000 + i) for i, c in enumerate(_ESCAPED)}
 _RESTORE = {ord(p): ("\n" if c == "n" else c) for c, p in _PLACEHOLDER.items()}
 _ESCAPE_RE = re.compile(r"\\([\\~=#{}:n])")
-_SPECIAL = {"\\": "\\\\", "~": "\\~", "=": "\\=", "#": "\\#", "{": "\\{", "}": "\\}", ":": "\\:"}
-_SPECIAL.update({"\n": "\\n"})
+_SPECIAL = {c: "\\" + c for c in "\\~=#{}:"} | {"\n": "\\n"}
 
 _CATEGORY = "$CATEGORY:"
 _FORMATS: dict[str, TextFormat] = {f: f for f in TEXT_FORMATS}
@@ -86,7 +85,6 @@ def export_gift(questions: Iterable[Question]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Category:
-    line: int
     path: str
 
 
@@ -128,6 +126,8 @@ def _blocks(text: str, result: ParseResult) -> Iterator[_Block | _Category]:
             continue
         if stripped.startswith("//"):
             continue  # Moodle turns a comment line into a blank inside the question
+        # Unlike Moodle, lines are not trimmed: Markdown's indented lists and hard line breaks
+        # (two trailing spaces) survive; every text is still trimmed at its ends.
         if any(ord(c) in _RESTORE for c in raw):
             result.error(
                 number, "karakter Unicode dari area pribadi (U+F0000–U+F0007) tidak didukung."
@@ -135,7 +135,7 @@ def _blocks(text: str, result: ParseResult) -> Iterator[_Block | _Category]:
             continue
         line = _ESCAPE_RE.sub(lambda m: _PLACEHOLDER[m[1]], raw)
         if block is None and stripped.startswith(_CATEGORY):
-            yield _Category(number, _restore(line.strip()[len(_CATEGORY) :]).strip())
+            yield _Category(_restore(line.strip()[len(_CATEGORY) :]).strip())
             continue
         if block is None:
             block = _Block()
@@ -452,11 +452,14 @@ def _escape(text: str) -> str:
     return "".join(_SPECIAL.get(c, c) for c in text)
 
 
+def _format_prefix(text: str, fmt: TextFormat, default: TextFormat) -> str:
+    """`[format]` when it differs from `default`, or when the text itself starts like a prefix
+    or a comment and must not be read as one."""
+    return f"[{fmt}]" if fmt != default or text.startswith(("[", "//")) else ""
+
+
 def _write_text(text: str, fmt: TextFormat, default: TextFormat) -> str:
-    """Escaped text with a `[format]` prefix when it differs from `default`, or when the text
-    itself starts like a prefix or a comment and must not be read as one."""
-    prefix = f"[{fmt}]" if fmt != default or text.startswith(("[", "//")) else ""
-    return prefix + _escape(text)
+    return _format_prefix(text, fmt, default) + _escape(text)
 
 
 def _number_text(x: float) -> str:
@@ -479,7 +482,7 @@ def _write_question(q: Question) -> str:
     block = "{" + _write_answers(q) + "}"
     before, blank, after = q.text.partition(BLANK)
     if blank and after.strip():
-        prefix = f"[{fmt}]" if fmt != "moodle" or q.text.startswith(("[", "//")) else ""
+        prefix = _format_prefix(q.text, fmt, "moodle")
         return head + prefix + _escape(before) + block + _escape(after)
     return head + _write_text(q.text, fmt, "moodle") + block
 

@@ -392,6 +392,47 @@ def test_export_looks_like_moodle_gift() -> None:
     )
 
 
+TRICKY = [
+    Question(QuestionType.SINGLE, "Semua benar", choices=(Choice("a", 100), Choice("b", 100))),
+    Question(QuestionType.SINGLE, "Persen", choices=(Choice("%50% diskon", 100), Choice("%5%", 0))),
+    Question(QuestionType.MULTIPLE, "Jamak", choices=(Choice("%1%", 100), Choice("b", -50))),
+    Question(QuestionType.ESSAY, "[html] bukan format", title=""),
+    Question(QuestionType.DESCRIPTION, "// bukan komentar", points=0.0),
+    Question(QuestionType.DESCRIPTION, "$CATEGORY: bukan kategori", points=0.0),
+    Question(QuestionType.SHORT, f"{BLANK} dan {BLANK}", answers=(Choice("%5% saja", 100),)),
+    Question(QuestionType.SHORT, f"Akhir {BLANK}", answers=(Choice("T", 100), Choice("*", 0, "x"))),
+    Question(
+        QuestionType.MATCHING,
+        "Pasangan",
+        pairs=(MatchPair("a-", ">b"), MatchPair("[plain]c", "->d"), MatchPair("", "e")),
+    ),
+    Question(
+        QuestionType.NUMERIC,
+        "Angka",
+        numeric=(NumericAnswer(1e-05, 2.5e-06), NumericAnswer.between(-5.0, -0.0, weight=50)),
+        incorrect_feedback="Salah",
+    ),
+    Question(QuestionType.TRUEFALSE, "Benar?", truefalse_key=True, feedback_true="ya"),
+    Question(QuestionType.TRUEFALSE, "Salah?", truefalse_key=False, general_feedback="g"),
+    Question(QuestionType.ESSAY, "Kategori lagi kosong", category="Bab 1"),
+    Question(QuestionType.ESSAY, "Tanpa kategori"),
+]
+
+
+@pytest.mark.parametrize("question", TRICKY, ids=[q.text[:20] for q in TRICKY])
+def test_tricky_questions_survive_export_and_parse(question: Question) -> None:
+    result = parse_gift(export_gift([question]))
+    assert result.errors == []
+    assert result.questions == [question]
+
+
+def test_a_category_can_be_left_again() -> None:
+    result = parse_gift(export_gift(TRICKY))
+    assert result.errors == []
+    assert result.questions == TRICKY
+    assert [q.category for q in result.questions[-2:]] == ["Bab 1", ""]
+
+
 # --- generated questions --------------------------------------------------------------------
 
 # Every GIFT control character, the escape, newlines, and things that look like syntax.
