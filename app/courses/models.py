@@ -56,7 +56,7 @@ class Course(TimestampMixin, Base):
         lazy="raise", order_by="Section.position", cascade="all, delete-orphan"
     )
     competencies: Mapped[list[CourseCompetency]] = relationship(
-        lazy="raise", cascade="all, delete-orphan"
+        lazy="raise", cascade="all, delete-orphan", order_by="CourseCompetency.competency_code"
     )
 
 
