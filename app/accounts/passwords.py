@@ -30,9 +30,65 @@ def _dummy_hash() -> str:
     # time as a wrong password.
     return _hasher().hash("dummy-password-for-timing-equalisation")
 
+
 # Lower-cased; compared after lower-casing the candidate.
 COMMON_PASSWORDS = frozenset(
-    ["123456", "1234567", "12345678", "123456789", "1234567890", "0123456789", "12345678910", "password", "password1", "password123", "passw0rd", "qwerty", "qwerty123", "qwertyuiop", "asdfghjkl", "11111111", "00000000", "iloveyou", "admin", "admin123", "administrator", "welcome", "welcome1", "letmein", "abc12345", "abcd1234", "1q2w3e4r", "1qaz2wsx", "bismillah", "bismillah123", "indonesia", "indonesia123", "merdeka", "merdeka45", "jakarta123", "sayang", "sayangku", "rahasia", "rahasia123", "katasandi", "katasandi123", "pegawai", "pegawai123", "pnsku123", "asn12345", "bkpsdm123", "bkpsdm2024", "bkpsdm2025", "bkpsdm2026", "garuda123", "pancasila", "pancasila45", "sukses123", "alhamdulillah"]
+    [
+        "123456",
+        "1234567",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "0123456789",
+        "12345678910",
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "qwerty",
+        "qwerty123",
+        "qwertyuiop",
+        "asdfghjkl",
+        "11111111",
+        "00000000",
+        "iloveyou",
+        "admin",
+        "admin123",
+        "administrator",
+        "welcome",
+        "welcome1",
+        "letmein",
+        "abc12345",
+        "abcd1234",
+        "1q2w3e4r",
+        "1qaz2wsx",
+        "bismillah",
+        "bismillah123",
+        "indonesia",
+        "indonesia123",
+        "merdeka",
+        "merdeka45",
+        "jakarta123",
+        "sayang",
+        "sayangku",
+        "rahasia",
+        "rahasia123",
+        "katasandi",
+        "katasandi123",
+        "pegawai",
+        "pegawai123",
+        "pnsku123",
+        "asn12345",
+        "bkpsdm123",
+        "bkpsdm2024",
+        "bkpsdm2025",
+        "bkpsdm2026",
+        "garuda123",
+        "pancasila",
+        "pancasila45",
+        "sukses123",
+        "alhamdulillah",
+    ]
 )
 
 

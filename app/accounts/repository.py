@@ -147,9 +147,7 @@ def opd_ids_by_code(session: Session) -> dict[str, int]:
 def list_opds(session: Session) -> list[tuple[Opd, str | None, int]]:
     """Every OPD with its parent's code and its user count, in one query."""
     parent = select(Opd.id, Opd.code).subquery()
-    counts = (
-        select(User.opd_id, func.count().label("n")).group_by(User.opd_id).subquery()
-    )
+    counts = select(User.opd_id, func.count().label("n")).group_by(User.opd_id).subquery()
     rows = session.execute(
         select(Opd, parent.c.code, func.coalesce(counts.c.n, 0))
         .outerjoin(parent, parent.c.id == Opd.parent_id)

@@ -24,7 +24,15 @@ from app.accounts.service import check_profile
 from app.core.db import utcnow
 from app.core.errors import UnsupportedMediaType, ValidationFailed
 
-TEMPLATE_HEADERS = ("NIP", "Nama", "Email", "Jenis Pegawai", "Pangkat/Golongan", "Jabatan", "Kode OPD")
+TEMPLATE_HEADERS = (
+    "NIP",
+    "Nama",
+    "Email",
+    "Jenis Pegawai",
+    "Pangkat/Golongan",
+    "Jabatan",
+    "Kode OPD",
+)
 OPTIONAL_HEADERS = ("Jenis Jabatan",)
 
 # Normalised header text -> field. Indonesian first, English aliases for integrators.
@@ -108,8 +116,11 @@ def _map_headers(raw: list[Any]) -> dict[int, str]:
     missing = [COLUMN_LABEL[f] for f in REQUIRED_FIELDS if f not in columns.values()]
     if missing:
         raise ValidationFailed(
-            "Kolom wajib tidak ada di baris judul: " + ", ".join(missing)
-            + ". Gunakan templat: " + ", ".join(TEMPLATE_HEADERS) + ".",
+            "Kolom wajib tidak ada di baris judul: "
+            + ", ".join(missing)
+            + ". Gunakan templat: "
+            + ", ".join(TEMPLATE_HEADERS)
+            + ".",
             field="file",
             code="missing_columns",
         )
@@ -148,7 +159,15 @@ def _cell_text(value: Any) -> str:
 
 # What a damaged workbook raises, on opening or later while its rows stream (a truncated sheet
 # is a ParseError, a SyntaxError subclass; bad deflate data is zlib.error).
-_XLSX_ERRORS = (zipfile.BadZipFile, zlib.error, KeyError, ValueError, OSError, EOFError, SyntaxError)
+_XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    ValueError,
+    OSError,
+    EOFError,
+    SyntaxError,
+)
 
 
 def _bad_xlsx(exc: Exception) -> UnsupportedMediaType:
@@ -201,9 +220,7 @@ def _read_csv(data: IO[bytes]) -> list[RosterRow]:
     return _rows_from(iter(list(r) for r in csv.reader(io.StringIO(text), dialect)))
 
 
-def import_roster(
-    session: Session, data: IO[bytes], *, skip_invalid: bool = False
-) -> ImportResult:
+def import_roster(session: Session, data: IO[bytes], *, skip_invalid: bool = False) -> ImportResult:
     """Validate every row, then upsert by NIP; with errors and no `skip_invalid`, write nothing."""
     rows = read_rows(data)
     plan = _plan(session, rows)
@@ -217,9 +234,7 @@ def import_roster(
             session, [{"user_id": uid, "role": Role.LEARNER.value} for uid in new_ids.values()]
         )
     for i in range(0, len(updates), _BATCH):
-        repository.bulk_update_users(
-            session, updates[i : i + _BATCH], keep_if_null=OPTIONAL_FIELDS
-        )
+        repository.bulk_update_users(session, updates[i : i + _BATCH], keep_if_null=OPTIONAL_FIELDS)
     session.flush()
     return ImportResult(
         created=len(inserts), updated=len(updates), skipped=len(plan.bad_rows), errors=plan.errors
@@ -255,12 +270,20 @@ def _plan(session: Session, rows: list[RosterRow]) -> _Plan:
             plan.error(r.row, "opd_code", f"Kode OPD '{v.get('opd_code')}' tidak ditemukan.")
         if profile.nip:
             if profile.nip in seen_nip:
-                plan.error(r.row, "nip", f"NIP {profile.nip} ganda: sudah ada di baris {seen_nip[profile.nip]}.")
+                plan.error(
+                    r.row,
+                    "nip",
+                    f"NIP {profile.nip} ganda: sudah ada di baris {seen_nip[profile.nip]}.",
+                )
             else:
                 seen_nip[profile.nip] = r.row
         if profile.email:
             if profile.email in seen_email:
-                plan.error(r.row, "email", f"Email {profile.email} ganda: sudah ada di baris {seen_email[profile.email]}.")
+                plan.error(
+                    r.row,
+                    "email",
+                    f"Email {profile.email} ganda: sudah ada di baris {seen_email[profile.email]}.",
+                )
             else:
                 seen_email[profile.email] = r.row
         checked.append((r, profile))
@@ -311,7 +334,16 @@ def template_xlsx(opds: list[tuple[str, str]]) -> bytes:
         for cell in row:
             cell.number_format = "@"  # keep NIP as text so Excel does not round it
     ref = book.create_sheet("Referensi")
-    ref.append(["Pangkat/Golongan PNS", "Nama Pangkat", "Golongan PPPK", "Jenis Jabatan", "Kode OPD", "Nama OPD"])
+    ref.append(
+        [
+            "Pangkat/Golongan PNS",
+            "Nama Pangkat",
+            "Golongan PPPK",
+            "Jenis Jabatan",
+            "Kode OPD",
+            "Nama OPD",
+        ]
+    )
     pns = list(PANGKAT_PNS.items())
     longest = max(len(pns), len(GOLONGAN_PPPK), len(opds), len(JenisJabatan))
     jenis = [j.value for j in JenisJabatan]

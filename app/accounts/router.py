@@ -79,7 +79,8 @@ def import_users(
     """Upsert by NIP; any bad row imports nothing unless `skip_invalid=true`."""
     if file.size is not None and file.size > settings.max_roster_bytes:
         raise PayloadTooLarge(
-            f"Berkas maksimal {settings.max_roster_bytes // (1024 * 1024)} MiB.", code="file_too_large"
+            f"Berkas maksimal {settings.max_roster_bytes // (1024 * 1024)} MiB.",
+            code="file_too_large",
         )
     return roster.import_roster(db, file.file, skip_invalid=skip_invalid)
 

@@ -78,15 +78,15 @@ def check_profile(
         else:
             clean_employment = value
             if nip_hint is not None and nip_hint != value:
-                errors.append(
-                    ("employment", f"NIP berformat {nip_hint.value}, bukan {value}.")
-                )
+                errors.append(("employment", f"NIP berformat {nip_hint.value}, bukan {value}."))
     elif nip_hint is not None:
         clean_employment = nip_hint.value
     clean_pangkat = None
     if pangkat_golongan is not None and str(pangkat_golongan).strip():
         clean_pangkat = _normalise_pangkat(str(pangkat_golongan))
-        allowed = PANGKAT_BY_EMPLOYMENT.get(Employment(clean_employment)) if clean_employment else None
+        allowed = (
+            PANGKAT_BY_EMPLOYMENT.get(Employment(clean_employment)) if clean_employment else None
+        )
         every = PANGKAT_BY_EMPLOYMENT[Employment.PNS] + PANGKAT_BY_EMPLOYMENT[Employment.PPPK]
         if clean_pangkat not in (allowed or every):
             errors.append(
@@ -104,7 +104,10 @@ def check_profile(
         clean_jenis = by_lower.get(value.lower())
         if clean_jenis is None:
             errors.append(
-                ("jenis_jabatan", "Jenis jabatan harus salah satu dari: " + ", ".join(by_lower.values()) + ".")
+                (
+                    "jenis_jabatan",
+                    "Jenis jabatan harus salah satu dari: " + ", ".join(by_lower.values()) + ".",
+                )
             )
     return Profile(
         nip=clean_nip,
@@ -178,7 +181,9 @@ def _opd_id(session: Session, code: str | None) -> int | None:
     return opd.id
 
 
-def _check_unique(session: Session, *, nip: str | None, email: str | None, user_id: int | None) -> None:
+def _check_unique(
+    session: Session, *, nip: str | None, email: str | None, user_id: int | None
+) -> None:
     if nip:
         other = repository.get_user_by_nip(session, nip)
         if other is not None and other.id != user_id:
@@ -243,7 +248,9 @@ def update_user(session: Session, user: User, data: UserUpdate, settings: Settin
         name=data.name if "name" in fields else user.name,
         email=data.email if "email" in fields else user.email,
         employment=data.employment if "employment" in fields else user.employment,
-        pangkat_golongan=data.pangkat_golongan if "pangkat_golongan" in fields else user.pangkat_golongan,
+        pangkat_golongan=data.pangkat_golongan
+        if "pangkat_golongan" in fields
+        else user.pangkat_golongan,
         jabatan=data.jabatan if "jabatan" in fields else user.jabatan,
         jenis_jabatan=data.jenis_jabatan if "jenis_jabatan" in fields else user.jenis_jabatan,
     )
@@ -295,7 +302,12 @@ def list_opds(session: Session) -> list[OpdRead]:
 
 
 def list_users(
-    session: Session, *, q: str | None = None, opd_code: str | None = None, page: int = 1, per_page: int = 50
+    session: Session,
+    *,
+    q: str | None = None,
+    opd_code: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
 ) -> tuple[int, list[UserRead]]:
     opd_id = _opd_id(session, opd_code) if opd_code else None
     q = (q or "").strip() or None

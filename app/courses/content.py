@@ -89,6 +89,7 @@ def create_activity(
     body: str | None = None,
     url: str | None = None,
     file_id: int | None = None,
+    file_name: str | None = None,
     upload: UploadFile | None = None,
 ) -> Activity:
     """Validate the fields first, then store the bytes, then the row (nothing half-written)."""
@@ -108,7 +109,7 @@ def create_activity(
             if stored is None:
                 raise ValidationFailed("Berkas unggahan tidak ditemukan.", field="file_id")
             data.file_id = stored.id
-            data.file_name = title
+            data.file_name = (file_name or "").strip() or title
         elif upload is not None:
             stored = uploads.store_stream(
                 session, get_storage(settings), upload.file, kind=kind.value, settings=settings

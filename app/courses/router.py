@@ -119,6 +119,7 @@ def add_activity(
     body: Annotated[str | None, Form(max_length=200_000)] = None,
     url: Annotated[str | None, Form(max_length=2048)] = None,
     file_id: Annotated[int | None, Form()] = None,
+    file_name: Annotated[str | None, Form(max_length=255)] = None,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> ActivityCreated:
     """Add a video, document, page, file, link or SCORM package (413 too large, 415 wrong type)."""
@@ -138,6 +139,7 @@ def add_activity(
         body=body,
         url=url,
         file_id=file_id,
+        file_name=file_name,
         upload=file,
     )
     return ActivityCreated(

@@ -413,7 +413,7 @@ def add_activity_page(
     request: Request, section_id: int, db: SessionDep, settings: SettingsDep, principal: Editor,
     kind: FormText = None, title: FormText = None, duration_minutes: FormText = None,
     required: FormText = None, locked_until_previous: FormText = None, body: FormText = None,
-    url: FormText = None, file_id: FormText = None,
+    url: FormText = None, file_id: FormText = None, file_name: FormText = None,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:  # fmt: skip
     """Multipart form: a page's markdown, a link's URL, or a file (413 too large, 415 wrong type).
@@ -445,7 +445,7 @@ def add_activity_page(
             db, section, settings, kind=ActivityKind(kind), title=title or "",
             duration_minutes=minutes, required=is_required, locked_until_previous=is_locked,
             body=body, url=url,
-            file_id=stored_id, upload=file,
+            file_id=stored_id, file_name=file_name, upload=file,
         )  # fmt: skip
     except (LMSError, ValidationError) as exc:
         db.rollback()

@@ -408,7 +408,9 @@ def _require_direct(storage: Storage) -> None:
         )
 
 
-def owned_upload(session: Session, upload_id: str, user_id: int, settings: Settings) -> UploadSession:
+def owned_upload(
+    session: Session, upload_id: str, user_id: int, settings: Settings
+) -> UploadSession:
     """The caller's own open upload session (for routes that need its kind)."""
     return _owned_open_upload(session, upload_id, user_id, settings)
 

@@ -126,9 +126,12 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         extra={"payload": {"request_id": getattr(request.state, "request_id", None),
                            "path": request.url.path, "message": repr(exc)}},
     )  # fmt: skip
+    request_id = getattr(request.state, "request_id", None)
+    # This response is built outside the request-log middleware, so it adds the id itself.
     return error_response(
         request, 500, "internal_error",
         _("Maaf, terjadi kesalahan. Tim teknis dapat melacaknya dengan kode permintaan."),
+        headers={"X-Request-ID": request_id} if request_id else None,
     )  # fmt: skip
 
 

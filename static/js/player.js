@@ -27,9 +27,11 @@
   if (video) {
     var resume = parseFloat(video.dataset.resume || "0");
     var lastSent = -1;
-    video.addEventListener("loadedmetadata", function () {
+    function seekToResume() {
       if (resume > 5 && resume < video.duration - 3) { video.currentTime = resume; }
-    });
+    }
+    // The metadata may already be there when this deferred script runs.
+    if (video.readyState >= 1) { seekToResume(); } else { video.addEventListener("loadedmetadata", seekToResume, { once: true }); }
     function beat(kind, keepalive) {
       var position = Math.floor(video.currentTime * 10) / 10;
       if (kind === "heartbeat" && position === lastSent) { return; }

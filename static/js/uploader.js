@@ -248,6 +248,8 @@
   Uploader.prototype.finish = function (file, result) {
     this.fileId = result.file_id;
     if (this.hidden) { this.hidden.value = result.file_id; }
+    var nameField = this.form.querySelector("[data-uploader-file-name]");
+    if (nameField) { nameField.value = file.name; }
     // The bytes are on the server already; the form must not send them again.
     if (this.input.name) { this.input.dataset.name = this.input.name; }
     this.input.removeAttribute("name");

@@ -74,14 +74,16 @@ def fresh_learner(live_server: LiveServer) -> Iterator[Callable[[], Account]]:
     """Factory: a new learner account (DISKOMINFO, PNS III/a) made by `lms users create`."""
     port = urlsplit(live_server.base_url).port or 80
     env = _server_env(live_server.data_dir, port)  # same database and storage as the server
-    rng = random.Random(secrets.randbits(64))  # noqa: S311 - test data
+    rng = random.Random(secrets.randbits(64))
 
     def make() -> Account:
         while True:
             nip, employment = synthetic_nip(rng, rng.randrange(999))
             if employment == "PNS":
                 break
-        account = Account(nip=nip, email=f"uji.{nip}@demo.lms.go.id", name=f"Peserta Uji {nip[-4:]}")
+        account = Account(
+            nip=nip, email=f"uji.{nip}@demo.lms.go.id", name=f"Peserta Uji {nip[-4:]}"
+        )
         created = subprocess.run(
             [
                 *_lms_command(), "users", "create", "--name", account.name, "--nip", nip,
@@ -147,6 +149,22 @@ def throttle_uploads(cdp: CDPSession, bytes_per_second: int | None) -> None:
     )
 
 
+def pdf_viewer(page: Page) -> tuple[Locator, str]:
+    """The document player's embedded PDF and its content URL.
+
+    Today an <iframe class="pdf-frame">; a pdf.js viewer ([data-pdf-viewer] with data-src,
+    static/js/pdf-viewer.js) is being built to replace it, so either is accepted: when pdf.js
+    is there, its first page must be drawn.
+    """
+    viewer = page.locator("iframe.pdf-frame, [data-pdf-viewer]")
+    expect(viewer).to_have_count(1)
+    src = viewer.get_attribute("src") or viewer.get_attribute("data-src") or ""
+    assert re.fullmatch(r"/api/v1/activities/\d+/content", src), src
+    if viewer.get_attribute("data-pdf-viewer") is not None:
+        expect(viewer.locator("canvas").first).to_be_visible()
+    return viewer, src
+
+
 def section_block(page: Page, title: str) -> Locator:
     return page.locator("section.section-block").filter(
         has=page.get_by_role("heading", level=3, name=title)
@@ -209,7 +227,9 @@ def test_content_admin_builds_previews_and_publishes_a_course_in_the_browser(
     new.get_by_role("button", name="Buat kursus").click()
     expect(page).to_have_url(re.compile(r"/studio/courses/\d+\?notice=created$"))
     course_id = int(re.findall(r"/studio/courses/(\d+)", page.url)[0])
-    expect(page.get_by_role("status")).to_have_text("Kursus dibuat. Tambahkan bagian dan materinya.")
+    expect(page.get_by_role("status")).to_have_text(
+        "Kursus dibuat. Tambahkan bagian dan materinya."
+    )
     expect(page.get_by_role("heading", level=1)).to_contain_text(title)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Draf")
 
@@ -241,7 +261,9 @@ def test_content_admin_builds_previews_and_publishes_a_course_in_the_browser(
     with page.expect_response(lambda r: "/api/v1/uploads/stream?kind=video" in r.url) as stored:
         form.locator('input[type="file"]').set_input_files(LITDIG_VIDEO)
         wait_for_visible_progress(page, form)
-        expect(form.locator("[data-progress-status]")).to_contain_text(re.compile(r"Mengunggah… \d+%"))
+        expect(form.locator("[data-progress-status]")).to_contain_text(
+            re.compile(r"Mengunggah… \d+%")
+        )
         save_screenshot(page, "studio-upload-progress-video")
     throttle_uploads(cdp, None)
     assert stored.value.status == 201
@@ -249,13 +271,18 @@ def test_content_admin_builds_previews_and_publishes_a_course_in_the_browser(
     upload = json.loads(form.get_attribute("data-stored") or "{}")
     assert upload["size"] == LITDIG_VIDEO.stat().st_size
     assert upload["content_type"] == "video/mp4"
-    expect(form.locator("[data-progress-status]")).to_have_text(f"Berkas terunggah: {LITDIG_VIDEO.name}")
+    expect(form.locator("[data-progress-status]")).to_have_text(
+        f"Berkas terunggah: {LITDIG_VIDEO.name}"
+    )
     expect(form.locator("input[data-uploader-file-id]")).to_have_value(str(upload["file_id"]))
     expect(form.locator("progress")).to_have_js_property("value", 1)
     with page.expect_request(lambda r: r.method == "POST" and "/activities" in r.url) as sent:
         form.get_by_role("button", name="Simpan aktivitas").click()
     # The bytes went up once: the form refers to the stored file instead of sending it again.
-    assert LITDIG_VIDEO.name not in (sent.value.post_data_buffer or b"").decode("latin-1")
+    body = sent.value.post_data_buffer or b""
+    assert len(body) < 10_000 and b"filename=" not in body, len(body)
+    assert f'name="file_name"\r\n\r\n{LITDIG_VIDEO.name}\r\n'.encode() in body
+    assert f'name="file_id"\r\n\r\n{upload["file_id"]}\r\n'.encode() in body
     expect(rows).to_have_count(2)
 
     # A PDF document, through the same uploader (small: no throttling needed).
@@ -263,7 +290,9 @@ def test_content_admin_builds_previews_and_publishes_a_course_in_the_browser(
     with page.expect_response(lambda r: "/api/v1/uploads/stream?kind=document" in r.url) as stored:
         form.locator('input[type="file"]').set_input_files(LITDIG_PDF)
     assert stored.value.status == 201
-    expect(form.locator("[data-progress-status]")).to_have_text(f"Berkas terunggah: {LITDIG_PDF.name}")
+    expect(form.locator("[data-progress-status]")).to_have_text(
+        f"Berkas terunggah: {LITDIG_PDF.name}"
+    )
     form.get_by_role("button", name="Simpan aktivitas").click()
     expect(rows).to_have_count(3)
 
@@ -329,10 +358,11 @@ def test_content_admin_builds_previews_and_publishes_a_course_in_the_browser(
     duration = page.evaluate("() => document.getElementById('video').duration")
     assert 35 < duration < 45, duration  # the demo video is 39 s
     page.get_by_role("link", name=f"{pdf_title} →").click()
-    src = page.locator("iframe.pdf-frame").get_attribute("src") or ""
+    _viewer, src = pdf_viewer(page)
     answer = page.request.get(src)
     assert answer.status == 200 and answer.headers["content-type"].startswith("application/pdf")
     assert answer.body() == LITDIG_PDF.read_bytes()
+    save_screenshot(page, "studio-preview-pdf")
     page.get_by_role("link", name=f"{scorm_title} →").click()
     sco = page.frame_locator(SCORM_FRAME)
     expect(sco.locator("[data-where]")).to_have_text("Halaman 1 dari 4")
@@ -381,17 +411,20 @@ def test_learner_on_a_phone_enrols_and_resumes_video_pdf_and_scorm(
     # Catalog -> course page -> enrol in the open run.
     page.goto("/courses")
     fits_phone(page, "catalog")
+    expect(page.locator("article.course-card").filter(has_text=KAMINFO)).to_contain_text(
+        "Angkatan dibuka:"
+    )
     page.get_by_role("link", name=KAMINFO).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(KAMINFO)
     course_url = page.url
     expect(page.get_by_role("link", name=KAMINFO_VIDEO)).to_have_count(0)  # not enrolled yet
     expect(page.get_by_text(KAMINFO_VIDEO)).to_be_visible()
-    fits_phone(page, "course-before-enrol")
+    fits_phone(page, "kaminfo-course")
     page.get_by_role("button", name="Daftar ke angkatan ini").click()
     expect(page).to_have_url(re.compile(r"/courses/\d+\?enrolled=1$"))
     expect(page.get_by_role("status")).to_have_text("Anda terdaftar. Selamat belajar!")
     expect(page.get_by_role("progressbar")).to_have_attribute("value", "0")
-    fits_phone(page, "course-enrolled")
+    fits_phone(page, "kaminfo-course-enrolled")
 
     # Video: play (muted) until the player has reported a position, keep playing a few seconds
     # more, then leave: the pagehide beacon saves the newer position.
@@ -400,7 +433,7 @@ def test_learner_on_a_phone_enrols_and_resumes_video_pdf_and_scorm(
     video_url = page.url
     page.wait_for_function("() => document.getElementById('video').readyState >= 1")
     expect(page.locator("#resume-note")).to_have_count(0)
-    fits_phone(page, "player-video")
+    fits_phone(page, "kaminfo-player-video")
     with page.expect_response(is_progress("heartbeat"), timeout=15_000) as first:
         page.evaluate(
             "() => { const v = document.getElementById('video'); v.muted = true; return v.play(); }"
@@ -412,20 +445,20 @@ def test_learner_on_a_phone_enrols_and_resumes_video_pdf_and_scorm(
     page.wait_for_function(
         "(t) => document.getElementById('video').currentTime >= t", arg=target, timeout=20_000
     )
-    with context.expect_event(
-        "requestfinished",
-        predicate=lambda r: PROGRESS_URL.search(r.url) is not None
-        and float(posted_json(r).get("position_seconds") or 0) >= target,
-    ) as beacon:
-        page.goto(course_url)  # navigating away: pagehide
-    left_at = float(posted_json(beacon.value)["position_seconds"])
+    page.goto(course_url)  # navigating away: the pagehide beacon (keepalive fetch)
     page.close()
 
+    # Back in a new page. Playwright does not report a keepalive request sent while its page
+    # unloads, so poll the server (a fresh page load each time) until it holds the position.
     page = context.new_page()
-    page.goto(video_url)
-    video = page.locator("#video")
-    resume_at = float(video.get_attribute("data-resume") or 0)
-    assert resume_at == pytest.approx(left_at, abs=0.2), (resume_at, left_at)
+    resume_at = 0.0
+    for _attempt in range(20):
+        page.goto(video_url)
+        resume_at = float(page.locator("#video").get_attribute("data-resume") or 0)
+        if resume_at >= target:
+            break
+        page.wait_for_timeout(250)
+    assert target <= resume_at < target + 3, (target, resume_at)
     expect(page.locator("#resume-note")).to_contain_text("Melanjutkan dari")
     page.wait_for_function(
         "(t) => { const v = document.getElementById('video');"
@@ -433,21 +466,19 @@ def test_learner_on_a_phone_enrols_and_resumes_video_pdf_and_scorm(
         arg=resume_at,
     )
     assert page.evaluate("() => document.getElementById('video').paused")  # no autoplay
+    fits_phone(page, "kaminfo-player-video-resumed")
 
     # PDF: embedded, served as application/pdf, and the download button downloads it.
     page.goto(course_url)
     with page.expect_response(is_progress("viewed"), timeout=15_000) as viewed:
         page.get_by_role("link", name=KAMINFO_PDF).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(KAMINFO_PDF)
-        frame = page.locator("iframe.pdf-frame")
-        expect(frame).to_be_attached()
-        src = frame.get_attribute("src") or ""
-        assert re.fullmatch(r"/api/v1/activities/\d+/content", src), src
+        _viewer, src = pdf_viewer(page)
         answer = page.request.get(src)
         assert answer.status == 200
         assert answer.headers["content-type"].startswith("application/pdf")
         assert answer.body().startswith(b"%PDF-")
-        fits_phone(page, "player-pdf")
+        fits_phone(page, "kaminfo-player-pdf")
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Unduh PDF").click()
     download = download_info.value
@@ -462,11 +493,11 @@ def test_learner_on_a_phone_enrols_and_resumes_video_pdf_and_scorm(
     expect(page.get_by_role("heading", level=1)).to_have_text(KAMINFO_SCORM)
     sco = page.frame_locator(SCORM_FRAME)
     where = sco.locator("[data-where]")
-    content = sco.frame_locator('iframe[title]').locator("h1")
+    content = sco.frame_locator("iframe[title]").locator("h1")
     expect(where).to_have_text("Halaman 1 dari 4")
     expect(content).to_have_text(KAMINFO_SCORM_PAGES[0])
     expect(sco.get_by_text("Mode pratinjau")).to_be_hidden()  # the SCO found the LMS API
-    fits_phone(page, "player-scorm")
+    fits_phone(page, "kaminfo-player-scorm")
 
     def bookmark_saved(response: Response) -> bool:
         body = posted_json(response.request)
@@ -487,16 +518,22 @@ def test_learner_on_a_phone_enrols_and_resumes_video_pdf_and_scorm(
     expect(page.locator("[data-scorm-status]")).to_have_text("Tersimpan")
 
     scorm_url = page.url
-    page.goto(course_url)  # leave mid-way
+    page.goto(course_url)  # leave mid-way: the SCO suspends (LMSFinish) as its page goes
     page.close()
     page = context.new_page()
-    page.goto(scorm_url)
-    cmi = json.loads(page.locator("[data-scorm-player]").get_attribute("data-cmi") or "{}")
+    cmi: dict[str, Any] = {}
+    for _attempt in range(20):  # the unload commit is a keepalive fetch: wait until it landed
+        page.goto(scorm_url)
+        cmi = json.loads(page.locator("[data-scorm-player]").get_attribute("data-cmi") or "{}")
+        if cmi["core"]["entry"] == "resume":
+            break
+        page.wait_for_timeout(250)
+    assert cmi["core"]["entry"] == "resume", cmi
     assert cmi["core"]["lesson_location"] == "halaman-3.html", cmi
-    print("ENTRY", cmi["core"]["entry"], cmi)
+    assert cmi["core"]["lesson_status"] == "incomplete", cmi
     sco = page.frame_locator(SCORM_FRAME)
     expect(sco.locator("[data-where]")).to_have_text("Halaman 3 dari 4")
-    expect(sco.frame_locator('iframe[title]').locator("h1")).to_have_text(KAMINFO_SCORM_PAGES[2])
+    expect(sco.frame_locator("iframe[title]").locator("h1")).to_have_text(KAMINFO_SCORM_PAGES[2])
     expect(sco.get_by_role("button", name="Kembali")).to_be_enabled()
 
     # The course page shows what is done and what is under way.
@@ -505,3 +542,120 @@ def test_learner_on_a_phone_enrols_and_resumes_video_pdf_and_scorm(
     expect(outline.filter(has_text=KAMINFO_PDF)).to_contain_text("Selesai")
     expect(outline.filter(has_text=KAMINFO_VIDEO)).to_contain_text("Sedang berjalan")
     expect(outline.filter(has_text=KAMINFO_SCORM)).to_contain_text("Sedang berjalan")
+
+
+# --- 3. every learner page on a 360 px phone ----------------------------------------------------
+
+
+def api_get(page: Page, path: str) -> Any:
+    answer = page.request.get(path)
+    assert answer.ok, (path, answer.status, answer.text())
+    return answer.json()
+
+
+def test_learner_pages_of_a_course_fit_a_360_px_phone(
+    new_context: Callable[..., BrowserContext], fresh_learner: Callable[[], Account]
+) -> None:
+    """Literasi Digital (the other demo course): course page with a locked activity, the locked
+    page, and a player of every kind (page, video, PDF, SCORM, file, link), plus "Kursus saya"."""
+    learner = fresh_learner()
+    page = new_context(**PHONE).new_page()
+    login(page, learner.email)
+    page.goto("/courses?q=LITDIG")
+    page.get_by_role("link", name="Literasi Digital untuk ASN").click()
+    course_id = int(re.findall(r"/courses/(\d+)", page.url)[0])
+    page.get_by_role("button", name="Daftar ke angkatan ini").click()
+    expect(page.get_by_role("status")).to_have_text("Anda terdaftar. Selamat belajar!")
+    activities = {
+        a["title"]: a
+        for s in api_get(page, f"/api/v1/courses/{course_id}")["sections"]
+        for a in s["activities"]
+    }
+    by_kind = {a["kind"]: a for a in reversed(activities.values())}  # first of each kind
+    scorm = by_kind["scorm"]
+    assert scorm["locked_until_previous"], scorm
+    locked = page.locator("ol.outline > li.locked")
+    expect(locked).to_have_count(1)
+    expect(locked).to_contain_text("Terkunci: selesaikan")
+    expect(locked.get_by_role("link")).to_have_count(0)
+    fits_phone(page, "litdig-course-locked")
+
+    refused = page.goto(f"/activities/{scorm['id']}")  # a bookmark, while still locked
+    assert refused is not None and refused.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("Akses ditolak")
+    expect(page.get_by_text('Selesaikan dulu aktivitas "Memeriksa Informasi')).to_be_visible()
+    fits_phone(page, "litdig-activity-locked")
+
+    # The page just before the SCORM package: reading it (3 s on screen) unlocks the package.
+    page.goto(f"/courses/{course_id}")
+    with page.expect_response(is_progress("viewed"), timeout=15_000) as viewed:
+        locked.locator("xpath=preceding-sibling::li[1]").get_by_role("link").click()
+        expect(page.locator("article.prose")).to_be_visible()
+        fits_phone(page, "litdig-player-page")
+    assert viewed.value.json()["status"] == "completed"
+    page.get_by_role("link", name=f"{scorm['title']} →").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(scorm["title"])
+    expect(page.frame_locator(SCORM_FRAME).locator("[data-where]")).to_have_text("Halaman 1 dari 4")
+    fits_phone(page, "litdig-player-scorm")
+
+    for kind, ready in [
+        ("video", "#video"),
+        ("document", "iframe.pdf-frame, [data-pdf-viewer]"),
+        ("file", '[role="button"]:has-text("Unduh berkas")'),
+        ("link", '[role="button"]:has-text("Buka tautan di tab baru")'),
+    ]:
+        page.goto(f"/activities/{by_kind[kind]['id']}")
+        expect(page.get_by_role("heading", level=1)).to_have_text(by_kind[kind]["title"])
+        expect(page.locator(ready)).to_be_visible()
+        if kind == "video":
+            page.wait_for_function("() => document.getElementById('video').readyState >= 1")
+        fits_phone(page, f"litdig-player-{kind}")
+
+    page.goto(f"/courses/{course_id}")
+    expect(page.locator("ol.outline > li.locked")).to_have_count(0)
+    fits_phone(page, "litdig-course-progress")
+    page.goto("/my/courses")
+    expect(page.get_by_text("Literasi Digital untuk ASN")).to_be_visible()
+    fits_phone(page, "litdig-my-courses")
+
+
+# --- known bugs ---------------------------------------------------------------------------------
+
+
+def test_a_file_uploaded_in_the_studio_keeps_its_name(
+    new_context: Callable[..., BrowserContext],
+) -> None:
+    page = new_context(**DESKTOP).new_page()
+    login(page, CONTENT_ADMIN.email)
+    page.goto("/studio")
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content") or ""
+    headers = {"X-CSRF-Token": token}
+    code = f"UJI-NAMA-{secrets.token_hex(3).upper()}"
+    created = page.request.post(
+        "/api/v1/courses",
+        headers=headers,
+        data={"code": code, "title": f"Nama berkas {code}", "jp": 1, "category": "teknis"},
+    )
+    assert created.status == 201, created.text()
+    course_id = created.json()["id"]
+    section = page.request.post(
+        f"/api/v1/courses/{course_id}/sections", headers=headers, data={"title": "Bagian"}
+    )
+    assert section.status == 201, section.text()
+
+    page.goto(f"/studio/courses/{course_id}")
+    block = section_block(page, "1. Bagian")
+    form = activity_form(block, "document", "Lembar ringkas", 10)
+    form.locator('input[type="file"]').set_input_files(LITDIG_PDF)
+    expect(form.locator("[data-progress-status]")).to_have_text(
+        f"Berkas terunggah: {LITDIG_PDF.name}"
+    )
+    form.get_by_role("button", name="Simpan aktivitas").click()
+    row = block.locator(".activity-list > li")
+    expect(row).to_have_count(1)
+    activity_id = int((row.get_attribute("id") or "").removeprefix("activity-"))
+    answer = page.request.get(f"/api/v1/activities/{activity_id}/content?download=1")
+    assert answer.ok
+    disposition = answer.headers["content-disposition"]
+    assert f'filename="{LITDIG_PDF.name}"' in disposition, disposition
+    expect(row.locator(".meta")).to_contain_text(LITDIG_PDF.name)
