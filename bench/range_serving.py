@@ -26,23 +26,44 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parents[1]
+
+if TYPE_CHECKING:
+    import psutil
 MiB = 1024 * 1024
 RANGE = 1 * MiB
 MAX_RANGES_PER_CLIENT = 2000
 
 
-def serve(root: str, key: str, port: int) -> None:
-    """Child process: the smallest app that serves one object the way the LMS does."""
-    sys.path.insert(0, str(REPO))
+def serve(root: str, key: str, port: int, workers: int = 1) -> None:
+    """Child process: uvicorn with `workers` processes running `make_app` (as `lms serve` does)."""
     import uvicorn
+
+    os.environ["BENCH_RANGE_ROOT"], os.environ["BENCH_RANGE_KEY"] = root, key
+    uvicorn.run(
+        "range_serving:make_app",
+        factory=True,
+        app_dir=str(Path(__file__).resolve().parent),
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def make_app():  # type: ignore[no-untyped-def]
+    """The smallest app that serves one object the way the LMS does."""
+    sys.path.insert(0, str(REPO))
     from fastapi import FastAPI, Request
     from starlette.responses import Response
 
     from app.storage import DiskStorage
     from app.web.delivery import serve_object
 
+    root, key = os.environ["BENCH_RANGE_ROOT"], os.environ["BENCH_RANGE_KEY"]
     storage = DiskStorage(f"file://{root}")
     app = FastAPI()
 
@@ -65,7 +86,7 @@ def serve(root: str, key: str, port: int) -> None:
 
         return FileResponse(storage.root / key, media_type="video/mp4")
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    return app
 
 
 def _free_port() -> int:
@@ -161,6 +182,15 @@ def client(
     return received, ranges, verified
 
 
+def _tree_cpu(proc: "psutil.Process") -> float:
+    """CPU seconds of the server and its worker processes."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        times = p.cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def drop_page_cache() -> bool:
     """Empty the kernel's page cache (root only) so the next reads come from the disk."""
     try:
@@ -241,10 +271,13 @@ def main() -> int:
         action="store_true",
         help="also compare against the disk: drop the page cache (root) and read every range once",
     )
-    parser.add_argument("--serve", nargs=3, metavar=("ROOT", "KEY", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--serve", nargs=4, metavar=("ROOT", "KEY", "PORT", "WORKERS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve[0], args.serve[1], int(args.serve[2]))
+        serve(args.serve[0], args.serve[1], int(args.serve[2]), int(args.serve[3]))
         return 0
 
     import psutil
@@ -261,12 +294,13 @@ def main() -> int:
 
         port = _free_port()
         server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(root), key, str(port)], cwd=REPO
+            [sys.executable, __file__, "--serve", str(root), key, str(port), str(args.workers)],
+            cwd=REPO,
         )
         try:
             _wait_for(port)
             proc = psutil.Process(server.pid)
-            cpu_before = proc.cpu_times()
+            cpu_before = _tree_cpu(proc)
             started = time.perf_counter()
             stop_at = time.monotonic() + args.seconds
             with ThreadPoolExecutor(args.clients) as pool:
@@ -277,8 +311,8 @@ def main() -> int:
                     )
                 )
             elapsed = time.perf_counter() - started
-            cpu_after = proc.cpu_times()
-            rss = proc.memory_info().rss
+            cpu_after = _tree_cpu(proc)
+            rss = sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
             cold: tuple[float, float] | None = None
             if args.cold and drop_page_cache():
                 raw_cold = cold_raw_rate(path, args.clients, size)
@@ -292,7 +326,7 @@ def main() -> int:
     ranges = sum(r[1] for r in results)
     verified = sum(r[2] for r in results)
     served = received / MiB / elapsed
-    server_cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+    server_cpu = cpu_after - cpu_before
     print(f"file {args.mb} MiB, {args.clients} clients, 1 MiB ranges, {elapsed:.1f} s")
     print(
         f"served by {'serve_object' if args.route == '/f' else 'FileResponse':<18}: {served:8.0f} MiB/s  ({ranges} ranges, {verified} verified)"

@@ -5,16 +5,12 @@ Every bad row is reported with its row number, column and reason; `skip_invalid`
 
 from __future__ import annotations
 
-import csv
 import io
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import IO, Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from app.accounts import repository
@@ -22,7 +18,8 @@ from app.accounts.constants import GOLONGAN_PPPK, PANGKAT_PNS, JenisJabatan, Rol
 from app.accounts.schemas import ImportError_, ImportResult
 from app.accounts.service import check_profile
 from app.core.db import utcnow
-from app.core.errors import UnsupportedMediaType, ValidationFailed
+from app.core.errors import ValidationFailed
+from app.core.tables import cell_text, read_table
 
 TEMPLATE_HEADERS = (
     "NIP",
@@ -76,26 +73,9 @@ class _Plan:
         self.bad_rows.add(row)
 
 
-_SNIFF_BYTES = 8192
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text" export
-# Bytes that occur in text files (after `file(1)`): printable, high bytes, tab, newlines, ESC.
-_TEXT_BYTES = bytes({7, 8, 9, 10, 12, 13, 27} | set(range(0x20, 0x100)) - {0x7F})
-
-
 def read_rows(data: IO[bytes]) -> list[RosterRow]:
     """Read a CSV or XLSX file, decided by its bytes; raise a clear error for anything else."""
-    head = data.read(_SNIFF_BYTES)
-    data.seek(0)
-    if head.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data)
-    if head.startswith(_UTF16_BOMS):
-        return _read_csv(data)
-    if head.startswith((b"\xd0\xcf\x11\xe0", b"%PDF")) or head.translate(None, _TEXT_BYTES):
-        raise UnsupportedMediaType(
-            "Berkas harus CSV atau XLSX (Excel 2007+). Simpan ulang sebagai .xlsx atau .csv.",
-            code="unsupported_roster_format",
-        )
-    return _read_csv(data)
+    return _rows_from(read_table(data, error_code="unsupported_roster_format"))
 
 
 def _header_key(text: str) -> str:
@@ -135,7 +115,7 @@ def _rows_from(table: Iterator[list[Any]]) -> list[RosterRow]:
     columns = _map_headers(header)
     rows: list[RosterRow] = []
     for number, raw in enumerate(table, start=2):
-        values = {fld: _cell_text(raw[i]) if i < len(raw) else "" for i, fld in columns.items()}
+        values = {fld: cell_text(raw[i]) if i < len(raw) else "" for i, fld in columns.items()}
         if not any(values.values()):
             continue  # blank lines at the end of spreadsheets
         rows.append(RosterRow(row=number, values=values))
@@ -144,80 +124,6 @@ def _rows_from(table: Iterator[list[Any]]) -> list[RosterRow]:
                 f"Berkas melebihi {MAX_ROWS} baris; bagi menjadi beberapa berkas.", field="file"
             )
     return rows
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        # A NIP typed as a number: Excel keeps 15 significant digits, so print those digits
-        # (1.99001012015031e17 -> '...031000', which the NIP rules reject) and never the
-        # binary float's made-up tail ('...031008', a wrong but valid-looking NIP).
-        return format(Decimal(repr(value)), "f") if abs(value) >= 2**53 else str(int(value))
-    return str(value).strip()
-
-
-# What a damaged workbook raises, on opening or later while its rows stream (a truncated sheet
-# is a ParseError, a SyntaxError subclass; bad deflate data is zlib.error).
-_XLSX_ERRORS = (
-    zipfile.BadZipFile,
-    zlib.error,
-    KeyError,
-    ValueError,
-    OSError,
-    EOFError,
-    SyntaxError,
-)
-
-
-def _bad_xlsx(exc: Exception) -> UnsupportedMediaType:
-    return UnsupportedMediaType(
-        f"Berkas XLSX rusak atau bukan lembar kerja Excel: {exc}", code="bad_xlsx"
-    )
-
-
-def _read_xlsx(data: IO[bytes]) -> list[RosterRow]:
-    try:
-        book = load_workbook(data, read_only=True, data_only=True)
-    except _XLSX_ERRORS as exc:
-        raise _bad_xlsx(exc) from None
-
-    def table() -> Iterator[list[Any]]:
-        try:
-            for row in book.worksheets[0].iter_rows(values_only=True):
-                yield list(row)
-        except _XLSX_ERRORS as exc:
-            raise _bad_xlsx(exc) from None
-
-    try:
-        return _rows_from(table())
-    finally:
-        book.close()
-
-
-def _read_csv(data: IO[bytes]) -> list[RosterRow]:
-    raw = data.read()
-    text = ""
-    # UTF-8 (with or without Excel's BOM), then the Windows code page older Excel writes;
-    # latin-1 decodes any byte, so the loop always ends with text.
-    encodings = ("utf-16",) if raw.startswith(_UTF16_BOMS) else ("utf-8-sig", "cp1252", "latin-1")
-    for encoding in encodings:
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UnsupportedMediaType(
-            "Berkas teks tidak dapat dibaca; simpan ulang sebagai CSV UTF-8 atau XLSX.",
-            code="unsupported_roster_format",
-        )
-    sample = text[:4096]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return _rows_from(iter(list(r) for r in csv.reader(io.StringIO(text), dialect)))
 
 
 def import_roster(session: Session, data: IO[bytes], *, skip_invalid: bool = False) -> ImportResult:

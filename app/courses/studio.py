@@ -4,18 +4,13 @@ training officers. HTML routes only; every rule is the courses service's (or con
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from openpyxl import load_workbook
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy.orm import Session
@@ -25,8 +20,9 @@ from app.accounts import service as accounts_service
 from app.accounts.nip import NIPError, normalise_nip, parse_nip
 from app.auth.dependencies import SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
-from app.core.errors import LMSError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from app.core.errors import LMSError, PayloadTooLarge, ValidationFailed
 from app.core.i18n import gettext_ as _
+from app.core.tables import cell_text, read_table
 from app.courses import content, service
 from app.courses.constants import (
     ActivityKind,
@@ -596,53 +592,8 @@ def split_nips(text: str) -> list[str]:
     return found
 
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return format(Decimal(repr(value)), "f") if abs(value) >= 2**53 else str(int(value))
-    return str(value).strip()
-
-
 def _header_key(value: Any) -> str:
     return " ".join(str(value or "").replace("_", " ").replace(".", " ").lower().split())
-
-
-def _table_rows(data: IO[bytes]) -> Iterator[list[Any]]:
-    """Rows of the first sheet of an XLSX file or of a CSV file (decided by the bytes)."""
-    head = data.read(8192)
-    data.seek(0)
-    if head.startswith(b"PK\x03\x04"):
-        try:
-            book = load_workbook(data, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-            raise UnsupportedMediaType(
-                _("Berkas XLSX rusak atau bukan lembar kerja Excel."), code="bad_xlsx"
-            ) from None
-        try:
-            yield from (list(r) for r in book.worksheets[0].iter_rows(values_only=True))
-        finally:
-            book.close()
-        return
-    raw = data.read()
-    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UnsupportedMediaType(
-            _("Berkas harus CSV atau XLSX (Excel 2007+)."), code="unsupported_enrol_format"
-        )
-    text = ""
-    for encoding in ("utf-16",) if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else (
-        "utf-8-sig", "cp1252", "latin-1"
-    ):  # fmt: skip
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], ",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    yield from csv.reader(io.StringIO(text), dialect)
 
 
 def read_nip_file(data: IO[bytes]) -> tuple[list[tuple[int, str]], list[SkipRow]]:
@@ -651,7 +602,7 @@ def read_nip_file(data: IO[bytes]) -> tuple[list[tuple[int, str]], list[SkipRow]
 
     A file without a header whose first cell is already a NIP is read from its first column.
     """
-    rows = iter(enumerate(_table_rows(data), start=1))
+    rows = iter(enumerate(read_table(data, error_code="unsupported_enrol_format"), start=1))
     first = next(rows, None)
     if first is None:
         raise ValidationFailed(_("Berkas kosong."), field="file", code="empty_file")
@@ -659,7 +610,7 @@ def read_nip_file(data: IO[bytes]) -> tuple[list[tuple[int, str]], list[SkipRow]
     column = next((i for i, c in enumerate(header) if _header_key(c) in NIP_HEADERS), None)
     pending: Iterable[tuple[int, list[Any]]] = rows
     if column is None:
-        if header and _NIP_DIGITS.match(normalise_nip(_cell_text(header[0]))):
+        if header and _NIP_DIGITS.match(normalise_nip(cell_text(header[0]))):
             column, pending = 0, [first, *rows]
         else:
             raise ValidationFailed(
@@ -671,9 +622,9 @@ def read_nip_file(data: IO[bytes]) -> tuple[list[tuple[int, str]], list[SkipRow]
     problems: list[SkipRow] = []
     for number, cells in pending:
         value = cells[column] if column < len(cells) else None
-        text = _cell_text(value)
+        text = cell_text(value)
         if not text:
-            if any(_cell_text(c) for c in cells):
+            if any(cell_text(c) for c in cells):
                 problems.append(SkipRow(row=number, reason=_("NIP kosong.")))
             continue
         if isinstance(value, float) and abs(value) >= 1e15:
