@@ -18,7 +18,6 @@ import hashlib
 import http.client
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the app and the tests' server helpers
 
 if TYPE_CHECKING:
     import psutil
@@ -56,7 +56,6 @@ def serve(root: str, key: str, port: int, workers: int = 1) -> None:
 
 def make_app():  # type: ignore[no-untyped-def]
     """The smallest app that serves one object the way the LMS does."""
-    sys.path.insert(0, str(REPO))
     from fastapi import FastAPI, Request
     from starlette.responses import Response
 
@@ -89,25 +88,7 @@ def make_app():  # type: ignore[no-untyped-def]
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
-
-
 def make_file(root: Path, size: int) -> tuple[str, Path]:
-    sys.path.insert(0, str(REPO))
     from app.storage import DiskStorage, new_key
 
     storage = DiskStorage(f"file://{root}")
@@ -292,13 +273,15 @@ def main() -> int:
         raw_1 = raw_read_rate(path, 1, size, 5.0)
         raw_n = raw_read_rate(path, args.clients, size, 5.0)
 
-        port = _free_port()
+        from tests.ports import free_port, wait_for_port
+
+        port = free_port()
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(root), key, str(port), str(args.workers)],
             cwd=REPO,
         )
         try:
-            _wait_for(port)
+            wait_for_port(port, 30.0)
             proc = psutil.Process(server.pid)
             cpu_before = _tree_cpu(proc)
             started = time.perf_counter()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import struct
@@ -26,10 +25,10 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the app and the tests' server helpers
 MiB = 1024 * 1024
 
 
@@ -70,14 +69,6 @@ def run_client() -> int:
     return 0
 
 
-def _load_s3server() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("s3server", REPO / "tests" / "s3server.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 class CpuClock:
     def __init__(self) -> None:
         self.steps: list[tuple[str, float, float]] = []
@@ -97,7 +88,8 @@ def main() -> int:
     if args.client:
         return run_client()
 
-    s3server = _load_s3server()
+    from tests import s3server
+
     endpoint, stop = s3server.start_s3_server()
     tmp = tempfile.TemporaryDirectory(prefix="lms-s3-bench-")
     try:
@@ -119,7 +111,6 @@ def main() -> int:
 
 
 def run(mb: int) -> int:
-    sys.path.insert(0, str(REPO))
     from app.accounts import service as accounts_service
     from app.accounts.schemas import UserCreate
     from app.cli import upgrade_database

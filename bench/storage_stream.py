@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import importlib.util
 import json
 import os
 import resource
@@ -26,22 +25,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the app and the tests' server helpers
 MiB = 1024 * 1024
 TARGET_MIB = 64
 BLOCK = 1 * MiB
-
-
-def _load_s3server() -> ModuleType:
-    # By path: tests/ need not be an importable package for the benchmark to run.
-    spec = importlib.util.spec_from_file_location("s3server", REPO / "tests" / "s3server.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class GeneratedStream:
@@ -175,11 +165,11 @@ def main() -> int:
     args = parser.parse_args()
 
     if args.child:
-        sys.path.insert(0, str(REPO))
         print(json.dumps(run_child(args.child, args.mb, args.endpoint, args.workdir)))
         return 0
 
-    s3server = _load_s3server()
+    from tests import s3server
+
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     endpoint, stop = s3server.start_s3_server() if "s3" in backends else (None, lambda: None)
     results = []

@@ -24,7 +24,6 @@ import hashlib
 import http.client
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -36,13 +35,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the app and the tests' server helpers
 MiB = 1024 * 1024
 BOUNDARY = "lms-bench-" + uuid.uuid4().hex
 
 
 def serve(port: int) -> None:
     """Child process: migrated database, disk storage, the two upload routes."""
-    sys.path.insert(0, str(REPO))
     import uvicorn
     from fastapi import FastAPI, File, Request, UploadFile
     from fastapi.concurrency import run_in_threadpool
@@ -84,23 +83,6 @@ def serve(port: int) -> None:
         return await run_in_threadpool(store)
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
 
 
 def make_source(path: Path, size: int) -> str:
@@ -266,7 +248,9 @@ def main() -> int:
         cp_sync = timed_cp(source, work / "copy.bin", fsync=True)
         direct_s, direct_cpu = direct_floor(work, source)
 
-        port = _free_port()
+        from tests.ports import free_port, wait_for_port
+
+        port = free_port()
         env = {
             **os.environ,
             "LMS_ENVIRONMENT": "development",
@@ -280,7 +264,7 @@ def main() -> int:
         )
         rows = []
         try:
-            _wait_for(port)
+            wait_for_port(port, 60.0)
             for mode in modes:
                 upload(port, mode, small)  # warm-up: imports, thread pool, SQLite connection
                 sampler = PeakRss(server.pid)

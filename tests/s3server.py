@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import IO
+
+from tests.ports import free_port
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -26,12 +27,6 @@ FAKE_AWS_ENV = {
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _answers(url: str) -> bool:
@@ -66,7 +61,7 @@ def start_s3_server(timeout: float = 30.0) -> tuple[str, Callable[[], None]]:
     output = ""
     # moto's CLI has no "port 0", so pick a free port and retry if another process grabs it.
     for _attempt in range(3):
-        port = _free_port()
+        port = free_port()
         log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
         proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

@@ -49,9 +49,17 @@ def get_course_by_code(session: Session, code: str) -> Course | None:
 
 
 def catalog_query(
-    *, q: str | None, category: str | None, mode: str | None, statuses: Sequence[str]
+    *,
+    q: str | None,
+    category: str | None,
+    mode: str | None,
+    statuses: Sequence[str],
+    open_on: dt.date | None = None,
 ) -> Select[Any]:
+    """Courses by status and filters; `open_on` keeps those with a run taking enrolments then."""
     query = select(Course).where(Course.status.in_(statuses))
+    if open_on is not None:
+        query = query.where(exists().where(Run.course_id == Course.id, open_runs_filter(open_on)))
     if q:
         like = f"%{q.lower()}%"
         by_competency = exists().where(
@@ -309,7 +317,3 @@ def open_runs_filter(today: dt.date) -> Any:
         or_(Run.enrol_opens_on.is_(None), Run.enrol_opens_on <= today),
         or_(Run.enrol_closes_on.is_(None), Run.enrol_closes_on >= today),
     )
-
-
-def courses_with_open_runs(session: Session, today: dt.date) -> set[int]:
-    return set(session.scalars(select(Run.course_id).where(open_runs_filter(today)).distinct()))

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.constants import Role
+from app.accounts.nip import normalise_nip
 from app.auth.service import Principal
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -41,6 +42,7 @@ from app.courses.schemas import (
     SectionRead,
     SkippedItem,
 )
+from app.progress import service as progress_service
 
 COURSE_EDITORS = (Role.CONTENT_ADMIN, Role.ADMIN)
 RUN_MANAGERS = (Role.TRAINING_OFFICER, Role.ADMIN)
@@ -183,12 +185,10 @@ def catalog(
     statuses = (
         [s.value for s in CourseStatus] if is_staff(principal) else [CourseStatus.PUBLISHED.value]
     )
-    query = repository.catalog_query(q=q, category=category, mode=mode, statuses=statuses)
     on = today()
-    if open_only:
-        from app.courses.models import Course as CourseModel
-
-        query = query.where(CourseModel.id.in_(repository.courses_with_open_runs(session, on)))
+    query = repository.catalog_query(
+        q=q, category=category, mode=mode, statuses=statuses, open_on=on if open_only else None
+    )
     total = repository.count(session, query)
     courses = repository.list_courses(session, query, limit=limit, offset=offset)
     runs_by_course: dict[int, list[Run]] = {}
@@ -361,8 +361,6 @@ def set_hidden(session: Session, activity: Activity, hidden: bool) -> None:
 
 def delete_activity(session: Session, activity: Activity) -> None:
     """Delete only when no learner has progress in it; otherwise it can be hidden, not deleted."""
-    from app.progress import service as progress_service
-
     if progress_service.activity_has_progress(session, activity.id):
         raise Conflict(
             "Aktivitas ini sudah punya kemajuan peserta, jadi tidak dapat dihapus. Sembunyikan saja.",
@@ -487,8 +485,6 @@ def enrol_many(
             else:
                 targets.append((user.id, user.nip, user.name))
     if request.nips:
-        from app.accounts.nip import normalise_nip
-
         wanted = list(dict.fromkeys(normalise_nip(n) for n in request.nips if n.strip()))
         by_nip = repository.users_by_nips(session, wanted)
         for nip in wanted:
@@ -621,8 +617,6 @@ def lock_states(items: list[tuple[ActivityRead, str]]) -> dict[int, str | None]:
 
 def outline(session: Session, course_id: int, principal: Principal) -> Outline:
     """Course page data: sections, each activity's status for this learner, and locks."""
-    from app.progress import service as progress_service
-
     detail = course_detail(session, course_id, principal)
     enrolment = repository.active_enrolment_for_course(session, principal.user_id, course_id)
     states = progress_service.statuses(session, enrolment.id) if enrolment else {}
@@ -662,8 +656,6 @@ def ensure_unlocked(session: Session, enrolment: Enrolment | None, activity: Act
     """A learner cannot open an activity whose lock still holds (staff previews are never locked)."""
     if enrolment is None or not activity.locked_until_previous:
         return
-    from app.progress import service as progress_service
-
     course = repository.get_course(session, activity.course_id, with_content=True)
     assert course is not None
     states = progress_service.statuses(session, enrolment.id)

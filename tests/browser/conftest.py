@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import string
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.browser.helpers import ARTIFACTS, save_screenshot
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,12 +54,6 @@ class LiveServer:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no server log)"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _lms_command() -> list[str]:
@@ -113,7 +107,7 @@ def _wait_for_health(url: str, process: subprocess.Popen[bytes], server: LiveSer
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """`lms demo` then `lms serve` on a free port; stopped when the session ends."""
     data_dir = tmp_path_factory.mktemp("browser-server")
-    port = _free_port()
+    port = free_port()
     env = _server_env(data_dir, port)
     # cwd is the data directory so a developer's ./.env cannot change the server's settings.
     demo = subprocess.run(

@@ -94,6 +94,14 @@ async def test_learner_cannot_author_and_sees_only_published(client: httpx.Async
     by_competency = (await client.get("/api/v1/courses?q=keamanan_inf", headers=headers)).json()
     assert [c["title"] for c in by_competency] == ["Keamanan Informasi Dasar"]
     assert (await client.get("/api/v1/courses?q=tidakada", headers=headers)).json() == []
+    # ?open=true keeps courses with a run that takes enrolments today.
+    assert (await client.get("/api/v1/courses?open=true", headers=headers)).json() == []
+    make_run(live["course"], closed_days_ago=2)
+    assert (await client.get("/api/v1/courses?open=true", headers=headers)).json() == []
+    make_run(live["course"])
+    assert [
+        c["id"] for c in (await client.get("/api/v1/courses?open=true", headers=headers)).json()
+    ] == [live["course"]]
     staff = await _staff(client, "training_officer")
     assert {c["id"] for c in (await client.get("/api/v1/courses", headers=staff)).json()} == {
         draft["course"],

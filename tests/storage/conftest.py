@@ -13,11 +13,7 @@ import pytest
 
 from app.core.config import Settings
 from app.storage import DiskStorage, S3Storage, Storage, storage_from_url
-
-try:
-    from tests.s3server import FAKE_AWS_ENV, start_s3_server
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path.
-    from s3server import FAKE_AWS_ENV, start_s3_server  # type: ignore[no-redef]
+from tests.s3server import FAKE_AWS_ENV, start_s3_server
 
 
 @pytest.fixture(scope="session")
