@@ -193,3 +193,57 @@ def enrol(run_id: int, user_id: int) -> int:
         run.enrolled_count += 1
         session.flush()
         return enrolment.id
+
+
+# --- quizzes ------------------------------------------------------------------------------------
+
+SAMPLE_GIFT = """\
+$CATEGORY: Literasi digital
+
+::Pilar::Berapa pilar literasi digital menurut Kominfo?{=Empat#Benar. ~Tiga#Kurang. ~Lima}
+
+::Hoaks::Memeriksa sumber sebelum membagikan berita adalah bagian dari budaya digital.{TRUE}
+
+::Singkatan::Singkatan dari Sistem Pemerintahan Berbasis Elektronik adalah{=SPBE =spbe}
+
+::Angka::Berapa JP minimal per tahun bagi ASN?{#20:0}
+
+::Pilih dua::Mana yang termasuk data pribadi?{~%50%NIK ~%50%Nomor telepon ~%-100%Nama dinas}
+
+::Jodohkan::Jodohkan istilah berikut.{=Cakap digital -> Keterampilan =Etika digital -> Sopan santun =Aman digital -> Perlindungan data}
+
+::Esai::Jelaskan satu contoh penerapan SPBE di OPD Anda.{}
+"""
+
+
+def make_quiz(
+    section_id: int,
+    *,
+    gift: str = SAMPLE_GIFT,
+    kind: str = "posttest",
+    pass_score: float = 60,
+    **settings: object,
+) -> dict[str, int]:
+    """A quiz in a section with the questions of a GIFT text; returns quiz and activity ids."""
+    from app.auth.service import Principal
+    from app.courses import service as courses_service
+    from app.quizzes import service as quiz_service
+    from app.quizzes.schemas import QuizSettings
+
+    author = make_user(roles=("content_admin",), name="Penulis Soal")
+    staff = Principal(user_id=author.id, name=author.name, roles=frozenset({"admin"}), via="token")
+    with session_scope() as session:
+        section = courses_service.get_section(session, section_id)
+        quiz = quiz_service.create_quiz(
+            session,
+            section,
+            QuizSettings.model_validate(
+                {"title": "Tes Akhir", "kind": kind, "pass_score": pass_score, **settings}
+            ),
+        )
+        if gift:
+            result = quiz_service.import_questions(
+                session, quiz, "gift", gift.encode(), staff
+            )
+            assert not result.errors, result.errors
+        return {"quiz": quiz.id, "activity": quiz.activity_id}

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     video_completion_share: float = Field(default=0.9, gt=0, le=1)
     heartbeat_slack_seconds: float = Field(default=5.0, ge=0)
 
+    # Quizzes: answers arriving this long after the deadline still count (network delay);
+    # a sweep every `quiz_sweep_seconds` grades attempts left open past it (0: only lazily).
+    quiz_grace_seconds: int = Field(default=30, ge=0, le=600)
+    quiz_sweep_seconds: int = Field(default=60, ge=0)
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -8,5 +8,13 @@ from app.auth import models as auth_models
 from app.core.db import Base
 from app.courses import models as courses_models
 from app.progress import models as progress_models
+from app.quizzes import models as quizzes_models
 
-__all__ = ["Base", "accounts_models", "auth_models", "courses_models", "progress_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "auth_models",
+    "courses_models",
+    "progress_models",
+    "quizzes_models",
+]

@@ -1,0 +1,341 @@
+"""All SQL of the assessment engine: bank, quizzes, attempts, answers, results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.quizzes.models import (
+    Attempt,
+    AttemptAnswer,
+    BankQuestion,
+    QuestionCategory,
+    QuestionVersion,
+    Quiz,
+    QuizAuditLog,
+    QuizSlot,
+)
+
+FINISHED = ("graded", "needs_grading")
+
+
+def add(session: Session, *objs: object) -> None:
+    session.add_all(objs)
+    session.flush()
+
+
+# --- bank ---------------------------------------------------------------------------------------
+
+
+def category(session: Session, course_id: int, name: str) -> QuestionCategory | None:
+    return session.scalar(
+        select(QuestionCategory).where(
+            QuestionCategory.course_id == course_id, QuestionCategory.name == name
+        )
+    )
+
+
+def categories_of(session: Session, course_id: int) -> Sequence[QuestionCategory]:
+    return session.scalars(
+        select(QuestionCategory)
+        .where(QuestionCategory.course_id == course_id)
+        .order_by(QuestionCategory.name)
+    ).all()
+
+
+def get_category(session: Session, category_id: int) -> QuestionCategory | None:
+    return session.get(QuestionCategory, category_id)
+
+
+def get_question(session: Session, question_id: int) -> BankQuestion | None:
+    return session.get(BankQuestion, question_id)
+
+
+def current_version(session: Session, question: BankQuestion) -> QuestionVersion:
+    version = session.scalar(
+        select(QuestionVersion).where(
+            QuestionVersion.question_id == question.id,
+            QuestionVersion.version == question.current_version,
+        )
+    )
+    assert version is not None
+    return version
+
+
+def versions_of(session: Session, question_id: int) -> Sequence[QuestionVersion]:
+    return session.scalars(
+        select(QuestionVersion)
+        .where(QuestionVersion.question_id == question_id)
+        .order_by(QuestionVersion.version)
+    ).all()
+
+
+def current_versions(
+    session: Session, question_ids: Iterable[int]
+) -> dict[int, tuple[QuestionVersion, str]]:
+    """question id -> (its current version, its category's name), in one query."""
+    ids = list(question_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(QuestionVersion, QuestionCategory.name)
+        .join(BankQuestion, BankQuestion.id == QuestionVersion.question_id)
+        .join(QuestionCategory, QuestionCategory.id == BankQuestion.category_id)
+        .where(
+            BankQuestion.id.in_(ids),
+            QuestionVersion.version == BankQuestion.current_version,
+        )
+    ).all()
+    return {v.question_id: (v, name) for v, name in rows}
+
+
+def versions_by_id(session: Session, version_ids: Iterable[int]) -> dict[int, QuestionVersion]:
+    ids = list(set(version_ids))
+    if not ids:
+        return {}
+    rows = session.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids))).all()
+    return {v.id: v for v in rows}
+
+
+def mark_versions_used(session: Session, version_ids: Iterable[int]) -> None:
+    ids = list(set(version_ids))
+    if ids:
+        session.execute(
+            update(QuestionVersion)
+            .where(QuestionVersion.id.in_(ids), QuestionVersion.used.is_(False))
+            .values(used=True)
+        )
+
+
+def questions_in_category(session: Session, category_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(BankQuestion.id)
+            .where(BankQuestion.category_id == category_id, BankQuestion.archived.is_(False))
+            .order_by(BankQuestion.id)
+        )
+    )
+
+
+# --- quizzes ------------------------------------------------------------------------------------
+
+
+def get_quiz(session: Session, quiz_id: int) -> Quiz | None:
+    return session.get(Quiz, quiz_id)
+
+
+def quiz_for_activity(session: Session, activity_id: int) -> Quiz | None:
+    return session.scalar(select(Quiz).where(Quiz.activity_id == activity_id))
+
+
+def quizzes_of_course(session: Session, course_id: int) -> Sequence[Quiz]:
+    return session.scalars(select(Quiz).where(Quiz.course_id == course_id).order_by(Quiz.id)).all()
+
+
+def slots_of(session: Session, quiz_id: int) -> Sequence[QuizSlot]:
+    return session.scalars(
+        select(QuizSlot).where(QuizSlot.quiz_id == quiz_id).order_by(QuizSlot.position)
+    ).all()
+
+
+def next_slot_position(session: Session, quiz_id: int) -> int:
+    last = session.scalar(select(func.max(QuizSlot.position)).where(QuizSlot.quiz_id == quiz_id))
+    return (last or 0) + 1
+
+
+def slot_for_question(session: Session, quiz_id: int, question_id: int) -> QuizSlot | None:
+    return session.scalar(
+        select(QuizSlot).where(QuizSlot.quiz_id == quiz_id, QuizSlot.question_id == question_id)
+    )
+
+
+def quizzes_using_question(session: Session, question_id: int) -> list[int]:
+    return list(
+        session.scalars(select(QuizSlot.quiz_id).where(QuizSlot.question_id == question_id))
+    )
+
+
+# --- attempts -----------------------------------------------------------------------------------
+
+
+def get_attempt(session: Session, attempt_id: int) -> Attempt | None:
+    return session.get(Attempt, attempt_id)
+
+
+def refresh(session: Session, attempt: Attempt) -> Attempt:
+    session.refresh(attempt)
+    return attempt
+
+
+def attempts_of(session: Session, quiz_id: int, user_id: int) -> Sequence[Attempt]:
+    return session.scalars(
+        select(Attempt)
+        .where(Attempt.quiz_id == quiz_id, Attempt.user_id == user_id)
+        .order_by(Attempt.number)
+    ).all()
+
+
+def attempts_of_users(
+    session: Session, quiz_ids: Sequence[int], user_ids: Sequence[int]
+) -> Sequence[Attempt]:
+    if not quiz_ids or not user_ids:
+        return []
+    return session.scalars(
+        select(Attempt)
+        .where(
+            Attempt.quiz_id.in_(quiz_ids),
+            Attempt.user_id.in_(user_ids),
+            Attempt.preview.is_(False),
+        )
+        .order_by(Attempt.user_id, Attempt.number)
+    ).all()
+
+
+def in_progress_attempt(session: Session, quiz_id: int, user_id: int) -> Attempt | None:
+    return session.scalar(
+        select(Attempt).where(
+            Attempt.quiz_id == quiz_id,
+            Attempt.user_id == user_id,
+            Attempt.state == "in_progress",
+        )
+    )
+
+
+def claim(
+    session: Session, attempt_id: int, values: dict[str, Any], *, before: dt.datetime | None
+) -> bool:
+    """Move an open attempt on, atomically: True for the one caller that did it.
+
+    The UPDATE takes the row (PostgreSQL) or database (SQLite) write lock first, so a second
+    submit waits for the first to commit and then finds nothing to claim.
+    """
+    query = update(Attempt).where(Attempt.id == attempt_id, Attempt.state == "in_progress")
+    if before is not None:  # only attempts whose deadline (plus grace) is over
+        query = query.where(Attempt.deadline.is_not(None), Attempt.deadline < before)
+    result = session.execute(query.values(**values).execution_options(synchronize_session=False))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def touch_open(
+    session: Session,
+    attempt_id: int,
+    now: dt.datetime,
+    not_after: dt.datetime,
+    furthest: int | None,
+) -> bool:
+    """Lock an open attempt whose deadline (plus grace, `not_after` = now - grace) has not passed,
+    for saving answers; False when it is closed."""
+    query = update(Attempt).where(
+        Attempt.id == attempt_id,
+        Attempt.state == "in_progress",
+        (Attempt.deadline.is_(None)) | (Attempt.deadline >= not_after),
+    )
+    values: dict[str, Any] = {"last_saved_at": now}
+    if furthest is not None:
+        values["furthest_position"] = case(
+            (Attempt.furthest_position < furthest, furthest), else_=Attempt.furthest_position
+        )
+    result = session.execute(query.values(**values).execution_options(synchronize_session=False))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def expired_attempt_ids(session: Session, before: dt.datetime, limit: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Attempt.id)
+            .where(Attempt.state == "in_progress", Attempt.deadline < before)
+            .order_by(Attempt.deadline)
+            .limit(limit)
+        )
+    )
+
+
+def answers_of(session: Session, attempt_id: int) -> Sequence[AttemptAnswer]:
+    return session.scalars(
+        select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id)
+    ).all()
+
+
+def answers_of_attempts(session: Session, attempt_ids: Sequence[int]) -> Sequence[AttemptAnswer]:
+    if not attempt_ids:
+        return []
+    return session.scalars(
+        select(AttemptAnswer).where(AttemptAnswer.attempt_id.in_(attempt_ids))
+    ).all()
+
+
+def upsert_answers(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace responses per (attempt, question): last write wins."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(AttemptAnswer)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["attempt_id", "question_id"],
+        set_={"response_json": stmt.excluded.response_json, "saved_at": stmt.excluded.saved_at},
+    )
+    session.execute(stmt, rows)
+
+
+def get_answer(session: Session, attempt_id: int, question_id: int) -> AttemptAnswer | None:
+    return session.scalar(
+        select(AttemptAnswer).where(
+            AttemptAnswer.attempt_id == attempt_id, AttemptAnswer.question_id == question_id
+        )
+    )
+
+
+def finished_attempts_of_quiz(
+    session: Session, quiz_id: int, run_id: int | None = None
+) -> Sequence[Attempt]:
+    query = select(Attempt).where(
+        Attempt.quiz_id == quiz_id, Attempt.state.in_(FINISHED), Attempt.preview.is_(False)
+    )
+    if run_id is not None:
+        query = query.where(Attempt.run_id == run_id)
+    return session.scalars(query.order_by(Attempt.user_id, Attempt.number)).all()
+
+
+def attempts_of_quiz(session: Session, quiz_id: int, run_id: int | None) -> Sequence[Attempt]:
+    query = select(Attempt).where(Attempt.quiz_id == quiz_id, Attempt.preview.is_(False))
+    if run_id is not None:
+        query = query.where(Attempt.run_id == run_id)
+    return session.scalars(query.order_by(Attempt.user_id, Attempt.number)).all()
+
+
+def attempts_needing_grading(session: Session, quiz_ids: Sequence[int]) -> Sequence[Attempt]:
+    if not quiz_ids:
+        return []
+    return session.scalars(
+        select(Attempt)
+        .where(Attempt.quiz_id.in_(quiz_ids), Attempt.state == "needs_grading")
+        .order_by(Attempt.submitted_at)
+    ).all()
+
+
+def attempts_using_versions(session: Session, quiz_ids: Sequence[int]) -> Sequence[Attempt]:
+    """Finished attempts of these quizzes (the caller checks which used the old version)."""
+    if not quiz_ids:
+        return []
+    return session.scalars(
+        select(Attempt).where(Attempt.quiz_id.in_(quiz_ids), Attempt.state.in_(FINISHED))
+    ).all()
+
+
+def log(session: Session, entry: QuizAuditLog) -> None:
+    session.add(entry)
+
+
+def audit_of(session: Session, quiz_id: int, limit: int = 200) -> Sequence[QuizAuditLog]:
+    return session.scalars(
+        select(QuizAuditLog)
+        .where(QuizAuditLog.quiz_id == quiz_id)
+        .order_by(QuizAuditLog.id.desc())
+        .limit(limit)
+    ).all()
