@@ -28,6 +28,7 @@ os.environ.update(
         "LMS_SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
         "LMS_BASE_URL": "http://testserver",
         "LMS_LOG_LEVEL": "WARNING",
+        "LMS_QUIZ_SWEEP_SECONDS": "0",  # no sweep thread; tests call app.quizzes.tasks
         # Cheap argon2 for speed; production keeps the RFC 9106 profile (tested in tests/accounts).
         "LMS_ARGON2_TIME_COST": "1",
         "LMS_ARGON2_MEMORY_KIB": "8192",
@@ -38,6 +39,7 @@ from app.cli import upgrade_database  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
 from app.core.db import get_engine, reset_engine  # noqa: E402
 from app.core.registry import Base  # noqa: E402
+from app.quizzes import bank as quiz_bank  # noqa: E402
 
 
 def _reset_postgres_schema(url: str) -> None:
@@ -79,6 +81,7 @@ def migrated_database() -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def _empty_tables(migrated_database: str) -> Iterator[None]:
     yield
+    quiz_bank.forget_all()  # ids restart after the wipe; the cache assumes they never do
     engine = get_engine()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     if engine.dialect.name == "postgresql":

@@ -39,6 +39,21 @@ class StoredQuestion:
         return {pid: i for i, pid in enumerate(self.pair_ids)}
 
 
+_USED: dict[int, StoredQuestion] = {}
+_USED_LIMIT = 50_000
+
+
+def cached(version_id: int) -> StoredQuestion | None:
+    """A used (so immutable) version seen before by this process."""
+    return _USED.get(version_id)
+
+
+def remember(stored: StoredQuestion) -> None:
+    if len(_USED) >= _USED_LIMIT:
+        _USED.clear()
+    _USED[stored.version_id] = stored
+
+
 def to_json(q: Question, *, choice_ids: Sequence[str] = (), pair_ids: Sequence[str] = ()) -> str:
     """The version's `content_json`; ids given are kept (same position), the others are new."""
     choices = [
@@ -147,3 +162,8 @@ def _parse(
         tuple(c["id"] for c in choices),
         tuple(p["id"] for p in pairs),
     )
+
+
+def forget_all() -> None:
+    """Empty the cache of used versions (only when ids restart, as after a test wipes tables)."""
+    _USED.clear()

@@ -729,9 +729,19 @@ def _layout_of(attempt: Attempt) -> list[dict[str, Any]]:
 def _attempt_questions(
     session: Session, attempt: Attempt
 ) -> list[tuple[dict[str, Any], StoredQuestion]]:
+    """The attempt's questions in its order. Versions an attempt shows are never edited, so they
+    are cached by id and only the ones this process has not seen are read."""
     layout = _layout_of(attempt)
-    versions = repository.versions_by_id(session, [item["v"] for item in layout])
-    return [(item, _stored(versions[item["v"]])) for item in layout]
+    missing = [item["v"] for item in layout if bank.cached(item["v"]) is None]
+    for version in repository.versions_by_id(session, missing).values():
+        bank.remember(_stored(version))
+    return [(item, _cached(item["v"])) for item in layout]
+
+
+def _cached(version_id: int) -> StoredQuestion:
+    stored = bank.cached(version_id)
+    assert stored is not None
+    return stored
 
 
 def _question_out(number: int, item: Mapping[str, Any], stored: StoredQuestion) -> QuestionOut:

@@ -80,8 +80,14 @@ async def test_create_quiz_and_question_through_api(client: httpx.AsyncClient) -
     headers = await api_token(client, editor.nip)
     created = await client.post(
         f"/api/v1/sections/{ids['section']}/quizzes",
-        json={"title": "Pre-test", "kind": "pretest", "pass_score": 0, "grading": "first",
-              "time_limit_seconds": 600, "max_attempts": 1},
+        json={
+            "title": "Pre-test",
+            "kind": "pretest",
+            "pass_score": 0,
+            "grading": "first",
+            "time_limit_seconds": 600,
+            "max_attempts": 1,
+        },
         headers=headers,
     )
     assert created.status_code == 201, created.text
@@ -89,8 +95,11 @@ async def test_create_quiz_and_question_through_api(client: httpx.AsyncClient) -
     assert created.json()["activity_id"]
     q = await client.post(
         f"/api/v1/quizzes/{quiz_id}/questions",
-        json={"type": "single", "text": "Ibu kota Jawa Barat?", "choices": [
-            {"text": "Bandung", "correct": True}, {"text": "Bogor"}]},
+        json={
+            "type": "single",
+            "text": "Ibu kota Jawa Barat?",
+            "choices": [{"text": "Bandung", "correct": True}, {"text": "Bogor"}],
+        },
         headers=headers,
     )
     assert q.status_code == 201, q.text
@@ -125,7 +134,7 @@ async def test_attempt_payload_has_no_key_and_full_marks_for_key(
     assert not leaked, leaked
     assert body["answers"] == []  # the learner's saved responses (none yet), not the key
     raw = started.text
-    for secret in ("Benar.", "Kurang.", "Keterampilan\"", "%50", "-100"):
+    for secret in ("Benar.", "Kurang.", 'Keterampilan"', "%50", "-100"):
         if secret == 'Keterampilan"':
             continue  # the right-hand options are shown (shuffled) by design
         assert secret not in raw
@@ -153,11 +162,13 @@ async def test_resume_restores_order_answers_and_time(
     q = first["questions"][0]
     await client.put(
         f"/api/v1/attempts/{first['id']}/answers",
-        json={"answers": [{"question_id": q["id"], "text": "jawaban", "choice_ids": None}]
-              if q["type"] in ("short", "essay", "numeric") else
-              [{"question_id": q["id"], "choice_ids": [q["choices"][0]["id"]]}]
-              if q["type"] in ("single", "truefalse", "multiple") else
-              [{"question_id": q["id"], "pairs": []}]},
+        json={
+            "answers": [{"question_id": q["id"], "text": "jawaban", "choice_ids": None}]
+            if q["type"] in ("short", "essay", "numeric")
+            else [{"question_id": q["id"], "choice_ids": [q["choices"][0]["id"]]}]
+            if q["type"] in ("single", "truefalse", "multiple")
+            else [{"question_id": q["id"], "pairs": []}]
+        },
         headers=headers,
     )
     again = await client.post(f"/api/v1/quizzes/{quiz['quiz']}/attempts", headers=headers)
@@ -234,8 +245,11 @@ async def test_double_submit_returns_same_result(
 ) -> None:
     _uid, headers = await _learner(client, setup["run"])
     body = (await client.post(f"/api/v1/quizzes/{setup['quiz']}/attempts", headers=headers)).json()
-    answers = [a for a in _answer_all(body["questions"]) if "text" not in a or a["text"] != (
-        "Aplikasi SRIKANDI untuk surat dinas.")]
+    answers = [
+        a
+        for a in _answer_all(body["questions"])
+        if "text" not in a or a["text"] != ("Aplikasi SRIKANDI untuk surat dinas.")
+    ]
     await client.put(
         f"/api/v1/attempts/{body['id']}/answers", json={"answers": answers}, headers=headers
     )
@@ -258,9 +272,7 @@ async def test_other_learner_cannot_read_or_write_attempt(
     aid = body["id"]
     assert (await client.get(f"/api/v1/attempts/{aid}", headers=other)).status_code == 404
     assert (await client.get(f"/api/v1/attempts/{aid}/review", headers=other)).status_code == 404
-    put = await client.put(
-        f"/api/v1/attempts/{aid}/answers", json={"answers": []}, headers=other
-    )
+    put = await client.put(f"/api/v1/attempts/{aid}/answers", json={"answers": []}, headers=other)
     assert put.status_code == 404
     assert (await client.post(f"/api/v1/attempts/{aid}/submit", headers=other)).status_code == 404
     # An outsider who is not enrolled cannot start one either.
@@ -274,8 +286,11 @@ async def test_attempts_allowed_and_review_options(client: httpx.AsyncClient) ->
     ids = make_course()
     run = make_run(ids["course"])
     quiz = make_quiz(
-        ids["section"], gift="Dua tambah dua?{=empat =4}", max_attempts=1,
-        review_answers="after_submit", review_feedback="never",
+        ids["section"],
+        gift="Dua tambah dua?{=empat =4}",
+        max_attempts=1,
+        review_answers="after_submit",
+        review_feedback="never",
     )
     _uid, headers = await _learner(client, run)
     body = (await client.post(f"/api/v1/quizzes/{quiz['quiz']}/attempts", headers=headers)).json()
@@ -284,11 +299,18 @@ async def test_attempts_allowed_and_review_options(client: httpx.AsyncClient) ->
     qid = body["questions"][0]["id"]
     await client.put(
         f"/api/v1/attempts/{body['id']}/answers",
-        json={"answers": [{"question_id": qid, "text": "Empat"}]}, headers=headers,
+        json={"answers": [{"question_id": qid, "text": "Empat"}]},
+        headers=headers,
     )
     result = (await client.post(f"/api/v1/attempts/{body['id']}/submit", headers=headers)).json()
-    assert result == {"id": body["id"], "score": 1.0, "max_score": 1.0, "percent": 100.0,
-                      "passed": True, "state": "graded"}
+    assert result == {
+        "id": body["id"],
+        "score": 1.0,
+        "max_score": 1.0,
+        "percent": 100.0,
+        "passed": True,
+        "state": "graded",
+    }
     again = await client.post(f"/api/v1/quizzes/{quiz['quiz']}/attempts", headers=headers)
     assert again.status_code == 409 and again.json()["error"] == "no_attempts_left"
     review = (await client.get(f"/api/v1/attempts/{body['id']}/review", headers=headers)).json()
@@ -323,3 +345,97 @@ def test_layout_is_stored_json(setup: dict[str, int]) -> None:
         quiz = quiz_service.get_quiz(session, setup["quiz"])
         assert len(quiz_service.quiz_questions(session, quiz)) == 7
         assert json.loads("[]") == []
+
+
+async def test_sequential_quiz_refuses_going_back(client: httpx.AsyncClient) -> None:
+    ids = make_course()
+    run = make_run(ids["course"])
+    quiz = make_quiz(
+        ids["section"],
+        gift="Satu{T}\n\nDua{F}\n\nTiga{T}",
+        sequential=True,
+        shuffle_questions=False,
+    )
+    _uid, headers = await _learner(client, run)
+    body = (await client.post(f"/api/v1/quizzes/{quiz['quiz']}/attempts", headers=headers)).json()
+    assert body["sequential"] is True
+    first, second = body["questions"][0]["id"], body["questions"][1]["id"]
+    ok = await client.put(
+        f"/api/v1/attempts/{body['id']}/answers",
+        json={"answers": [{"question_id": first, "choice_ids": ["true"]}], "position": 1},
+        headers=headers,
+    )
+    assert ok.status_code == 200
+    back = await client.put(
+        f"/api/v1/attempts/{body['id']}/answers",
+        json={"answers": [{"question_id": first, "choice_ids": ["false"]}]},
+        headers=headers,
+    )
+    assert back.status_code == 409 and back.json()["error"] == "sequential"
+    forward = await client.put(
+        f"/api/v1/attempts/{body['id']}/answers",
+        json={"answers": [{"question_id": second, "choice_ids": ["false"]}], "position": 2},
+        headers=headers,
+    )
+    assert forward.status_code == 200
+    resumed = (await client.get(f"/api/v1/attempts/{body['id']}", headers=headers)).json()
+    assert resumed["furthest_position"] == 2
+
+
+async def test_review_after_close_and_staff_read_only(client: httpx.AsyncClient) -> None:
+    ids = make_course()
+    run = make_run(ids["course"])
+    quiz = make_quiz(
+        ids["section"],
+        gift="Dua tambah dua?{=empat}",
+        max_attempts=2,
+        review_answers="after_close",
+        review_correctness="after_submit",
+        review_points="never",
+    )
+    _uid, headers = await _learner(client, run)
+    for attempt_number in (1, 2):
+        body = (
+            await client.post(f"/api/v1/quizzes/{quiz['quiz']}/attempts", headers=headers)
+        ).json()
+        assert body["number"] == attempt_number
+        await client.put(
+            f"/api/v1/attempts/{body['id']}/answers",
+            json={"answers": [{"question_id": body["questions"][0]["id"], "text": "lima"}]},
+            headers=headers,
+        )
+        await client.post(f"/api/v1/attempts/{body['id']}/submit", headers=headers)
+        review = (await client.get(f"/api/v1/attempts/{body['id']}/review", headers=headers)).json()
+        item = review["items"][0]
+        assert item["correct"] is False and item["awarded"] is None
+        assert review["attempt"]["score"] is None
+        # The right answer shows only once no attempt is left (this quiz never closes).
+        assert (item["right_answer"] is None) == (attempt_number == 1)
+    officer = await api_token(client, make_user(roles=("training_officer",)).nip)
+    staff_view = await client.get(f"/api/v1/attempts/{body['id']}/review", headers=officer)
+    assert staff_view.status_code == 200 and staff_view.json()["items"][0]["awarded"] == 0
+    staff_write = await client.post(f"/api/v1/attempts/{body['id']}/submit", headers=officer)
+    assert staff_write.status_code == 403
+
+
+async def test_quiz_window_and_staff_preview(client: httpx.AsyncClient) -> None:
+    ids = make_course()
+    run = make_run(ids["course"])
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    quiz = make_quiz(
+        ids["section"],
+        gift="Satu{T}",
+        open_at=later.isoformat(),
+        close_at=(later + dt.timedelta(days=1)).isoformat(),
+    )
+    _uid, headers = await _learner(client, run)
+    early = await client.post(f"/api/v1/quizzes/{quiz['quiz']}/attempts", headers=headers)
+    assert early.status_code == 409 and early.json()["error"] == "quiz_not_open"
+    editor = await api_token(client, make_user(roles=("content_admin",)).nip)
+    # Staff previews follow the same window; a quiz without it can be previewed any time.
+    open_quiz = make_quiz(ids["section"], gift="Satu{T}", time_limit_seconds=120)
+    preview = await client.post(f"/api/v1/quizzes/{open_quiz['quiz']}/attempts", headers=editor)
+    assert preview.status_code == 201
+    with session_scope() as session:
+        attempt = session.get(Attempt, preview.json()["id"])
+        assert attempt is not None and attempt.preview and attempt.enrolment_id is None

@@ -18,10 +18,12 @@ from app.quizzes.models import Attempt, QuestionVersion, QuizAuditLog
 from tests.factories import api_token, enrol, make_course, make_quiz, make_run, make_user
 
 TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
-GIFT_FILES = sorted(p for p in (TESTDATA / "gift").rglob("*") if p.is_file() and p.suffix in (
-    ".gift", ".txt"))
-AIKEN_FILES = sorted(p for p in (TESTDATA / "aiken").rglob("*") if p.is_file() and p.suffix in (
-    ".txt", ".aiken"))
+GIFT_FILES = sorted(
+    p for p in (TESTDATA / "gift").rglob("*") if p.is_file() and p.suffix in (".gift", ".txt")
+)
+AIKEN_FILES = sorted(
+    p for p in (TESTDATA / "aiken").rglob("*") if p.is_file() and p.suffix in (".txt", ".aiken")
+)
 
 AIKEN_ERROR_LINES = {
     "aiken_errors.txt": [1, 5, 7, 14],
@@ -41,7 +43,11 @@ def _empty_quiz() -> dict[str, int]:
 
 
 async def _import(
-    client: httpx.AsyncClient, quiz_id: int, headers: dict[str, str], name: str, data: bytes,
+    client: httpx.AsyncClient,
+    quiz_id: int,
+    headers: dict[str, str],
+    name: str,
+    data: bytes,
     fmt: str,
 ) -> dict:
     response = await client.post(
@@ -79,10 +85,18 @@ async def test_every_gift_file_imports_or_reports_lines_and_round_trips(
     again = await _import(client, second["quiz"], headers, "x.gift", exported.content, "gift")
     assert again == {"imported": result["imported"], "errors": []}
     with session_scope() as session:
-        a = [s.question for _, s in quiz_service.quiz_questions(
-            session, quiz_service.get_quiz(session, first["quiz"]))]
-        b = [s.question for _, s in quiz_service.quiz_questions(
-            session, quiz_service.get_quiz(session, second["quiz"]))]
+        a = [
+            s.question
+            for _, s in quiz_service.quiz_questions(
+                session, quiz_service.get_quiz(session, first["quiz"])
+            )
+        ]
+        b = [
+            s.question
+            for _, s in quiz_service.quiz_questions(
+                session, quiz_service.get_quiz(session, second["quiz"])
+            )
+        ]
     assert a == b
 
 
@@ -99,7 +113,9 @@ async def test_every_aiken_file_imports_or_reports_lines(
     else:
         assert result["errors"] == [] and result["imported"] >= 1
     with session_scope() as session:
-        count = len(quiz_service.quiz_questions(session, quiz_service.get_quiz(session, quiz["quiz"])))
+        count = len(
+            quiz_service.quiz_questions(session, quiz_service.get_quiz(session, quiz["quiz"]))
+        )
     assert count == result["imported"]
 
 
@@ -112,10 +128,14 @@ async def test_bad_file_imports_nothing_and_names_lines(client: httpx.AsyncClien
     not_utf8 = await _import(client, quiz["quiz"], headers, "x.gift", b"Soal\n\xff\xfe{T}", "gift")
     assert not_utf8["imported"] == 0 and not_utf8["errors"][0]["line"] == 2
     with session_scope() as session:
-        assert quiz_service.quiz_questions(session, quiz_service.get_quiz(session, quiz["quiz"])) == []
+        assert (
+            quiz_service.quiz_questions(session, quiz_service.get_quiz(session, quiz["quiz"])) == []
+        )
     wrong = await client.post(
         f"/api/v1/quizzes/{quiz['quiz']}/questions/import",
-        files={"file": ("x.doc", b"x")}, data={"format": "doc"}, headers=headers,
+        files={"file": ("x.doc", b"x")},
+        data={"format": "doc"},
+        headers=headers,
     )
     assert wrong.status_code == 422
 
@@ -128,8 +148,12 @@ async def test_xlsx_template_imports_every_type(client: httpx.AsyncClient) -> No
     result = await _import(client, quiz["quiz"], headers, "soal.xlsx", template.content, "xlsx")
     assert result["errors"] == []
     with session_scope() as session:
-        types = {s.question.type.value for _, s in quiz_service.quiz_questions(
-            session, quiz_service.get_quiz(session, quiz["quiz"]))}
+        types = {
+            s.question.type.value
+            for _, s in quiz_service.quiz_questions(
+                session, quiz_service.get_quiz(session, quiz["quiz"])
+            )
+        }
     assert types >= {"single", "multiple", "truefalse", "short", "numeric", "matching", "essay"}
     broken = await _import(client, quiz["quiz"], headers, "x.xlsx", b"PK\x03\x04broken", "xlsx")
     assert broken["imported"] == 0 and broken["errors"]
@@ -155,8 +179,9 @@ async def test_editing_a_used_question_makes_a_version_and_regrade_fixes_scores(
 ) -> None:
     ids = make_course()
     run = make_run(ids["course"])
-    quiz = make_quiz(ids["section"], gift="Ibu kota Jawa Tengah?{=Surabaya ~Semarang ~Solo}",
-                     pass_score=50)
+    quiz = make_quiz(
+        ids["section"], gift="Ibu kota Jawa Tengah?{=Surabaya ~Semarang ~Solo}", pass_score=50
+    )
     learner = make_user()
     enrol(run, learner.id)
     headers = await api_token(client, learner.nip)
@@ -164,23 +189,32 @@ async def test_editing_a_used_question_makes_a_version_and_regrade_fixes_scores(
     assert wrong_key["percent"] == 0 and wrong_key["passed"] is False
     editor = await _editor(client)
     with session_scope() as session:
-        (_, stored), = quiz_service.quiz_questions(session, quiz_service.get_quiz(session, quiz["quiz"]))
+        ((_, stored),) = quiz_service.quiz_questions(
+            session, quiz_service.get_quiz(session, quiz["quiz"])
+        )
         form = quiz_service.question_input(stored).model_dump()
-    qid = (await client.post(f"/api/v1/quizzes/{quiz['quiz']}/attempts",
-                             headers=await api_token(client, make_user(roles=("admin",)).nip))
-           ).json()["questions"][0]["id"]
+    qid = (
+        await client.post(
+            f"/api/v1/quizzes/{quiz['quiz']}/attempts",
+            headers=await api_token(client, make_user(roles=("admin",)).nip),
+        )
+    ).json()["questions"][0]["id"]
     for choice in form["choices"]:
         choice["correct"] = choice["text"] == "Semarang"
         choice["weight"] = None
     # Without regrade: a new version for new attempts, the old attempt keeps its score.
     edited = await client.put(
-        f"/api/v1/quizzes/{quiz['quiz']}/questions/{qid}", json={**form, "regrade": False},
+        f"/api/v1/quizzes/{quiz['quiz']}/questions/{qid}",
+        json={**form, "regrade": False},
         headers=editor,
     )
     assert edited.status_code == 200, edited.text
     with session_scope() as session:
-        versions = session.scalars(select(QuestionVersion).where(
-            QuestionVersion.question_id == qid).order_by(QuestionVersion.version)).all()
+        versions = session.scalars(
+            select(QuestionVersion)
+            .where(QuestionVersion.question_id == qid)
+            .order_by(QuestionVersion.version)
+        ).all()
         assert [v.version for v in versions] == [1, 2]
         attempt = session.get(Attempt, wrong_key["id"])
         assert attempt is not None and attempt.percent == 0
@@ -188,7 +222,8 @@ async def test_editing_a_used_question_makes_a_version_and_regrade_fixes_scores(
     # With regrade: the finished attempt is rescored with the fixed key and the change logged.
     form["general_feedback"] = "Semarang adalah ibu kota Jawa Tengah."
     fixed = await client.put(
-        f"/api/v1/quizzes/{quiz['quiz']}/questions/{qid}", json={**form, "regrade": True},
+        f"/api/v1/quizzes/{quiz['quiz']}/questions/{qid}",
+        json={**form, "regrade": True},
         headers=editor,
     )
     assert fixed.status_code == 200
@@ -212,13 +247,18 @@ async def test_editing_an_unused_question_changes_it_in_place(client: httpx.Asyn
     qid = created.json()["id"]
     again = await client.put(
         f"/api/v1/quizzes/{quiz['quiz']}/questions/{qid}",
-        json={"type": "short", "text": "Singkatan Aparatur Sipil Negara?", "answers": ["ASN", "A.S.N."]},
+        json={
+            "type": "short",
+            "text": "Singkatan Aparatur Sipil Negara?",
+            "answers": ["ASN", "A.S.N."],
+        },
         headers=editor,
     )
     assert again.status_code == 200
     with session_scope() as session:
-        versions = session.scalars(select(QuestionVersion).where(
-            QuestionVersion.question_id == qid)).all()
+        versions = session.scalars(
+            select(QuestionVersion).where(QuestionVersion.question_id == qid)
+        ).all()
         assert len(versions) == 1 and "A.S.N." in versions[0].content_json
 
 
@@ -231,21 +271,30 @@ async def test_essay_grading_completes_the_attempt(client: httpx.AsyncClient) ->
     headers = await api_token(client, learner.nip)
     body = (await client.post(f"/api/v1/quizzes/{quiz['quiz']}/attempts", headers=headers)).json()
     qid = body["questions"][0]["id"]
-    await client.put(f"/api/v1/attempts/{body['id']}/answers",
-                     json={"answers": [{"question_id": qid, "text": "SPBE adalah ..."}]},
-                     headers=headers)
+    await client.put(
+        f"/api/v1/attempts/{body['id']}/answers",
+        json={"answers": [{"question_id": qid, "text": "SPBE adalah ..."}]},
+        headers=headers,
+    )
     submitted = (await client.post(f"/api/v1/attempts/{body['id']}/submit", headers=headers)).json()
     assert submitted["state"] == "needs_grading" and submitted["passed"] is None
     officer = await api_token(client, make_user(roles=("training_officer",)).nip)
-    too_much = await client.post(f"/api/v1/attempts/{body['id']}/grades",
-                                 json=[{"question_id": qid, "points": 2}], headers=officer)
+    too_much = await client.post(
+        f"/api/v1/attempts/{body['id']}/grades",
+        json=[{"question_id": qid, "points": 2}],
+        headers=officer,
+    )
     assert too_much.status_code == 422
-    by_learner = await client.post(f"/api/v1/attempts/{body['id']}/grades",
-                                   json=[{"question_id": qid, "points": 1}], headers=headers)
+    by_learner = await client.post(
+        f"/api/v1/attempts/{body['id']}/grades",
+        json=[{"question_id": qid, "points": 1}],
+        headers=headers,
+    )
     assert by_learner.status_code == 403
     graded = await client.post(
         f"/api/v1/attempts/{body['id']}/grades",
-        json=[{"question_id": qid, "points": 0.75, "comment": "Cukup baik."}], headers=officer,
+        json=[{"question_id": qid, "points": 0.75, "comment": "Cukup baik."}],
+        headers=officer,
     )
     assert graded.json()["state"] == "graded" and graded.json()["percent"] == 75
     review = (await client.get(f"/api/v1/attempts/{body['id']}/review", headers=headers)).json()
@@ -264,18 +313,28 @@ async def test_random_questions_per_category(client: httpx.AsyncClient) -> None:
     # The bank questions live in the course; a second quiz holds the pool.
     pool = make_quiz(ids["section"], gift=gift)
     del pool
-    added = await client.post(f"/api/v1/quizzes/{quiz['quiz']}/random",
-                              json={"category": "Bank", "count": 3}, headers=editor)
+    added = await client.post(
+        f"/api/v1/quizzes/{quiz['quiz']}/random",
+        json={"category": "Bank", "count": 3},
+        headers=editor,
+    )
     assert added.status_code == 201, added.text
-    too_many = await client.post(f"/api/v1/quizzes/{quiz['quiz']}/random",
-                                 json={"category": "Bank", "count": 11}, headers=editor)
+    too_many = await client.post(
+        f"/api/v1/quizzes/{quiz['quiz']}/random",
+        json={"category": "Bank", "count": 11},
+        headers=editor,
+    )
     assert too_many.status_code == 422
     seen = set()
     for _ in range(4):
         learner = make_user()
         enrol(run, learner.id)
-        body = (await client.post(f"/api/v1/quizzes/{quiz['quiz']}/attempts",
-                                  headers=await api_token(client, learner.nip))).json()
+        body = (
+            await client.post(
+                f"/api/v1/quizzes/{quiz['quiz']}/attempts",
+                headers=await api_token(client, learner.nip),
+            )
+        ).json()
         assert len(body["questions"]) == 3
         assert len({q["id"] for q in body["questions"]}) == 3
         seen |= {q["id"] for q in body["questions"]}
