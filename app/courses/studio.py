@@ -135,7 +135,7 @@ def _notice(key: str | None) -> str | None:
     return messages.get(key or "")
 
 
-def _pydantic_message(err: ErrorDetails) -> str:
+def pydantic_message(err: ErrorDetails) -> str:
     """Indonesian text for the schema errors a form can produce (Pydantic's own are English)."""
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
@@ -168,7 +168,7 @@ def _form_error(exc: LMSError | ValidationError) -> tuple[str, dict[str, str], i
     if isinstance(exc, ValidationError):
         fields: dict[str, str] = {}
         for err in exc.errors():
-            message = _pydantic_message(err)
+            message = pydantic_message(err)
             name = str(err["loc"][0]) if err["loc"] else ""
             if not name:  # a model validator says "field: message" (see RunCreate)
                 name, sep, rest = message.partition(": ")
@@ -284,7 +284,7 @@ def _course_values(course: CourseRead) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _edit_page(
+def edit_page(
     request: Request, db: Session, principal: Principal, course_id: int, *,
     notice: str | None = None, error: str | None = None, details: dict[str, Any] | None = None,
     field_errors: dict[str, str] | None = None, section_form: dict[str, Any] | None = None,
@@ -315,14 +315,14 @@ def _failed(
     """Roll back and show the builder with the service's message and its status."""
     db.rollback()
     message, _fields, status = _form_error(exc)
-    return _edit_page(request, db, principal, course_id, error=message, status_code=status)
+    return edit_page(request, db, principal, course_id, error=message, status_code=status)
 
 
 @router.get("/courses/{course_id}")
-def course_edit_page(
+def courseedit_page(
     request: Request, course_id: int, db: SessionDep, principal: Editor, notice: str | None = None
 ) -> Response:
-    return _edit_page(request, db, principal, course_id, notice=notice)
+    return edit_page(request, db, principal, course_id, notice=notice)
 
 
 @router.post("/courses/{course_id}")
@@ -354,7 +354,7 @@ def update_course_page(
     except (LMSError, ValidationError) as exc:
         db.rollback()
         message, fields, status = _form_error(exc)
-        return _edit_page(request, db, principal, course_id, error=message, details=raw,
+        return edit_page(request, db, principal, course_id, error=message, details=raw,
                           field_errors=fields, status_code=status)  # fmt: skip
     return _redirect(f"/studio/courses/{course_id}?notice=saved")
 
@@ -390,7 +390,7 @@ def add_section_page(
         db.rollback()
         message, fields, status = _form_error(exc)
         form = {"values": {"title": title or ""}, "field_errors": fields}
-        return _edit_page(request, db, principal, course_id, error=message, section_form=form,
+        return edit_page(request, db, principal, course_id, error=message, section_form=form,
                           status_code=status)  # fmt: skip
     return _redirect(f"/studio/courses/{course_id}?notice=section_added#section-{section.id}")
 
@@ -449,7 +449,7 @@ def add_activity_page(
         if "file_id" in fields:
             fields["file"] = fields.pop("file_id")
         form = {"section_id": section_id, "values": values, "field_errors": fields}
-        return _edit_page(request, db, principal, section.course_id, error=message,
+        return edit_page(request, db, principal, section.course_id, error=message,
                           activity_form=form, status_code=status)  # fmt: skip
     return _redirect(
         f"/studio/courses/{section.course_id}?notice=activity_added#section-{section.id}"

@@ -154,12 +154,6 @@ def slot_for_question(session: Session, quiz_id: int, question_id: int) -> QuizS
     )
 
 
-def quizzes_using_question(session: Session, question_id: int) -> list[int]:
-    return list(
-        session.scalars(select(QuizSlot.quiz_id).where(QuizSlot.question_id == question_id))
-    )
-
-
 # --- attempts -----------------------------------------------------------------------------------
 
 

@@ -1092,7 +1092,10 @@ def regrade_question(
 ) -> int:
     """Rescore finished attempts that showed an older version of this question with `version`,
     logging each attempt whose score changed. Returns the number of attempts rescored."""
-    quiz_ids = repository.quizzes_using_question(session, question_id)
+    # Every quiz of the course: also those the question was taken out of after attempts used it.
+    quiz_ids = [
+        q.id for q in repository.quizzes_of_course(session, version_course(session, version))
+    ]
     new = _stored(version)
     count = 0
     for attempt in repository.attempts_using_versions(session, quiz_ids):
@@ -1141,6 +1144,12 @@ def regrade_question(
     repository.mark_versions_used(session, [version.id] if count else [])
     session.flush()
     return count
+
+
+def version_course(session: Session, version: QuestionVersion) -> int:
+    question = repository.get_question(session, version.question_id)
+    assert question is not None
+    return question.course_id
 
 
 def grade_essays(
@@ -1336,7 +1345,8 @@ class QuizOutcome:
     needs_grading: bool
 
 
-def _outcome(quiz: Quiz, attempts: Sequence[Attempt]) -> QuizOutcome:
+def outcome_of(quiz: Quiz, attempts: Sequence[Attempt]) -> QuizOutcome:
+    """The outcome from a learner's attempts at a quiz, in the order taken (previews ignored)."""
     mine = [a for a in attempts if not a.preview]
     graded = [a for a in mine if a.state == GRADED and a.percent is not None]
     grade = scoring.grade_for_learner(
@@ -1355,7 +1365,7 @@ def _outcome(quiz: Quiz, attempts: Sequence[Attempt]) -> QuizOutcome:
 
 def learner_outcome(session: Session, quiz_id: int, user_id: int) -> QuizOutcome:
     quiz = get_quiz(session, quiz_id)
-    return _outcome(quiz, repository.attempts_of(session, quiz_id, user_id))
+    return outcome_of(quiz, repository.attempts_of(session, quiz_id, user_id))
 
 
 def activity_passed(session: Session, activity_id: int, user_id: int) -> bool:
@@ -1373,7 +1383,7 @@ def outcomes_for_course(
     for a in repository.attempts_of_users(session, list(quizzes), list(user_ids)):
         by_key[(a.quiz_id, a.user_id)].append(a)
     return {
-        (qid, uid): _outcome(quizzes[qid], by_key.get((qid, uid), []))
+        (qid, uid): outcome_of(quizzes[qid], by_key.get((qid, uid), []))
         for qid in quizzes
         for uid in user_ids
     }
