@@ -16,6 +16,11 @@ from app.core.logging import RequestLogMiddleware, configure_logging
 from app.courses import pages as courses_pages
 from app.courses import router as courses_router
 from app.courses import studio, upload_router
+from app.quizzes import pages as quizzes_pages
+from app.quizzes import reports_router
+from app.quizzes import router as quizzes_router
+from app.quizzes import studio as quizzes_studio
+from app.quizzes import tasks as quizzes_tasks
 from app.web import errors, pages
 from app.web import i18n as web_i18n
 from app.web.static import HashedStaticFiles
@@ -30,11 +35,28 @@ def create_app() -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        lifespan=quizzes_tasks.lifespan,  # the quiz sweep thread (quiz_sweep_seconds)
     )
     errors.install(app)
-    for module in (auth_router, accounts_router, courses_router, upload_router):
+    for module in (
+        auth_router,
+        accounts_router,
+        courses_router,
+        upload_router,
+        quizzes_router,
+        reports_router,
+    ):
         app.include_router(module.router)
-    for module in (auth_pages, accounts_pages, courses_pages, studio, web_i18n, pages):
+    for module in (
+        auth_pages,
+        accounts_pages,
+        courses_pages,
+        studio,
+        quizzes_pages,
+        quizzes_studio,
+        web_i18n,
+        pages,
+    ):
         app.include_router(module.router)
     app.mount("/static", HashedStaticFiles(), name="static")
     app.add_middleware(web_i18n.LocaleMiddleware)

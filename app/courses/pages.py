@@ -160,6 +160,11 @@ def activity_page(
     activity = service.get_activity(db, activity_id)
     enrolment = service.ensure_content_access(db, principal, activity)
     service.ensure_unlocked(db, enrolment, activity)
+    if activity.kind == ActivityKind.QUIZ:
+        from app.quizzes.service import quiz_for_activity
+
+        quiz = quiz_for_activity(db, activity.id)
+        return RedirectResponse(f"/quizzes/{quiz.id}", status_code=303)
     outline = service.outline(db, activity.course_id, principal)
     flat = [item for _s, items in outline.sections for item in items]
     index = next((i for i, item in enumerate(flat) if item.activity.id == activity.id), None)
