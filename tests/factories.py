@@ -242,8 +242,6 @@ def make_quiz(
             ),
         )
         if gift:
-            result = quiz_service.import_questions(
-                session, quiz, "gift", gift.encode(), staff
-            )
+            result = quiz_service.import_questions(session, quiz, "gift", gift.encode(), staff)
             assert not result.errors, result.errors
         return {"quiz": quiz.id, "activity": quiz.activity_id}
