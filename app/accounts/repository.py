@@ -24,6 +24,15 @@ def get_user(session: Session, user_id: int) -> User | None:
     return session.scalar(select(User).where(User.id == user_id).options(*_with_relations()))
 
 
+def identity_rows(session: Session, user_id: int) -> Sequence[Any]:
+    """(name, is_active, role) per role of a user, in one query (a request's caller)."""
+    return session.execute(
+        select(User.name, User.is_active, UserRole.role)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .where(User.id == user_id)
+    ).all()
+
+
 def get_user_by_login(session: Session, identifier: str) -> User | None:
     """A user by NIP or by (lower-cased) email."""
     return session.scalar(

@@ -162,6 +162,25 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a session or token belongs to: what every request needs, read in one query."""
+
+    user_id: int
+    name: str
+    is_active: bool
+    roles: frozenset[str]
+
+
+def identity(session: Session, user_id: int) -> Identity | None:
+    rows = repository.identity_rows(session, user_id)
+    if not rows:
+        return None
+    return Identity(
+        user_id, rows[0].name, rows[0].is_active, frozenset(r.role for r in rows if r.role)
+    )
+
+
 def find_login_user(session: Session, identifier: str) -> User | None:
     """The account a login name (NIP or email) points at, if any."""
     ident = identifier.strip()

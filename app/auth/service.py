@@ -148,12 +148,12 @@ def resolve_session(session: Session, raw: str, settings: Settings) -> Principal
     if web.expires_at <= now or web.last_seen_at + idle <= now:
         repository.delete_web_session(session, id_hash)
         return None
-    user = accounts_service.get_user(session, web.user_id)
-    if not user.is_active:
+    who = accounts_service.identity(session, web.user_id)
+    if who is None or not who.is_active:
         return None
     if (now - web.last_seen_at).total_seconds() > SESSION_TOUCH_SECONDS:
         repository.touch_web_session(session, id_hash, now)
-    return principal_for(user, via="session", session_hash=id_hash)
+    return Principal(who.user_id, who.name, who.roles, via="session", session_hash=id_hash)
 
 
 def end_session(session: Session, raw: str) -> None:
@@ -185,8 +185,10 @@ def resolve_api_token(session: Session, raw: str) -> Principal | None:
     token = repository.get_api_token(session, token_hash(raw))
     if token is None or token.expires_at <= utcnow():
         return None
-    user = accounts_service.get_user(session, token.user_id)
-    return principal_for(user, via="token") if user.is_active else None
+    who = accounts_service.identity(session, token.user_id)
+    if who is None or not who.is_active:
+        return None
+    return Principal(who.user_id, who.name, who.roles, via="token")
 
 
 # --- account state ----------------------------------------------------------------------------

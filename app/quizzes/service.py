@@ -643,13 +643,14 @@ def start_attempt(
     """
     now = _now(now)
     enrolment, preview = _enrolment_for(session, principal, quiz)
-    existing = repository.in_progress_attempt(session, quiz.id, principal.user_id)
-    if existing is not None:
-        existing = finish_if_expired(session, existing, settings, now=now)
+    # One read decides: an open attempt among them (also one a concurrent start just committed)
+    # is resumed; otherwise the next number, which the unique key guards.
+    previous = list(repository.attempts_of(session, quiz.id, principal.user_id))
+    for existing in previous:
         if existing.state == IN_PROGRESS:
-            return existing, False
+            if finish_if_expired(session, existing, settings, now=now).state == IN_PROGRESS:
+                return existing, False
     _check_window(quiz, now)
-    previous = [a for a in repository.attempts_of(session, quiz.id, principal.user_id)]
     counted = [a for a in previous if not a.preview]
     if not preview and quiz.max_attempts is not None and len(counted) >= quiz.max_attempts:
         raise Conflict("Kesempatan mengerjakan kuis ini sudah habis.", code="no_attempts_left")
@@ -941,7 +942,7 @@ class _Graded:
 
 def _grade(
     items: Sequence[tuple[Mapping[str, Any], StoredQuestion]],
-    answers: Mapping[int, AttemptAnswer],
+    answers: Mapping[int, repository.ResponseRow],
 ) -> _Graded:
     """Score every question of an attempt (pure apart from reading the rows given)."""
     results: list[dict[str, Any]] = []
@@ -976,8 +977,7 @@ def _grade(
 
 def _apply_grade(session: Session, attempt: Attempt, quiz: Quiz, now: dt.datetime) -> None:
     items = _attempt_questions(session, attempt)
-    answers = {a.question_id: a for a in repository.answers_of(session, attempt.id)}
-    graded = _grade(items, answers)
+    graded = _grade(items, repository.responses_of(session, attempt.id))
     attempt.results_json = json.dumps(graded.results)
     attempt.score = graded.points
     attempt.max_score = graded.max_points
@@ -997,20 +997,23 @@ def _apply_grade(session: Session, attempt: Attempt, quiz: Quiz, now: dt.datetim
 
 def _update_progress(session: Session, quiz: Quiz, attempt: Attempt) -> None:
     """Completion: the quiz activity completes when the learner's quiz grade reaches the pass
-    score (rule "quiz_passed") or on any finished attempt (rule "quiz_attempted")."""
+    score (rule "quiz_passed") or on any finished attempt (rule "quiz_attempted"); it is never
+    taken back."""
     if attempt.enrolment_id is None or attempt.preview:
         return
-    activity = quiz_activity(session, quiz)
-    outcome = learner_outcome(session, quiz.id, attempt.user_id)
-    done = (
-        outcome.passed
-        if activity.completion_rule == CompletionRule.QUIZ_PASSED
-        else (outcome.finished_attempts > 0)
-    )
     progress = progress_service.get_or_start(session, attempt.enrolment_id, quiz.activity_id)
+    if progress.status == progress_service.COMPLETED:
+        return
+    rule = quiz_activity(session, quiz).completion_rule
+    if rule == CompletionRule.QUIZ_ATTEMPTED:
+        done = attempt.state in (GRADED, NEEDS_GRADING)
+    elif quiz.grading == "highest":
+        done = bool(attempt.passed)  # had an earlier attempt passed, it would be complete
+    else:
+        done = learner_outcome(session, quiz.id, attempt.user_id).passed
     if done:
         progress_service.mark_completed(progress)
-    session.flush()
+        session.flush()
 
 
 def _result(attempt: Attempt) -> SubmitResult:
@@ -1035,17 +1038,12 @@ def submit(
     quiz = get_quiz(session, attempt.quiz_id)
     grace = dt.timedelta(seconds=settings.quiz_grace_seconds)
     late = attempt.deadline is not None and now > attempt.deadline + grace
-    claimed = repository.claim(
-        session,
-        attempt.id,
-        {"state": "grading", "submitted_at": now, "auto_submitted": late},
-        before=None,
-    )
-    if claimed:
-        session.refresh(attempt)
+    claimed = {"state": "grading", "submitted_at": now, "auto_submitted": late}
+    if repository.claim(session, attempt.id, claimed, before=None):
+        repository.mark_loaded(attempt, claimed)  # what the UPDATE wrote; no re-read
         _apply_grade(session, attempt, quiz, now)
     else:
-        session.refresh(attempt)
+        session.refresh(attempt)  # the first submit's result
     return _result(attempt)
 
 
