@@ -5,7 +5,7 @@ Object-level checks live in `policy`; routes ask for `CurrentPrincipal` and a lo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -31,7 +31,13 @@ def get_db() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def current_settings() -> Settings:
+    """The settings; async so FastAPI does not hop to a worker thread for a cached value (the
+    dependencies below without database work are async for the same reason)."""
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(current_settings)]
 
 
 def client_address(request: Request, settings: Settings) -> str:
@@ -117,7 +123,7 @@ async def verify_csrf(
         await _check_csrf(request, settings)
 
 
-def require_principal(principal: OptionalPrincipal) -> Principal:
+async def require_principal(principal: OptionalPrincipal) -> Principal:
     if principal is None:
         raise NotAuthenticated("Silakan masuk terlebih dahulu.")
     return principal
@@ -126,10 +132,10 @@ def require_principal(principal: OptionalPrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency factory: the caller must hold one of `roles` (403 otherwise)."""
 
-    def dependency(principal: CurrentPrincipal) -> Principal:
+    async def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.has_any(*roles):
             raise Forbidden(
                 "Anda tidak berwenang membuka halaman atau data ini.", code="forbidden_role"
