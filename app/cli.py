@@ -228,6 +228,19 @@ def dev_seed(
     typer.echo(", ".join(f"{k}: {v}" for k, v in result.items()))
 
 
+quizzes_cli = typer.Typer(help="Quizzes and attempts", no_args_is_help=True)
+cli.add_typer(quizzes_cli, name="quizzes")
+
+
+@quizzes_cli.command("close-expired")
+def quizzes_close_expired() -> None:
+    """Grade attempts left open past their deadline plus grace (cron; safe beside the server)."""
+    from app.quizzes.tasks import close_expired_once
+
+    closed = close_expired_once(get_settings())
+    typer.echo(f"graded {closed} expired attempt(s)")
+
+
 def main() -> None:
     cli(prog_name="lms")
 

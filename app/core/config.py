@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     video_completion_share: float = Field(default=0.9, gt=0, le=1)
     heartbeat_slack_seconds: float = Field(default=5.0, ge=0)
 
+    # Database pool per process; requests beyond pool size + overflow wait their turn.
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=20, ge=0, le=500)
+
     # Quizzes: answers arriving this long after the deadline still count (network delay);
     # a sweep every `quiz_sweep_seconds` grades attempts left open past it (0: only lazily).
     quiz_grace_seconds: int = Field(default=30, ge=0, le=600)

@@ -3,7 +3,8 @@ content/README.md) and creates or updates that course in place, keyed by its cod
 
 Two phases: `read_course` checks the whole folder without touching the database or the storage
 (YAML fields, front matter, file types by content, SCORM packages through `scorm.inspect_package`);
-only then `import_course` writes, through the courses service, `uploads` and `content.import_scorm`.
+only then `import_course` writes, through the courses service, `uploads` and `content.import_scorm`
+(and, for `.gift` question files, the quizzes service: `create_quiz` and `import_questions`).
 Matching rules (documented in content/README.md): a section by title, else by the files it
 holds, else by position; an activity by its source file name (kept in `Activity.file_name`),
 else by kind and title.
@@ -11,6 +12,7 @@ else by kind and title.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -42,6 +44,12 @@ from app.courses.constants import (
 from app.courses.filetypes import HEAD_BYTES, UploadKind
 from app.courses.models import Activity, Course, Section
 from app.courses.schemas import CourseCreate, CourseUpdate, RunCreate
+from app.quizzes import bank
+from app.quizzes import repository as quiz_repository
+from app.quizzes import service as quiz_service
+from app.quizzes.models import Quiz, QuizSlot
+from app.quizzes.questions import Question
+from app.quizzes.schemas import Grading, QuizKind, QuizSettings, ReviewWhen
 from app.storage.service import get_storage
 
 log = logging.getLogger(__name__)
@@ -53,7 +61,7 @@ SECTION_FILE = "section.yaml"
 META_SUFFIX = ".meta.yaml"
 LINK_SUFFIX = ".link.yaml"
 SCORM_FOLDER_SUFFIX = ".scorm"
-# Question files wait for the Assessment issue; until then they are listed and skipped.
+# A GIFT question file is a quiz activity; its settings come from `<name>.meta.yaml`.
 QUIZ_SUFFIXES = (".gift",)
 PAGE_SUFFIXES = (".md",)
 DOCUMENT_SUFFIXES = (".pdf",)
@@ -127,6 +135,28 @@ class ActivitySpec(BaseModel):
     hidden: bool = False
 
 
+class QuizSpec(ActivitySpec):
+    """A `.gift` file's `<name>.meta.yaml`: the activity fields plus the quiz settings of the
+    quizzes API (same limits). Open/close times are not set here (they belong to a run's
+    schedule); set them in the studio if needed."""
+
+    kind: QuizKind = "exercise"
+    pass_score: float = Field(default=0, ge=0, le=100)
+    time_limit_seconds: int | None = Field(default=None, ge=30, le=24 * 3600)
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    attempt_delay_seconds: int = Field(default=0, ge=0, le=30 * 24 * 3600)
+    grading: Grading = "highest"
+    shuffle_questions: bool = False
+    shuffle_choices: bool = True
+    questions_per_attempt: int | None = Field(default=None, ge=1, le=500)
+    sequential: bool = False
+    review_correctness: ReviewWhen = "after_submit"
+    review_points: ReviewWhen = "after_submit"
+    review_feedback: ReviewWhen = "after_submit"
+    review_answers: ReviewWhen = "after_close"
+    intro: str | None = Field(default=None, max_length=20_000)
+
+
 class LinkSpec(ActivitySpec):
     """A `*.link.yaml` file (the same rule for URLs as the studio's form)."""
 
@@ -141,6 +171,7 @@ _RULES_FOR_KIND: dict[ActivityKind, tuple[CompletionRule, ...]] = {
     ActivityKind.FILE: (CompletionRule.VIEWED,),
     ActivityKind.LINK: (CompletionRule.VIEWED,),
     ActivityKind.SCORM: (CompletionRule.SCORM_COMPLETED, CompletionRule.SCORM_PASSED),
+    ActivityKind.QUIZ: (CompletionRule.QUIZ_PASSED, CompletionRule.QUIZ_ATTEMPTED),
 }
 
 
@@ -165,6 +196,9 @@ class PlannedActivity:
     path: Path | None = None  # the bytes of a video/document/file or a SCORM .zip
     sha256: str | None = None  # of those bytes, or of the zip made from a *.scorm folder
     scorm_zip: bytes | None = None  # a *.scorm folder, zipped in memory
+    quiz: QuizSettings | None = None  # a .gift file: the quiz's settings
+    gift: bytes | None = None  # ... its bytes (imported with `quiz_service.import_questions`)
+    questions: list[Question] = field(default_factory=list)  # ... and its questions, parsed
 
 
 @dataclass(slots=True)
@@ -411,10 +445,6 @@ def _read_section(folder: Path, rel: str, settings: Settings, notes: list[str]) 
                 f"berkas YAML tidak dikenal; gunakan '*{LINK_SUFFIX}' untuk tautan atau "
                 f"'<nama>{META_SUFFIX}' untuk keterangan berkas",
             )
-        elif child.name.endswith(QUIZ_SUFFIXES):
-            note = f"{child_rel}: dilewati (kuis GIFT diimpor setelah fitur Penilaian tersedia)"
-            log.info(note)
-            notes.append(note)
         else:
             sources.append(child)
     stems: dict[str, list[Path]] = {}
@@ -458,6 +488,8 @@ def _kind_of(path: Path) -> ActivityKind:
         return ActivityKind.SCORM
     if name.endswith(LINK_SUFFIX):
         return ActivityKind.LINK
+    if name.endswith(QUIZ_SUFFIXES):
+        return ActivityKind.QUIZ
     if name.endswith(PAGE_SUFFIXES):
         return ActivityKind.PAGE
     if name.endswith(DOCUMENT_SUFFIXES):
@@ -493,9 +525,10 @@ def _read_activity(
         spec, url = link, link.url
     elif meta is not None:
         meta_rel = f"{section_rel}/{meta.name}"
-        spec = _validate(ActivitySpec, _load_yaml(meta, meta_rel), meta_rel)
+        model = QuizSpec if kind == ActivityKind.QUIZ else ActivitySpec
+        spec = _validate(model, _load_yaml(meta, meta_rel), meta_rel)
     else:
-        spec = ActivitySpec()
+        spec = QuizSpec() if kind == ActivityKind.QUIZ else ActivitySpec()
     rule = spec.completion_rule or DEFAULT_RULE[kind]
     if rule not in _RULES_FOR_KIND[kind]:
         allowed = ", ".join(r.value for r in _RULES_FOR_KIND[kind])
@@ -519,7 +552,64 @@ def _read_activity(
         _read_file(planned, path, rel, settings)
     if not planned.title:
         planned.title = _title_from_name(path)
+    if kind == ActivityKind.QUIZ:
+        assert isinstance(spec, QuizSpec)
+        _read_quiz(planned, path, rel, spec, meta, section_rel)
     return planned
+
+
+# --- quizzes (.gift) ----------------------------------------------------------------------------
+
+# The quiz settings an import compares and sets (the activity's own fields are compared above).
+_QUIZ_FIELDS = tuple(
+    name for name in QuizSpec.model_fields if name not in ActivitySpec.model_fields
+)
+_GIFT_ERRORS_SHOWN = 10
+
+
+def _read_quiz(
+    planned: PlannedActivity,
+    path: Path,
+    rel: str,
+    spec: QuizSpec,
+    meta: Path | None,
+    section_rel: str,
+) -> None:
+    """Parse the GIFT file with the quizzes importer (nothing is written): every error is
+    reported with its line; the settings are checked as the quizzes API checks them."""
+    data = path.read_bytes()
+    if len(data) > quiz_service.MAX_IMPORT_BYTES:
+        raise _invalid(rel, None, "berkas soal terlalu besar (maks. 5 MB)")
+    result = quiz_service.parse_file("gift", data)
+    errors = [(e.line, e.message) for e in result.errors]
+    if not errors and not result.questions:
+        errors.append((1, "Baris 1: berkas tidak berisi soal."))
+    if errors:
+        raise _gift_error(rel, errors)
+    meta_rel = f"{section_rel}/{meta.name}" if meta is not None else rel
+    values = {name: getattr(spec, name) for name in _QUIZ_FIELDS}
+    values |= {
+        "title": planned.title,
+        "duration_minutes": planned.duration_minutes,
+        "required": planned.required,
+    }
+    planned.quiz = _validate(QuizSettings, values, meta_rel)
+    planned.gift = data
+    planned.questions = list(result.questions)
+
+
+def _gift_error(rel: str, errors: Sequence[tuple[int, str]]) -> ValidationFailed:
+    """All GIFT errors of a file, each with its line ("Baris N: ..."), in one domain error."""
+    shown = "; ".join(message for _, message in errors[:_GIFT_ERRORS_SHOWN])
+    more = len(errors) - _GIFT_ERRORS_SHOWN
+    if more > 0:
+        shown += f"; dan {more} kesalahan lain"
+    return ValidationFailed(
+        f"{rel}: {shown}",
+        field=None,
+        errors=[{"field": None, "file": rel, "line": line, "message": m} for line, m in errors],
+        code="content_invalid",
+    )
 
 
 def _read_page(path: Path, rel: str) -> tuple[dict[str, Any], str]:
@@ -722,7 +812,7 @@ def apply_plan(
             if _set_if_changed(section, "position", index + 1):
                 report.changes.append(f"urutan bagian: {planned_section.title} ke-{index + 1}")
         activities = [
-            _upsert_activity(session, settings, section, planned, match, report)
+            _upsert_activity(session, settings, section, planned, match, report, actor=actor)
             for planned, match in zip(planned_section.activities, matches[index], strict=True)
         ]
         placed.append((section, activities))
@@ -879,7 +969,11 @@ def _upsert_activity(
     planned: PlannedActivity,
     activity: Activity | None,
     report: ImportReport,
+    *,
+    actor: Principal = _IMPORTER,
 ) -> Activity:
+    if planned.kind == ActivityKind.QUIZ and activity is None:
+        return _create_quiz(session, section, planned, report, actor)
     file_id = _stored_file_id(session, settings, planned, activity)
     package_id = _scorm_package_id(session, settings, planned, activity)
     if activity is None:
@@ -920,11 +1014,131 @@ def _upsert_activity(
         "scorm_package_id": package_id,
     }
     changed = [name for name, value in wanted.items() if _set_if_changed(activity, name, value)]
+    if planned.kind == ActivityKind.QUIZ:
+        changed += _update_quiz(session, activity, planned, report, actor)
     if changed:
         session.flush()
         report.activities_updated += 1
         report.changes.append(f"aktivitas diperbarui: {planned.rel} ({', '.join(changed)})")
     return activity
+
+
+def _create_quiz(
+    session: Session,
+    section: Section,
+    planned: PlannedActivity,
+    report: ImportReport,
+    actor: Principal,
+) -> Activity:
+    """A new quiz activity with its settings and all of its questions (or none: the file was
+    parsed without error in phase 1, and `import_questions` is all-or-nothing)."""
+    assert planned.quiz is not None and planned.gift is not None
+    quiz = quiz_service.create_quiz(session, section, planned.quiz)
+    activity = quiz_service.quiz_activity(session, quiz)
+    activity.file_name = planned.source
+    activity.locked_until_previous = planned.locked_until_previous
+    activity.completion_rule = planned.completion_rule.value
+    activity.hidden = planned.hidden
+    result = quiz_service.import_questions(session, quiz, "gift", planned.gift, actor)
+    if result.errors:
+        raise _gift_error(planned.rel, [(e.line, e.message) for e in result.errors])
+    session.flush()
+    report.activities_created += 1
+    report.changes.append(f"aktivitas baru: {planned.rel} (kuis, {result.imported} soal)")
+    return activity
+
+
+def _update_quiz(
+    session: Session,
+    activity: Activity,
+    planned: PlannedActivity,
+    report: ImportReport,
+    actor: Principal,
+) -> list[str]:
+    """Bring an imported quiz in line with its file: settings, then questions. Returns what
+    changed (empty when nothing did)."""
+    assert planned.quiz is not None
+    quiz = quiz_repository.quiz_for_activity(session, activity.id)
+    if quiz is None:  # a quiz activity without its settings row: give it one
+        quiz = Quiz(activity_id=activity.id, course_id=activity.course_id)
+        quiz_repository.add(session, quiz)
+        changed = ["kuis"]
+    else:
+        changed = []
+    # Open/close times are the studio's: a folder update keeps them.
+    wanted = planned.quiz.model_copy(update={"open_at": quiz.open_at, "close_at": quiz.close_at})
+    fields = [
+        name
+        for name in _QUIZ_FIELDS
+        if getattr(quiz, "intro_md" if name == "intro" else name) != getattr(wanted, name)
+    ]
+    if fields or changed:
+        quiz_service.update_quiz(session, quiz, wanted)
+        changed += fields
+    added, removed = _sync_questions(session, quiz, planned, actor)
+    if added or removed:
+        changed.append(f"soal +{added}/-{removed}")
+        if quiz_repository.attempts_of_quiz(session, quiz.id, None):
+            report.notes.append(
+                f"{planned.rel}: soal kuis berubah; percobaan yang sudah ada tetap memakai soal "
+                "yang dikerjakannya (nilai ulang lewat studio bila kunci jawaban diperbaiki)"
+            )
+    return changed
+
+
+def _sync_questions(
+    session: Session, quiz: Quiz, planned: PlannedActivity, actor: Principal
+) -> tuple[int, int]:
+    """Make the quiz hold the file's questions, in the file's order. A question whose content
+    is unchanged keeps its bank question (and the versions attempts used); any other slot is
+    taken out of the quiz (the question stays in the bank and in the attempts that showed it)
+    and each new or edited question is added. Returns (added, removed)."""
+    slots = list(quiz_repository.slots_of(session, quiz.id))
+    fixed = [s.question_id for s in slots if s.question_id is not None]
+    versions = quiz_repository.current_versions(session, fixed)
+    current: list[tuple[QuizSlot, Question | None]] = []
+    for slot in slots:
+        found = versions.get(slot.question_id) if slot.question_id is not None else None
+        question = None
+        if found is not None:
+            v, category = found
+            stored = bank.from_row(
+                v.id, v.type, v.text, v.title, v.text_format, v.points, v.content_json, category
+            )
+            question = stored.question
+        current.append((slot, question))
+    wanted = [_as_stored(q) for q in planned.questions]
+    if [q for _, q in current] == wanted:
+        return 0, 0
+    free: dict[Question, list[QuizSlot]] = {}
+    for slot, question in current:
+        if question is not None:
+            free.setdefault(question, []).append(slot)
+    order: list[QuizSlot | None] = [free[q].pop(0) if free.get(q) else None for q in wanted]
+    keep = {id(slot) for slot in order if slot is not None}
+    removed = [slot for slot, _ in current if id(slot) not in keep]
+    for slot in removed:
+        session.delete(slot)
+    session.flush()
+    added = 0
+    for index, (question, kept) in enumerate(zip(planned.questions, order, strict=True)):
+        target = kept
+        if target is None:
+            bank_question = quiz_service.add_question(
+                session, quiz, question, actor, question.category
+            )
+            target = quiz_repository.slot_for_question(session, quiz.id, bank_question.id)
+            assert target is not None
+            added += 1
+        target.position = index + 1
+    session.flush()
+    return added, len(removed)
+
+
+def _as_stored(q: Question) -> Question:
+    """The question as the bank gives it back: its category named as `_category` stores it."""
+    name = " ".join(q.category.split())[:255] or quiz_service.DEFAULT_CATEGORY
+    return dataclasses.replace(q, category=name)
 
 
 def _stored_file_id(

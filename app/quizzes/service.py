@@ -647,9 +647,11 @@ def start_attempt(
     # is resumed; otherwise the next number, which the unique key guards.
     previous = list(repository.attempts_of(session, quiz.id, principal.user_id))
     for existing in previous:
-        if existing.state == IN_PROGRESS:
-            if finish_if_expired(session, existing, settings, now=now).state == IN_PROGRESS:
-                return existing, False
+        if (
+            existing.state == IN_PROGRESS
+            and finish_if_expired(session, existing, settings, now=now).state == IN_PROGRESS
+        ):
+            return existing, False
     _check_window(quiz, now)
     counted = [a for a in previous if not a.preview]
     if not preview and quiz.max_attempts is not None and len(counted) >= quiz.max_attempts:

@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.auth.service import Principal
 from app.core.config import Settings
 from app.core.db import session_scope
 from app.core.errors import LMSError, ValidationFailed
@@ -39,6 +40,9 @@ from app.courses.models import (
 )
 from app.courses.scorm import inspect_package
 from app.progress import service as progress_service
+from app.quizzes import service as quiz_service
+from app.quizzes.models import Attempt, BankQuestion, Quiz, QuizSlot
+from app.quizzes.schemas import AnswersIn
 from app.storage.service import get_storage
 from tests.factories import enrol, make_user
 
@@ -48,14 +52,14 @@ KEAMANAN = CONTENT_ROOT / "keamanan-informasi-dasar"
 
 EXPECTED = {
     "LITDIG-ASN": [
-        ("Pengantar: ASN di Era Digital", ["page", "video", "page"]),
+        ("Pengantar: ASN di Era Digital", ["quiz", "page", "video", "page"]),
         ("Empat Pilar Literasi Digital", ["page", "page", "page", "page", "document"]),
-        ("Praktik: Informasi yang Dapat Dipercaya", ["page", "scorm", "file", "link"]),
+        ("Praktik: Informasi yang Dapat Dipercaya", ["page", "scorm", "file", "link", "quiz"]),
     ],
     "KAMINFO-DASAR": [
         ("Dasar Keamanan Informasi", ["page", "video", "page"]),
         ("Ancaman Sehari-hari", ["page", "page", "scorm"]),
-        ("Melindungi Data dan Melaporkan Insiden", ["page", "page", "document", "link"]),
+        ("Melindungi Data dan Melaporkan Insiden", ["page", "page", "document", "link", "quiz"]),
     ],
 }
 
@@ -100,6 +104,15 @@ def snapshot(session: Session) -> dict[str, Any]:
         "files": count(session, ContentFile),
         "packages": count(session, ScormPackage),
         "scorm_files": count(session, ScormFile),
+        "quizzes": [
+            (q.id, q.activity_id, q.kind, q.pass_score, q.time_limit_seconds, q.max_attempts)
+            for q in session.scalars(select(Quiz).order_by(Quiz.id))
+        ],
+        "slots": [
+            (s.quiz_id, s.position, s.question_id)
+            for s in session.scalars(select(QuizSlot).order_by(QuizSlot.id))
+        ],
+        "questions": count(session, BankQuestion),
     }
 
 
@@ -142,14 +155,10 @@ def test_demo_courses_import_with_their_sections_activities_and_open_run(
     assert {r.code: r.created for r in reports} == {"KAMINFO-DASAR": True, "LITDIG-ASN": True}
     for report in reports:
         assert report.published and report.runs_created == 1
-        # Each course's durations add up to its JP (no mismatch note) and its .gift is skipped.
+        # Each course's durations add up to its JP (no mismatch note); its .gift files are
+        # quizzes now, not skipped.
         assert not [n for n in report.notes if "durasi" in n], report.notes
-        gift = [
-            n
-            for n in report.notes
-            if n.endswith(".gift: dilewati (kuis GIFT diimpor setelah fitur Penilaian tersedia)")
-        ]
-        assert len(gift) == 1
+        assert not [n for n in report.notes if ".gift" in n], report.notes
 
     with session_scope() as session:
         for code, sections in EXPECTED.items():
@@ -170,7 +179,7 @@ def test_demo_courses_import_with_their_sections_activities_and_open_run(
         assert litdig is not None and keamanan is not None
         assert (litdig.jp, keamanan.jp) == (10, 8)
         assert [c.competency_code for c in litdig.competencies] == ["literasi_digital", "spbe"]
-        first_page = outline(session, "LITDIG-ASN")[0][1][0]
+        first_page = outline(session, "LITDIG-ASN")[0][1][1]  # after the pre-test
         assert first_page.title == "Mengapa ASN Perlu Literasi Digital"
         assert first_page.file_name == "01-mengapa-literasi-digital.md"
         assert first_page.body_md and first_page.body_md.startswith("## Pekerjaan yang")
@@ -398,7 +407,7 @@ def test_removed_section_folder_is_removed(settings: Settings, tmp_path: Path) -
     import_folder(settings, folder)
     shutil.rmtree(folder / "03-praktik")
     report = import_folder(settings, folder)
-    assert (report.sections_removed, report.activities_deleted) == (1, 4)
+    assert (report.sections_removed, report.activities_deleted) == (1, 5)  # 5 with the quiz
     with session_scope() as session:
         assert [t for t, _ in outline(session, "LITDIG-ASN")] == [
             "Pengantar: ASN di Era Digital",
@@ -671,17 +680,346 @@ def test_minimal_folder_defaults(settings: Settings, tmp_path: Path) -> None:
         ("page", "Judul dari Heading", True, False),
         ("file", "Catatan rapat", True, False),
         ("file", "Catatan Lain", False, True),
+        ("quiz", "Kuis", True, False),
     ]
     assert items[0].body == "Isi halaman.\n"
     assert plan.spec.status == "draft"
     assert any(n.startswith("kursus/catatan.txt: dilewati") for n in plan.notes)
-    assert any(n.startswith("kursus/01-bagian/04-kuis.gift: dilewati") for n in plan.notes)
+    assert items[3].quiz is not None and items[3].quiz.kind == "exercise"
+    assert [q.text for q in items[3].questions] == ["1+1?"]
     with session_scope() as session:
         report = import_course(session, settings, folder)
         course = session.get(Course, report.course_id)
         assert course is not None and course.status == "draft"
         hidden = session.scalars(select(Activity).where(Activity.hidden.is_(True))).all()
         assert [a.title for a in hidden] == ["Catatan Lain"]
+
+
+# --- quizzes (.gift) ----------------------------------------------------------------------------
+
+
+def quiz_of(session: Session, code: str, file_name: str) -> tuple[Activity, Quiz]:
+    activity = next(
+        a for _t, acts in outline(session, code) for a in acts if a.file_name == file_name
+    )
+    quiz = session.scalar(select(Quiz).where(Quiz.activity_id == activity.id))
+    assert quiz is not None
+    return activity, quiz
+
+
+def enrolled_learner(course_code: str) -> Principal:
+    """A learner enrolled in the course's run, as the API would see them."""
+    user = make_user(roles=("learner",))
+    with session_scope() as session:
+        course = repository.get_course_by_code(session, course_code)
+        assert course is not None
+        run_id = repository.runs_of(session, [course.id])[0].id
+    enrol(run_id, user.id)
+    return Principal(user_id=user.id, name=user.name, roles=frozenset({"learner"}), via="token")
+
+
+def question_types(session: Session, quiz: Quiz) -> list[str]:
+    return [s.question.type.value for _, s in quiz_service.quiz_questions(session, quiz)]
+
+
+def test_demo_quizzes_import_with_their_settings_and_questions(settings: Settings) -> None:
+    with session_scope() as session:
+        import_all(session, settings, CONTENT_ROOT)
+    with session_scope() as session:
+        pre_activity, pre = quiz_of(session, "LITDIG-ASN", "00-tes-awal.gift")
+        assert pre_activity.position == 1  # the first activity of the course
+        assert (pre_activity.title, pre_activity.kind) == ("Tes Awal (Pre-test)", "quiz")
+        assert pre_activity.completion_rule == "quiz_attempted" and pre_activity.required
+        assert (pre.kind, pre.pass_score, pre.grading, pre.max_attempts) == (
+            "pretest", 0, "first", 1,
+        )  # fmt: skip
+        assert pre.time_limit_seconds == 600 and pre.review_answers == "never"
+        assert pre.intro_md and "pengetahuan awal" in pre.intro_md
+        assert len(question_types(session, pre)) == 5
+
+        post_activity, post = quiz_of(session, "LITDIG-ASN", "05-kuis-akhir.gift")
+        assert post_activity.title == "Tes Akhir (Post-test)"
+        assert post_activity.completion_rule == "quiz_passed"
+        assert (post.kind, post.pass_score, post.time_limit_seconds, post.max_attempts) == (
+            "posttest", 70, 900, 3,
+        )  # fmt: skip
+        assert (post.grading, post.shuffle_questions, post.shuffle_choices) == (
+            "highest", True, True,
+        )  # fmt: skip
+        assert {post.review_answers, post.review_feedback, post.review_correctness} == {
+            "after_submit"
+        }
+        assert question_types(session, post) == [
+            "single", "truefalse", "single", "short", "single",
+            "single", "multiple", "numeric", "matching", "truefalse",
+        ]  # fmt: skip
+        read = quiz_service.quiz_read(session, post)
+        assert read.question_count == 10 and read.total_points == 10
+
+        _activity, keamanan = quiz_of(session, "KAMINFO-DASAR", "05-kuis-akhir.gift")
+        assert (keamanan.kind, keamanan.pass_score, keamanan.max_attempts) == ("posttest", 70, 3)
+        assert len(question_types(session, keamanan)) == 5
+        # Questions go to the course's bank under the file's $CATEGORY.
+        names = {s.question.category for _, s in quiz_service.quiz_questions(session, post)}
+        assert names == {"$course$/Literasi Digital untuk ASN/Kuis akhir"}
+
+
+def test_demo_posttest_can_be_taken_and_reviewed(settings: Settings) -> None:
+    """The imported post-test works end to end: a learner passes it and sees a full review."""
+    with session_scope() as session:
+        import_all(session, settings, CONTENT_ROOT)
+        quiz_id = quiz_of(session, "KAMINFO-DASAR", "05-kuis-akhir.gift")[1].id
+    principal = enrolled_learner("KAMINFO-DASAR")
+    with session_scope() as session:
+        quiz = quiz_service.get_quiz(session, quiz_id)
+        attempt, created = quiz_service.start_attempt(session, quiz, principal, settings=settings)
+        assert created and attempt.deadline is not None
+        key = {"KI01": "kerahasiaan", "KI03": "cek-data.com"}
+        answers = []
+        for item, stored in quiz_service._attempt_questions(session, attempt):
+            q = stored.question
+            if q.type.value == "truefalse":
+                answers.append({"question_id": item["q"], "choice_ids": ["false"]})
+            else:
+                wanted = key.get(q.title[:4], "memutuskan laptop")
+                index = next(i for i, c in enumerate(q.choices) if c.text.startswith(wanted))
+                answers.append({"question_id": item["q"], "choice_ids": [stored.choice_ids[index]]})
+        quiz_service.save_answers(
+            session, attempt, AnswersIn.model_validate({"answers": answers}), settings
+        )
+        result = quiz_service.submit(session, attempt, settings)
+        assert (result.state, result.score, result.max_score, result.passed) == (
+            "graded", 5, 5, True,
+        )  # fmt: skip
+        review = quiz_service.review(session, attempt, principal)
+        assert review.shows == {
+            "correctness": True, "points": True, "feedback": True, "answers": True,
+        }  # fmt: skip
+        assert all(item.right_answer for item in review.items)
+
+
+GOOD_GIFT = "::Q1:: Situs pemerintah memakai domain go.id. {TRUE}\n\n::Q2:: 2+2? {#4}\n"
+QUIZ_META = (
+    "title: Kuis Bagian\nkind: exercise\npass_score: 50\nmax_attempts: 2\n"
+    "time_limit_seconds: 300\nreview_answers: after_submit\nduration_minutes: 10\n"
+)
+
+
+def assert_no_quiz_written() -> None:
+    with session_scope() as session:
+        assert [count(session, m) for m in (Quiz, QuizSlot, BankQuestion)] == [0, 0, 0]
+
+
+def test_gift_with_meta_imports_as_a_quiz_in_section_order(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = write_course(
+        tmp_path / "kursus",
+        GOOD_YAML,
+        {
+            "01-halaman.md": "---\ntitle: Halaman\n---\nIsi.\n",
+            "02-kuis.gift": GOOD_GIFT,
+            "02-kuis.meta.yaml": QUIZ_META,
+            "03-penutup.md": "---\ntitle: Penutup\n---\nIsi.\n",
+        },
+    )
+    report = import_folder(settings, folder)
+    assert "aktivitas baru: kursus/01-bagian/02-kuis.gift (kuis, 2 soal)" in report.changes
+    with session_scope() as session:
+        ((_title, acts),) = outline(session, "UJI-1")
+        assert [(a.kind, a.title) for a in acts] == [
+            ("page", "Halaman"), ("quiz", "Kuis Bagian"), ("page", "Penutup"),
+        ]  # fmt: skip
+        quiz = session.scalar(select(Quiz))
+        assert quiz is not None and quiz.activity_id == acts[1].id
+        read = quiz_service.quiz_read(session, quiz)
+        assert (read.kind, read.pass_score, read.max_attempts, read.time_limit_seconds) == (
+            "exercise", 50, 2, 300,
+        )  # fmt: skip
+        assert (read.review_answers, read.duration_minutes, read.question_count) == (
+            "after_submit", 10, 2,
+        )  # fmt: skip
+        assert acts[1].file_name == "02-kuis.gift" and acts[1].duration_minutes == 10
+        assert question_types(session, quiz) == ["truefalse", "numeric"]
+    # Without a meta file: an exercise titled from the file name, no limits.
+    (folder / "01-bagian/02-kuis.meta.yaml").unlink()
+    report = import_folder(settings, folder)
+    with session_scope() as session:
+        quiz = session.scalar(select(Quiz))
+        assert quiz is not None
+        read = quiz_service.quiz_read(session, quiz)
+        assert (read.title, read.kind, read.max_attempts, read.pass_score) == (
+            "Kuis", "exercise", None, 0,
+        )  # fmt: skip
+        assert read.question_count == 2  # the questions did not change
+
+
+@pytest.mark.parametrize(
+    ("gift", "words"),
+    [
+        (
+            "::Q1:: Benar? {TRUE}\n\n::Q2:: Rusak {=a ~b\n\n::Q3:: Ok {=x ~y}\n",
+            "kursus/01-bagian/02-kuis.gift: Baris 3: '{' tidak ditutup dengan '}'",
+        ),
+        (
+            "::Q1:: Benar? {TRUE}\n\n\n::Q2:: Angka {#abc}\n",
+            "kursus/01-bagian/02-kuis.gift: Baris 4: 'abc' bukan angka.",
+        ),
+        (
+            "// hanya komentar\n",
+            "kursus/01-bagian/02-kuis.gift: Baris 1: berkas tidak berisi soal.",
+        ),
+    ],
+)
+def test_broken_gift_reports_its_line_and_imports_nothing(
+    settings: Settings, tmp_path: Path, gift: str, words: str
+) -> None:
+    folder = write_course(
+        tmp_path / "kursus",
+        GOOD_YAML,
+        {"01-halaman.md": "---\ntitle: Halaman\n---\nIsi.\n", "02-kuis.gift": gift},
+    )
+    with pytest.raises(ValidationFailed) as caught, session_scope() as session:
+        import_course(session, settings, folder)
+    assert caught.value.detail.startswith(words), caught.value.detail
+    assert caught.value.code == "content_invalid"
+    assert caught.value.errors[0]["file"] == "kursus/01-bagian/02-kuis.gift"
+    assert caught.value.errors[0]["line"] == int(words.split("Baris ")[1].split(":")[0])
+    assert_nothing_written()
+    assert_no_quiz_written()
+
+
+def test_broken_gift_in_a_later_course_writes_nothing_at_all(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """`import_all` checks every folder first: a GIFT error in the second course leaves the
+    first (good) course unwritten too."""
+    write_course(tmp_path / "a", GOOD_YAML, {"01-kuis.gift": GOOD_GIFT})
+    write_course(
+        tmp_path / "b", GOOD_YAML.replace("UJI-1", "UJI-2"), {"01-kuis.gift": "::Q:: x {=a ~b\n"}
+    )
+    with (
+        pytest.raises(ValidationFailed, match=r"^b/01-bagian/01-kuis.gift: Baris 1: "),
+        session_scope() as session,
+    ):
+        import_all(session, settings, tmp_path)
+    assert_nothing_written()
+    assert_no_quiz_written()
+
+
+@pytest.mark.parametrize(
+    ("meta", "file", "words"),
+    [
+        ("pass_score: 120\n", "02-kuis.meta.yaml", "pass_score: paling besar 100"),
+        ("nilai_lulus: 70\n", "02-kuis.meta.yaml", "nilai_lulus: kolom tidak dikenal"),
+        ("kind: ujian\n", "02-kuis.meta.yaml", "kind: harus salah satu dari"),
+        ("time_limit_seconds: 10\n", "02-kuis.meta.yaml", "time_limit_seconds: paling kecil 30"),
+        ("review_answers: selalu\n", "02-kuis.meta.yaml", "review_answers: harus salah satu"),
+        ("completion_rule: viewed\n", "02-kuis.gift", "completion_rule: untuk quiz pilih"),
+        ("close_at: 2030-01-01\n", "02-kuis.meta.yaml", "close_at: kolom tidak dikenal"),
+    ],
+)
+def test_broken_quiz_meta_names_file_and_field(
+    settings: Settings, tmp_path: Path, meta: str, file: str, words: str
+) -> None:
+    folder = write_course(
+        tmp_path / "kursus",
+        GOOD_YAML,
+        {"02-kuis.gift": GOOD_GIFT, "02-kuis.meta.yaml": meta},
+    )
+    with pytest.raises(ValidationFailed) as caught, session_scope() as session:
+        import_course(session, settings, folder)
+    assert caught.value.detail.startswith(f"kursus/01-bagian/{file}: "), caught.value.detail
+    assert words in caught.value.detail
+    assert_nothing_written()
+
+
+def test_edited_gift_and_meta_update_the_same_quiz(settings: Settings, tmp_path: Path) -> None:
+    """Settings are updated in place; unchanged questions keep their bank question, an edited
+    one is replaced, removed ones leave the quiz, new ones join it, in the file's order; finished
+    attempts keep what they were graded on."""
+    folder = copy_course(tmp_path)
+    gift_path = folder / "03-praktik/05-kuis-akhir.gift"
+    meta_path = folder / "03-praktik/05-kuis-akhir.meta.yaml"
+    import_folder(settings, folder)
+    closes = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=30)
+    with session_scope() as session:
+        activity, quiz = quiz_of(session, "LITDIG-ASN", "05-kuis-akhir.gift")
+        ids = (activity.id, quiz.id)
+        before = [s.question_id for s in quiz_service.repository.slots_of(session, quiz.id)]
+        quiz.close_at = closes  # set in the studio: the folder has no say in it
+    # A learner finishes an attempt first.
+    principal = enrolled_learner("LITDIG-ASN")
+    with session_scope() as session:
+        attempt, _ = quiz_service.start_attempt(
+            session, quiz_service.get_quiz(session, ids[1]), principal, settings=settings
+        )
+        quiz_service.submit(session, attempt, settings)
+        attempt_id = attempt.id
+
+    text = gift_path.read_text(encoding="utf-8")
+    blocks = text.split("\n\n")
+    header, questions = blocks[0], blocks[1:]
+    assert len(questions) == 10
+    edited = questions[3].replace("{=go.id =.go.id}", "{=go.id}")  # LD04: a key changed
+    new = "::LD11 Baru:: Surel dinas dipakai untuk urusan dinas. {TRUE}"
+    # LD10 removed, LD11 added first, LD04 edited; the rest unchanged.
+    reordered = [new, *questions[:3], edited, *questions[4:9]]
+    gift_path.write_text("\n\n".join([header, *reordered]).rstrip("\n") + "\n", encoding="utf-8")
+    meta_path.write_text(
+        meta_path.read_text(encoding="utf-8").replace("pass_score: 70", "pass_score: 80"),
+        encoding="utf-8",
+    )
+    report = import_folder(settings, folder)
+    change = next(c for c in report.changes if "05-kuis-akhir.gift" in c)
+    assert change == (
+        "aktivitas diperbarui: literasi-digital-asn/03-praktik/05-kuis-akhir.gift "
+        "(pass_score, soal +2/-2)"
+    )
+    assert any("05-kuis-akhir.gift: soal kuis berubah" in n for n in report.notes)
+    with session_scope() as session:
+        activity, quiz = quiz_of(session, "LITDIG-ASN", "05-kuis-akhir.gift")
+        assert (activity.id, quiz.id, quiz.pass_score) == (*ids, 80)
+        assert quiz.close_at == closes
+        after = [s.question_id for s in quiz_service.repository.slots_of(session, quiz.id)]
+        titles = [s.question.title for _, s in quiz_service.quiz_questions(session, quiz)]
+        assert titles == [
+            "LD11 Baru", "LD01 Pilar", "LD02 Kode OTP", "LD03 Malinformasi", "LD04 Domain",
+            "LD05 SPBE", "LD06 Gangguan informasi", "LD07 Data pribadi", "LD08 Perpres SPBE",
+            "LD09 Empat pilar",
+        ]  # fmt: skip
+        unchanged = [0, 1, 2, 4, 5, 6, 7, 8]  # positions in the old file, one later now
+        assert [after[i + 1] for i in unchanged] == [before[i] for i in unchanged]
+        assert after[4] not in before and after[0] not in before
+        # The finished attempt still reviews with the questions it showed.
+        attempt = session.get(Attempt, attempt_id)
+        assert attempt is not None and attempt.state == "graded"
+        review = quiz_service.review(session, attempt, principal)
+        assert len(review.items) == 10
+    again = import_folder(settings, folder)
+    assert not again.changed, again.changes
+
+
+def test_removed_gift_deletes_the_quiz_or_hides_it_with_progress(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = copy_course(tmp_path)
+    import_folder(settings, folder)
+    with session_scope() as session:
+        pre_activity, _pre = quiz_of(session, "LITDIG-ASN", "00-tes-awal.gift")
+        pre_id = pre_activity.id
+    learner_progress("LITDIG-ASN", pre_id)
+    (folder / "01-pengantar/00-tes-awal.gift").unlink()
+    (folder / "01-pengantar/00-tes-awal.meta.yaml").unlink()
+    (folder / "03-praktik/05-kuis-akhir.gift").unlink()
+    (folder / "03-praktik/05-kuis-akhir.meta.yaml").unlink()
+    report = import_folder(settings, folder)
+    assert (report.activities_deleted, report.activities_hidden) == (1, 1)
+    with session_scope() as session:
+        quizzes = session.scalars(select(Quiz)).all()
+        assert [q.activity_id for q in quizzes] == [pre_id]  # hidden, kept with its quiz
+        hidden = session.get(Activity, pre_id)
+        assert hidden is not None and hidden.hidden
 
 
 # --- the SCORM runtime in a browser -------------------------------------------------------------
