@@ -13,6 +13,7 @@ one there as well.
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import string
 import subprocess
@@ -24,11 +25,13 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.browser.helpers import ARTIFACTS, save_screenshot
+from app.dev.seed import synthetic_nip
+from tests.browser.helpers import ARTIFACTS, PASSWORD, Account, save_screenshot
 from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -215,3 +218,38 @@ def pytest_runtest_makereport(
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture
+def fresh_learner(live_server: LiveServer) -> Iterator[Callable[[], Account]]:
+    """Factory: a new learner account (DISKOMINFO, PNS III/a) made by `lms users create`."""
+    port = urlsplit(live_server.base_url).port or 80
+    env = _server_env(live_server.data_dir, port)  # same database and storage as the server
+    rng = random.Random(secrets.randbits(64))
+
+    def make() -> Account:
+        while True:
+            nip, employment = synthetic_nip(rng, rng.randrange(999))
+            if employment == "PNS":
+                break
+        account = Account(
+            nip=nip, email=f"uji.{nip}@demo.lms.go.id", name=f"Peserta Uji {nip[-4:]}"
+        )
+        created = subprocess.run(
+            [
+                *_lms_command(), "users", "create", "--name", account.name, "--nip", nip,
+                "--email", account.email, "--role", "learner", "--password", PASSWORD,
+                "--opd", "DISKOMINFO", "--employment", "PNS", "--pangkat", "III/a",
+            ],
+            cwd=live_server.data_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )  # fmt: skip
+        if created.returncode != 0:
+            pytest.fail(f"`lms users create` failed:\n{created.stdout}\n{created.stderr}")
+        return account
+
+    yield make

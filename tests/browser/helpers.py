@@ -15,6 +15,12 @@ ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"  # 
 PASSWORD = DEMO_PASSWORD
 DASHBOARD = re.compile(r"^https?://[^/]+/$")
 LOGIN = re.compile(r"^https?://[^/]+/login(\?.*)?$")
+PHONE = {  # a 360 px phone, for browser.new_context(**PHONE)
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
 
 
 @dataclass(frozen=True, slots=True)

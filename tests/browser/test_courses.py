@@ -9,23 +9,19 @@ progress one test leaves behind never meets another test (or a demo account used
 from __future__ import annotations
 
 import json
-import random
 import re
 import secrets
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, CDPSession, Locator, Page, Request, Response, expect
 
 from app.courses.content_import import zip_folder
-from app.dev.seed import synthetic_nip
-from tests.browser.conftest import ROOT, LiveServer, _lms_command, _server_env
+from tests.browser.conftest import ROOT
 from tests.browser.helpers import (
     CONTENT_ADMIN,
-    PASSWORD,
+    PHONE,
     Account,
     login,
     overflowing_elements,
@@ -35,12 +31,6 @@ from tests.browser.helpers import (
 
 pytestmark = pytest.mark.browser
 
-PHONE = {
-    "viewport": {"width": 360, "height": 740},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 CONTENT = ROOT / "content"
@@ -67,41 +57,6 @@ SCORM_FRAME = 'iframe[title="Materi SCORM"]'
 
 
 # --- fixtures and small steps -------------------------------------------------------------------
-
-
-@pytest.fixture
-def fresh_learner(live_server: LiveServer) -> Iterator[Callable[[], Account]]:
-    """Factory: a new learner account (DISKOMINFO, PNS III/a) made by `lms users create`."""
-    port = urlsplit(live_server.base_url).port or 80
-    env = _server_env(live_server.data_dir, port)  # same database and storage as the server
-    rng = random.Random(secrets.randbits(64))
-
-    def make() -> Account:
-        while True:
-            nip, employment = synthetic_nip(rng, rng.randrange(999))
-            if employment == "PNS":
-                break
-        account = Account(
-            nip=nip, email=f"uji.{nip}@demo.lms.go.id", name=f"Peserta Uji {nip[-4:]}"
-        )
-        created = subprocess.run(
-            [
-                *_lms_command(), "users", "create", "--name", account.name, "--nip", nip,
-                "--email", account.email, "--role", "learner", "--password", PASSWORD,
-                "--opd", "DISKOMINFO", "--employment", "PNS", "--pangkat", "III/a",
-            ],
-            cwd=live_server.data_dir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )  # fmt: skip
-        if created.returncode != 0:
-            pytest.fail(f"`lms users create` failed:\n{created.stdout}\n{created.stderr}")
-        return account
-
-    yield make
 
 
 def fits_phone(page: Page, name: str) -> None:

@@ -16,6 +16,7 @@ from tests.browser.helpers import (
     LOGIN,
     MENTOR,
     PASSWORD,
+    PHONE,
     TRAINING_OFFICER,
     login,
     overflowing_elements,
@@ -25,13 +26,6 @@ from tests.browser.helpers import (
 )
 
 pytestmark = pytest.mark.browser
-
-PHONE = {
-    "viewport": {"width": 360, "height": 740},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
 
 
 def test_admin_logs_in_with_email_and_sees_the_admin_panel(page: Page) -> None:

@@ -10,14 +10,11 @@ the server's database.
 from __future__ import annotations
 
 import datetime as dt
-import random
 import re
 import secrets
-import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,17 +22,17 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from app.dev.seed import synthetic_nip
 from app.quizzes.gift import parse_gift
 from app.quizzes.models import Attempt
 from app.quizzes.questions import Question
 from app.quizzes.questions import QuestionType as QT
-from tests.browser.conftest import ROOT, LiveServer, _lms_command, _server_env
+from tests.browser.conftest import ROOT, LiveServer
 from tests.browser.helpers import (
     ADMIN,
     ARTIFACTS,
     CONTENT_ADMIN,
     PASSWORD,
+    PHONE,
     Account,
     overflowing_elements,
     page_widths,
@@ -44,12 +41,6 @@ from tests.browser.helpers import (
 
 pytestmark = pytest.mark.browser
 
-PHONE = {
-    "viewport": {"width": 360, "height": 740},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
 COURSE_TITLE = "Literasi Digital untuk ASN"
 POSTTEST_DIR = ROOT / "content" / "literasi-digital-asn" / "03-praktik"
 POSTTEST_GIFT = POSTTEST_DIR / "05-kuis-akhir.gift"
@@ -69,41 +60,6 @@ MAX_TABS = 120
 
 
 # --- fixtures and small steps -------------------------------------------------------------------
-
-
-@pytest.fixture
-def fresh_learner(live_server: LiveServer) -> Iterator[Callable[[], Account]]:
-    """Factory: a new learner account made by `lms users create` in the server's database."""
-    port = urlsplit(live_server.base_url).port or 80
-    env = _server_env(live_server.data_dir, port)
-    rng = random.Random(secrets.randbits(64))
-
-    def make() -> Account:
-        while True:
-            nip, employment = synthetic_nip(rng, rng.randrange(999))
-            if employment == "PNS":
-                break
-        account = Account(
-            nip=nip, email=f"kuis.{nip}@demo.lms.go.id", name=f"Peserta Kuis {nip[-4:]}"
-        )
-        created = subprocess.run(
-            [
-                *_lms_command(), "users", "create", "--name", account.name, "--nip", nip,
-                "--email", account.email, "--role", "learner", "--password", PASSWORD,
-                "--opd", "DISKOMINFO", "--employment", "PNS", "--pangkat", "III/a",
-            ],
-            cwd=live_server.data_dir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )  # fmt: skip
-        if created.returncode != 0:
-            pytest.fail(f"`lms users create` failed:\n{created.stdout}\n{created.stderr}")
-        return account
-
-    yield make
 
 
 def key_questions() -> list[Question]:
