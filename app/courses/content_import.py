@@ -44,7 +44,6 @@ from app.courses.constants import (
 from app.courses.filetypes import HEAD_BYTES, UploadKind
 from app.courses.models import Activity, Course, Section
 from app.courses.schemas import CourseCreate, CourseUpdate, RunCreate
-from app.quizzes import bank
 from app.quizzes import repository as quiz_repository
 from app.quizzes import service as quiz_service
 from app.quizzes.models import Quiz, QuizSlot
@@ -1102,10 +1101,7 @@ def _sync_questions(
         question = None
         if found is not None:
             v, category = found
-            stored = bank.from_row(
-                v.id, v.type, v.text, v.title, v.text_format, v.points, v.content_json, category
-            )
-            question = stored.question
+            question = quiz_service.stored_question(v, category).question
         current.append((slot, question))
     wanted = [_as_stored(q) for q in planned.questions]
     if [q for _, q in current] == wanted:

@@ -31,7 +31,7 @@ from app.core.markdown import render_rich
 from app.courses import service as courses_service
 from app.courses.constants import EnrolmentStatus
 from app.courses.models import Activity, Enrolment, Run
-from app.quizzes import analysis, bank, repository, scoring, service
+from app.quizzes import analysis, repository, scoring, service
 from app.quizzes.bank import FALSE_ID, TRUE_ID, StoredQuestion
 from app.quizzes.models import (
     Attempt,
@@ -306,10 +306,6 @@ class EssayQueueRow:
     essays: list[EssayItem] = field(default_factory=list)
 
 
-def _stored(v: QuestionVersion) -> StoredQuestion:
-    return bank.from_row(v.id, v.type, v.text, v.title, v.text_format, v.points, v.content_json, "")
-
-
 def _quiz_titles(session: Session, quiz_ids: Sequence[int]) -> dict[int, str]:
     rows = session.execute(
         select(Quiz.id, Activity.title)
@@ -581,7 +577,7 @@ def item_analysis(
     version_ids = {r["v"] for rs in results_of.values() for r in rs}
     version_ids |= {s.version_id for s in slots if s.version_id is not None}
     versions = repository.versions_by_id(session, version_ids)
-    stored = {vid: _stored(v) for vid, v in versions.items()}
+    stored = {vid: service.stored_question(v) for vid, v in versions.items()}
 
     built: list[analysis.AttemptResult] = []
     for attempt in attempts:

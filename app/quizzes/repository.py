@@ -68,14 +68,6 @@ def current_version(session: Session, question: BankQuestion) -> QuestionVersion
     return version
 
 
-def versions_of(session: Session, question_id: int) -> Sequence[QuestionVersion]:
-    return session.scalars(
-        select(QuestionVersion)
-        .where(QuestionVersion.question_id == question_id)
-        .order_by(QuestionVersion.version)
-    ).all()
-
-
 def current_versions(
     session: Session, question_ids: Iterable[int]
 ) -> dict[int, tuple[QuestionVersion, str]]:
@@ -160,11 +152,6 @@ def slot_for_question(session: Session, quiz_id: int, question_id: int) -> QuizS
 
 def get_attempt(session: Session, attempt_id: int) -> Attempt | None:
     return session.get(Attempt, attempt_id)
-
-
-def refresh(session: Session, attempt: Attempt) -> Attempt:
-    session.refresh(attempt)
-    return attempt
 
 
 def attempts_of(session: Session, quiz_id: int, user_id: int) -> Sequence[Attempt]:
@@ -256,14 +243,6 @@ def answers_of(session: Session, attempt_id: int) -> Sequence[AttemptAnswer]:
     ).all()
 
 
-def answers_of_attempts(session: Session, attempt_ids: Sequence[int]) -> Sequence[AttemptAnswer]:
-    if not attempt_ids:
-        return []
-    return session.scalars(
-        select(AttemptAnswer).where(AttemptAnswer.attempt_id.in_(attempt_ids))
-    ).all()
-
-
 class ResponseRow(NamedTuple):
     response_json: str
     manual_points: float | None
@@ -307,32 +286,11 @@ def get_answer(session: Session, attempt_id: int, question_id: int) -> AttemptAn
     )
 
 
-def finished_attempts_of_quiz(
-    session: Session, quiz_id: int, run_id: int | None = None
-) -> Sequence[Attempt]:
-    query = select(Attempt).where(
-        Attempt.quiz_id == quiz_id, Attempt.state.in_(FINISHED), Attempt.preview.is_(False)
-    )
-    if run_id is not None:
-        query = query.where(Attempt.run_id == run_id)
-    return session.scalars(query.order_by(Attempt.user_id, Attempt.number)).all()
-
-
 def attempts_of_quiz(session: Session, quiz_id: int, run_id: int | None) -> Sequence[Attempt]:
     query = select(Attempt).where(Attempt.quiz_id == quiz_id, Attempt.preview.is_(False))
     if run_id is not None:
         query = query.where(Attempt.run_id == run_id)
     return session.scalars(query.order_by(Attempt.user_id, Attempt.number)).all()
-
-
-def attempts_needing_grading(session: Session, quiz_ids: Sequence[int]) -> Sequence[Attempt]:
-    if not quiz_ids:
-        return []
-    return session.scalars(
-        select(Attempt)
-        .where(Attempt.quiz_id.in_(quiz_ids), Attempt.state == "needs_grading")
-        .order_by(Attempt.submitted_at)
-    ).all()
 
 
 def attempts_using_versions(session: Session, quiz_ids: Sequence[int]) -> Sequence[Attempt]:
@@ -346,12 +304,3 @@ def attempts_using_versions(session: Session, quiz_ids: Sequence[int]) -> Sequen
 
 def log(session: Session, entry: QuizAuditLog) -> None:
     session.add(entry)
-
-
-def audit_of(session: Session, quiz_id: int, limit: int = 200) -> Sequence[QuizAuditLog]:
-    return session.scalars(
-        select(QuizAuditLog)
-        .where(QuizAuditLog.quiz_id == quiz_id)
-        .order_by(QuizAuditLog.id.desc())
-        .limit(limit)
-    ).all()

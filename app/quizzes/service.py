@@ -439,7 +439,7 @@ def quiz_questions(
         assert slot.question_id is not None
         if slot.question_id in versions:
             v, cat = versions[slot.question_id]
-            out.append((None, _stored(v, cat)))
+            out.append((None, stored_question(v, cat)))
     return out
 
 
@@ -447,7 +447,8 @@ def quiz_question_ids(session: Session, quiz: Quiz) -> list[int]:
     return [s.question_id for s in repository.slots_of(session, quiz.id) if s.question_id]
 
 
-def _stored(v: QuestionVersion, category: str = "") -> StoredQuestion:
+def stored_question(v: QuestionVersion, category: str = "") -> StoredQuestion:
+    """A version as scoring and the attempt page read it (parsed once per content)."""
     return bank.from_row(
         v.id, v.type, v.text, v.title, v.text_format, v.points, v.content_json, category
     )
@@ -518,7 +519,7 @@ def update_question(
     version are rescored with the new one (a key fix), and each change is logged."""
     q = question_from_input(data)
     current = repository.current_version(session, question)
-    old = _stored(current)
+    old = stored_question(current)
     if data.type != current.type and current.used:
         raise ValidationFailed(
             "Tipe soal yang sudah dipakai tidak dapat diubah; buat soal baru.", field="type"
@@ -607,7 +608,7 @@ def _layout(session: Session, quiz: Quiz, seed: str) -> list[dict[str, Any]]:
     for qid in ids:
         if qid not in versions:
             continue
-        stored = _stored(versions[qid][0])
+        stored = stored_question(versions[qid][0])
         choices = list(stored.choice_ids)
         pairs = list(stored.pair_ids)
         if quiz.shuffle_choices:
@@ -737,7 +738,7 @@ def _attempt_questions(
     layout = _layout_of(attempt)
     missing = [item["v"] for item in layout if bank.cached(item["v"]) is None]
     for version in repository.versions_by_id(session, missing).values():
-        bank.remember(_stored(version))
+        bank.remember(stored_question(version))
     return [(item, _cached(item["v"])) for item in layout]
 
 
@@ -1096,7 +1097,7 @@ def regrade_question(
     quiz_ids = [
         q.id for q in repository.quizzes_of_course(session, version_course(session, version))
     ]
-    new = _stored(version)
+    new = stored_question(version)
     count = 0
     for attempt in repository.attempts_using_versions(session, quiz_ids):
         layout = _layout_of(attempt)

@@ -29,8 +29,9 @@ from app.core.markdown import render_rich
 from app.courses import service as courses_service
 from app.courses import studio as course_studio
 from app.courses.models import Section
-from app.quizzes import analysis, bank, reports, repository, service
+from app.quizzes import analysis, reports, repository, service
 from app.quizzes.models import Quiz
+from app.quizzes.pages import kind_labels
 from app.quizzes.questions import Question
 from app.quizzes.schemas import EssayGrade, QuestionIn, QuestionUpdate, QuizRead, QuizSettings
 from app.web.templating import render
@@ -66,11 +67,7 @@ PostedForm = Annotated[FormData, Depends(form_data)]
 def labels() -> dict[str, dict[str, str]]:
     """Display names of the quiz vocabularies in the request's language."""
     return {
-        "kind": {
-            "pretest": _("Pre-test"),
-            "posttest": _("Post-test"),
-            "exercise": _("Latihan"),
-        },
+        "kind": kind_labels(),
         "grading": {
             "highest": _("Nilai tertinggi"),
             "last": _("Percobaan terakhir"),
@@ -786,10 +783,7 @@ def edit_question_page(
     question = service.get_question(db, quiz, question_id)
     version = repository.current_version(db, question)
     category = repository.get_category(db, question.category_id)
-    stored = bank.from_row(
-        version.id, version.type, version.text, version.title, version.text_format,
-        version.points, version.content_json, category.name if category else "",
-    )  # fmt: skip
+    stored = service.stored_question(version, category.name if category else "")
     values = values_from_stored(service.question_input(stored))
     return _editor_page(request, db, principal, quiz, values, question_id=question_id,
                         version=version)  # fmt: skip
