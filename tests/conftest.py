@@ -28,7 +28,11 @@ os.environ.update(
         "LMS_SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
         "LMS_BASE_URL": "http://testserver",
         "LMS_LOG_LEVEL": "WARNING",
-        "LMS_QUIZ_SWEEP_SECONDS": "0",  # no sweep thread; tests call app.quizzes.tasks
+        "LMS_QUIZ_SWEEP_SECONDS": "0",
+        # Jobs run in the calling process; keys are made on first use in a per-run folder.
+        "LMS_JOBS_URL": "immediate",
+        "LMS_JOBS_IN_PROCESS_WORKER": "false",
+        "LMS_KEYS_DIR": str(_TMP / "keys"),  # no sweep thread; tests call app.quizzes.tasks
         # Cheap argon2 for speed; production keeps the RFC 9106 profile (tested in tests/accounts).
         "LMS_ARGON2_TIME_COST": "1",
         "LMS_ARGON2_MEMORY_KIB": "8192",

@@ -78,6 +78,55 @@ class Settings(BaseSettings):
     quiz_grace_seconds: int = Field(default=30, ge=0, le=600)
     quiz_sweep_seconds: int = Field(default=60, ge=0)
 
+    # Time on task: a heartbeat credits the real time since the previous one, unless the gap is
+    # longer than this (the learner was idle) — then it credits nothing.
+    idle_gap_seconds: int = Field(default=300, ge=30)
+
+    # JP ledger (LAN rules; configurable). PPPK: at most this many JP count per contract year.
+    pppk_annual_jp_cap: int = Field(default=24, ge=0)
+    jp_rounding: Literal["floor", "half_up", "none"] = "floor"  # minutes -> JP
+
+    # Certification defaults for every course; a course's own rules override each one.
+    cert_pass_score: float = Field(default=70, ge=0, le=100)
+    # Predikat bands: (score above which, label), highest first; below all: cert_predikat_lowest.
+    cert_predikat_bands: list[tuple[float, str]] = [
+        (90, "Sangat Memuaskan"),
+        (80, "Memuaskan"),
+        (70, "Cukup Memuaskan"),
+        (60, "Kurang Memuaskan"),
+    ]
+    cert_predikat_lowest: str = "Tidak Memuaskan"
+    cert_score_formula: Literal["posttest", "weighted"] = "posttest"
+    cert_weights: dict[str, float] = {"posttest": 100}
+    cert_require_posttest: bool = True
+    cert_min_learning_minutes: int = Field(default=0, ge=0)
+    cert_require_survey: bool = False
+    cert_require_rtl: bool = False
+    cert_require_profile: bool = False
+    cert_auto_issue: bool = True
+    cert_validity_years: int = Field(default=0, ge=0, le=50)
+    cert_curriculum_page: bool = True
+    cert_number_template: str = "{seq:04d}/{course_code}/BKPSDM/{month_roman}/{year}"
+    cert_place: str = "Kabupaten Contoh"
+    cert_signer_name: str = "Kepala BKPSDM"
+    cert_signer_nip: str | None = None
+    cert_signer_jabatan: str = "Kepala Badan Kepegawaian dan Pengembangan Sumber Daya Manusia"
+
+    # Signing keys: `lms keys init` makes a local CA, a PKCS#12 signing certificate and an
+    # Ed25519 credential key in keys_dir; production points these at the agency's own.
+    keys_dir: str = "./var/keys"
+    signing_pkcs12_path: str | None = None  # default: keys_dir/signing.p12
+    signing_pkcs12_password: str | None = None
+    credential_key_path: str | None = None  # default: keys_dir/credential-ed25519.pem
+
+    # Background jobs (huey): sqlite:///path (embedded default), redis://host:port/db, or
+    # "immediate" (run in the calling process; tests).
+    jobs_url: str = "sqlite:///./var/jobs.db"
+    jobs_in_process_worker: bool = True  # start a worker thread in the web process
+
+    # Public verification endpoints: requests per client address per minute.
+    verify_rate_per_minute: int = Field(default=30, ge=1)
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -101,6 +101,8 @@ class Activity(TimestampMixin, Base):
     completion_rule: Mapped[str] = mapped_column(String(32))
     locked_until_previous: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Document/page: the least time on the page before "viewed" counts (0: opening it is enough).
+    min_view_seconds: Mapped[int] = mapped_column(Integer, default=0)
     body_md: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(2048))
     file_id: Mapped[int | None] = mapped_column(
@@ -162,6 +164,7 @@ class Run(TimestampMixin, Base):
     funding_source: Mapped[str] = mapped_column(String(32))
     organiser: Mapped[str | None] = mapped_column(String(255))
     self_enrol: Mapped[bool] = mapped_column(Boolean, default=True)
+    instructors: Mapped[str | None] = mapped_column(Text)  # one name per line (survey targets)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )

@@ -30,6 +30,9 @@ class ActivityProgress(Base):
     media_seconds: Mapped[float | None] = mapped_column(
         Float
     )  # the video's length as the player saw it
+    # Time on task from heartbeats: each credits the real time since the previous one, never
+    # more, and nothing after an idle gap (settings.idle_gap_seconds).
+    time_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[dt.datetime | None]

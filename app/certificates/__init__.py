@@ -1,0 +1,1 @@
+"""Completion, certification rules, certificates (PDF, signature, credential) and verification."""

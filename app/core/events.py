@@ -1,0 +1,40 @@
+"""In-process domain events: a domain announces that something changed for an enrolment or a user,
+and the domains that care (certificates: completion and auto-issue) listen, without imports in
+the other direction. Listeners run in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+EnrolmentListener = Callable[[Session, int], None]
+
+_enrolment_listeners: list[EnrolmentListener] = []
+_user_listeners: list[EnrolmentListener] = []
+
+
+def on_enrolment_changed(listener: EnrolmentListener) -> EnrolmentListener:
+    """Register `listener(session, enrolment_id)`; usable as a decorator."""
+    if listener not in _enrolment_listeners:
+        _enrolment_listeners.append(listener)
+    return listener
+
+
+def on_user_changed(listener: EnrolmentListener) -> EnrolmentListener:
+    """Register `listener(session, user_id)` for profile changes; usable as a decorator."""
+    if listener not in _user_listeners:
+        _user_listeners.append(listener)
+    return listener
+
+
+def enrolment_changed(session: Session, enrolment_id: int) -> None:
+    """An activity completed, a survey or RTL was sent: completion may now hold."""
+    for listener in _enrolment_listeners:
+        listener(session, enrolment_id)
+
+
+def user_changed(session: Session, user_id: int) -> None:
+    """A user's profile changed: profile-complete rules may now hold."""
+    for listener in _user_listeners:
+        listener(session, user_id)

@@ -1,0 +1,1 @@
+"""Evaluasi penyelenggaraan (post-course survey) and RTL (rencana tindak lanjut)."""

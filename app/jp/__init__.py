@@ -1,0 +1,1 @@
+"""The JP ledger: every JP credit a civil servant earns, per year, with its source."""
