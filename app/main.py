@@ -11,11 +11,17 @@ from app.accounts import pages as accounts_pages
 from app.accounts import router as accounts_router
 from app.auth import pages as auth_pages
 from app.auth import router as auth_router
+from app.certificates import pages as certificates_pages
+from app.certificates import router as certificates_router
+from app.certificates import studio as certificates_studio
 from app.core.config import get_settings
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.courses import pages as courses_pages
 from app.courses import router as courses_router
 from app.courses import studio, upload_router
+from app.evaluation import pages as evaluation_pages
+from app.evaluation import router as evaluation_router
+from app.jp import router as jp_router
 from app.quizzes import pages as quizzes_pages
 from app.quizzes import reports_router
 from app.quizzes import router as quizzes_router
@@ -45,6 +51,9 @@ def create_app() -> FastAPI:
         upload_router,
         quizzes_router,
         reports_router,
+        evaluation_router,
+        jp_router,
+        certificates_router,
     ):
         app.include_router(module.router)
     for module in (
@@ -54,6 +63,9 @@ def create_app() -> FastAPI:
         studio,
         quizzes_pages,
         quizzes_studio,
+        evaluation_pages,
+        certificates_pages,
+        certificates_studio,
         web_i18n,
         pages,
     ):

@@ -1,0 +1,7 @@
+"""Officer and template-editor pages for certificates (studio)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
