@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from app.courses.constants import Category, FundingSource, LearningMode
 
@@ -119,6 +120,10 @@ class RunCreate(BaseModel):
     funding_source: FundingSource
     organiser: str | None = Field(default=None, max_length=255)
     self_enrol: bool = True
+    # Widyaiswara/narasumber of the run; the post-course survey asks about each one.
+    instructors: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    ] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> RunCreate:

@@ -388,6 +388,7 @@ def create_run(session: Session, course: Course, data: RunCreate, principal: Pri
         funding_source=data.funding_source.value,
         organiser=data.organiser,
         self_enrol=data.self_enrol,
+        instructors="\n".join(data.instructors) or None,
         created_by_id=principal.user_id or None,
     )
     repository.add(session, run)
