@@ -526,16 +526,20 @@ def create_run_page(
     name: FormText = None, starts_on: FormText = None, ends_on: FormText = None,
     enrol_opens_on: FormText = None, enrol_closes_on: FormText = None,
     capacity: FormText = None, funding_source: FormText = None, organiser: FormText = None,
-    self_enrol: FormText = None,
+    self_enrol: FormText = None, instructors: FormText = None,
 ) -> Response:  # fmt: skip
     raw: dict[str, Any] = {
         "name": name, "starts_on": starts_on, "ends_on": ends_on,
         "enrol_opens_on": enrol_opens_on, "enrol_closes_on": enrol_closes_on,
         "capacity": capacity, "funding_source": funding_source, "organiser": organiser,
+        "instructors": instructors,
     }  # fmt: skip
     course = service.get_course(db, course_id, principal)
+    names = [line.strip() for line in (instructors or "").splitlines() if line.strip()]
     try:
-        data = RunCreate.model_validate({**_present(raw), "self_enrol": _checked(self_enrol)})
+        data = RunCreate.model_validate(
+            {**_present(raw), "self_enrol": _checked(self_enrol), "instructors": names}
+        )
         run = service.create_run(db, course, data, principal)
     except (LMSError, ValidationError) as exc:
         db.rollback()
