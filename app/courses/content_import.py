@@ -32,6 +32,8 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
 from app.auth.service import Principal
+from app.certificates import service as certificates_service
+from app.certificates.schemas import RulesUpdate
 from app.core.config import Settings
 from app.core.errors import Conflict, LMSError, PayloadTooLarge, ValidationFailed
 from app.courses import content, filetypes, repository, scorm, service, uploads
@@ -104,6 +106,12 @@ class RunSpec(RunCreate):
     enrol_closes_on: RelativeDate | None = None
 
 
+class CertificationSpec(RulesUpdate):
+    """course.yaml `certification:`: the certification-rules API fields, typos refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class CourseSpec(CourseCreate):
     """course.yaml: the course fields of the API (same limits) plus status and runs."""
 
@@ -111,6 +119,8 @@ class CourseSpec(CourseCreate):
 
     status: Literal["draft", "published"] = "draft"
     runs: list[RunSpec] = Field(default_factory=list, max_length=50)
+    # The course's certification rules (the API's fields); left out: the institution's settings.
+    certification: CertificationSpec | None = None
 
 
 class SectionSpec(BaseModel):
@@ -818,6 +828,7 @@ def apply_plan(
     _retire_leftovers(session, existing_sections, placed, existing, claimed, report)
     _apply_status(session, course, plan, report, settings)
     _create_runs(session, course, plan, actor, report)
+    _apply_certification(session, settings, course, plan, report)
     session.flush()
     if report.changed:
         log.info("imported %s", report.summary())
@@ -1269,6 +1280,20 @@ def _apply_status(
             f"{plan.slug}/{COURSE_FILE}: status '{wanted}' tidak diterapkan; kursus sudah "
             f"'{course.status}' (ubah lewat studio)"
         )
+
+
+def _apply_certification(
+    session: Session, settings: Settings, course: Course, plan: CoursePlan, report: ImportReport
+) -> None:
+    """Rule: course.yaml's `certification:` fields set the course's rules; fields it leaves out
+    keep what a training officer set (or the institution's setting)."""
+    wanted = plan.spec.certification
+    if wanted is None:
+        return
+    before = certificates_service.rules_for(session, course.id, settings)
+    after = certificates_service.update_rules(session, course.id, wanted, settings)
+    if after != before:
+        report.changes.append("aturan sertifikasi diperbarui")
 
 
 def _create_runs(

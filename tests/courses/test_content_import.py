@@ -1117,3 +1117,28 @@ def test_demo_scorm_package_bookmarks_suspends_resumes_and_passes(scorm_site: st
             )
         finally:
             browser.close()
+
+
+def test_certification_block_sets_the_course_rules(settings: Settings, tmp_path: Path) -> None:
+    """The demo course asks for the survey and RTL; fields it leaves out keep the settings."""
+    from app.certificates import service as certificates_service
+
+    import_folder(settings, LITERASI)
+    with session_scope() as session:
+        course = repository.get_course_by_code(session, "LITDIG-ASN")
+        assert course is not None
+        rules = certificates_service.rules_for(session, course.id, settings)
+    assert (rules.require_survey, rules.require_rtl, rules.pass_score) == (True, True, 70)
+    assert rules.validity_years == settings.cert_validity_years
+    assert not import_folder(settings, LITERASI).changed
+
+
+def test_certification_block_refuses_unknown_fields(settings: Settings, tmp_path: Path) -> None:
+    folder = copy_course(tmp_path)
+    course_yaml = folder / "course.yaml"
+    course_yaml.write_text(
+        course_yaml.read_text(encoding="utf-8").replace("require_rtl: true", "require_rtll: true"),
+        encoding="utf-8",
+    )
+    with pytest.raises(ValidationFailed, match=r"course.yaml: certification.require_rtll"):
+        import_folder(settings, folder)
