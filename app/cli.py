@@ -241,7 +241,118 @@ def quizzes_close_expired() -> None:
     typer.echo(f"graded {closed} expired attempt(s)")
 
 
+keys_cli = typer.Typer(help="Signing keys (certificate PDFs and credentials)", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+
+
+@keys_cli.command("init")
+def keys_init(
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace existing keys (old PDFs stay valid only if their CA is still trusted)",
+        ),
+    ] = False,
+    keys_dir: Annotated[Path | None, typer.Option(help="Folder (default: LMS_KEYS_DIR)")] = None,
+) -> None:
+    """Make a local root CA, a PAdES signing certificate (PKCS#12) and an Ed25519 credential key."""
+    from app.certificates import keys
+
+    settings = get_settings()
+    folder = keys_dir or Path(settings.keys_dir)
+    written = keys.init_keys(
+        folder,
+        settings.institution_name,
+        force=force,
+        pkcs12_password=settings.signing_pkcs12_password,
+    )
+    if not written:
+        typer.echo(f"keys: already present in {folder} (use --force to replace them)")
+        return
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"trust anchor for verifiers: {folder / keys.CA_CERT}")
+
+
+certificates_cli = typer.Typer(help="Certificates: bulk issue, resume", no_args_is_help=True)
+cli.add_typer(certificates_cli, name="certificates")
+jobs_cli = typer.Typer(help="Background jobs (huey)", no_args_is_help=True)
+cli.add_typer(jobs_cli, name="jobs")
+
+
+@certificates_cli.command("issue-run")
+def certificates_issue_run(
+    run_id: Annotated[int, typer.Argument(help="The run (angkatan)")],
+    user: Annotated[list[int] | None, typer.Option("--user", help="User id (repeat)")] = None,
+    workers: Annotated[int | None, typer.Option(help="PDF processes (default: cores)")] = None,
+) -> None:
+    """Issue certificates for a run in this process (everyone eligible, or --user ...)."""
+    from app.certificates import service as cert_service
+    from app.certificates import tasks
+    from app.core.db import session_scope
+    from app.core.errors import LMSError
+
+    settings = get_settings()
+    try:
+        with session_scope() as session:
+            job_id = cert_service.create_issue_job(session, run_id, user or None, None)
+    except LMSError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"job {job_id}")
+    ok = tasks.run_job(job_id, settings, workers=workers,
+                       on_batch=lambda n: typer.echo(f"  {n} peserta diproses"))  # fmt: skip
+    _print_job(job_id)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _print_job(job_id: str) -> None:
+    from app.certificates import service as cert_service
+    from app.core.db import session_scope
+
+    with session_scope() as session:
+        job = cert_service.job_status(session, job_id, with_items=False)
+    typer.echo(
+        f"{job.state}: issued {job.issued_count}, ineligible {job.ineligible_count}, "
+        f"failed {job.failed_count}, PDFs {job.rendered_count}"
+        + (f" — {job.error}" if job.error else "")
+    )
+
+
+@certificates_cli.command("resume")
+def certificates_resume(
+    job_id: Annotated[str | None, typer.Argument(help="One job (also a failed one)")] = None,
+) -> None:
+    """Finish jobs whose process died (stale heartbeat), here and now."""
+    from app.certificates import tasks
+
+    ids = tasks.resume_stale(get_settings(), inline=True, job_id=job_id)
+    if not ids:
+        typer.echo("no job to resume")
+    for jid in ids:
+        _print_job(jid)
+
+
+@jobs_cli.command("worker")
+def jobs_worker(
+    workers: Annotated[int, typer.Option(help="Worker threads")] = 1,
+) -> None:
+    """Consume background jobs (production; LMS_JOBS_URL=redis://... or sqlite:///...)."""
+    from app.certificates import service as _listeners  # noqa: F401 - completion listeners
+    from app.certificates import tasks
+
+    settings = get_settings()
+    huey = tasks.get_huey()
+    tasks.resume_stale(settings)
+    huey.create_consumer(workers=workers, worker_type="thread").run()
+
+
 def main() -> None:
+    # Domain event listeners (completion -> certificates) must be registered in every process.
+    from app.certificates import service as _certificates  # noqa: F401
+
     cli(prog_name="lms")
 
 

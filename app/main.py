@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from app.accounts import pages as accounts_pages
@@ -13,7 +16,9 @@ from app.auth import pages as auth_pages
 from app.auth import router as auth_router
 from app.certificates import pages as certificates_pages
 from app.certificates import router as certificates_router
+from app.certificates import service as certificates_service  # noqa: F401 - completion listeners
 from app.certificates import studio as certificates_studio
+from app.certificates import tasks as certificates_tasks
 from app.core.config import get_settings
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.courses import pages as courses_pages
@@ -32,6 +37,14 @@ from app.web import i18n as web_i18n
 from app.web.static import HashedStaticFiles
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Every domain's background work while the app serves: the quiz sweep, and the certificate
+    job worker with its resume sweep."""
+    async with quizzes_tasks.lifespan(app), certificates_tasks.lifespan(app):
+        yield
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -41,7 +54,7 @@ def create_app() -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
-        lifespan=quizzes_tasks.lifespan,  # the quiz sweep thread (quiz_sweep_seconds)
+        lifespan=lifespan,  # quiz sweep thread + certificate job worker
     )
     errors.install(app)
     for module in (

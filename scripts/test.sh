@@ -2,10 +2,11 @@
 # Runs the whole test suite (SQLite by default; set LMS_TEST_DATABASE_URL for PostgreSQL).
 # Browser tests need Debian's chromium, certificate tests poppler-utils: installed with apt when missing. Extra args go to pytest.
 source "$(dirname "$0")/bootstrap.sh"
-# chromium drives the browser tests; poppler-utils (pdfsig, pdftoppm, pdftotext) checks certificates.
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdfsig ]; then
+# chromium drives the browser tests; poppler-utils (pdfsig, pdftoppm, pdftotext) and libnss3-tools
+# (certutil, a trust store for pdfsig) check certificates.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdfsig ] || [ ! -x /usr/bin/certutil ]; then
   echo "Installing Debian's chromium and poppler-utils for the browser and certificate tests ..."
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils libnss3-tools
 fi
 exec .venv/bin/pytest "$@"

@@ -245,3 +245,231 @@ def make_quiz(
             result = quiz_service.import_questions(session, quiz, "gift", gift.encode(), staff)
             assert not result.errors, result.errors
         return {"quiz": quiz.id, "activity": quiz.activity_id}
+
+
+# --- progress and evaluation (issue 5) ----------------------------------------------------------
+
+
+def make_activity(
+    section_id: int,
+    *,
+    kind: str = "video",
+    title: str = "Video Materi",
+    duration_minutes: int = 10,
+    completion_rule: str | None = None,
+    min_view_seconds: int = 0,
+    required: bool = True,
+) -> int:
+    """An activity row straight in the database (a video needs no stored file for progress)."""
+    from sqlalchemy import func, select
+
+    from app.courses.constants import DEFAULT_RULE, ActivityKind
+    from app.courses.models import Activity, Section
+
+    with session_scope() as session:
+        section = session.get(Section, section_id)
+        assert section is not None
+        position = session.scalar(
+            select(func.coalesce(func.max(Activity.position), 0)).where(
+                Activity.section_id == section_id
+            )
+        )
+        activity = Activity(
+            section_id=section_id,
+            course_id=section.course_id,
+            position=(position or 0) + 1,
+            kind=kind,
+            title=title,
+            duration_minutes=duration_minutes,
+            required=required,
+            completion_rule=completion_rule or DEFAULT_RULE[ActivityKind(kind)].value,
+            min_view_seconds=min_view_seconds,
+            body_md="# Materi\n\nIsi." if kind == "page" else None,
+        )
+        session.add(activity)
+        session.flush()
+        return activity.id
+
+
+def make_certificate_record(
+    *,
+    holder_name: str = "Ni Luh Putu Ayu Ma'rifah Sukmawatì",
+    curriculum: list[tuple[str, list[tuple[str, float]]]] | None = None,
+    seq: int | None = None,
+    template_id: int | None = None,
+) -> int:
+    """An issued certificate row (course, run, learner, enrolment made too) without going through
+    the issuing service, and without its PDF: for PDF/signing tests. Returns the certificate id."""
+    import datetime as dt
+    import json
+    import secrets
+
+    from app.certificates.models import Certificate
+    from app.courses.models import Course, Run
+
+    ids = make_course(title="Pelatihan Penyusunan SKP Berbasis Kinerja")
+    run_id = make_run(ids["course"])
+    user = make_user(name=holder_name)
+    enrolment_id = enrol(run_id, user.id)
+    n = seq if seq is not None else next(_seq)
+    today = dt.date.today()
+    with session_scope() as session:
+        course = session.get(Course, ids["course"])
+        run = session.get(Run, run_id)
+        assert course is not None and run is not None
+        cert = Certificate(
+            number=f"{n:04d}/{course.code}/BKPSDM/XI/{today.year}",
+            year=today.year,
+            seq=n,
+            code=secrets.token_hex(20).upper(),
+            enrolment_id=enrolment_id,
+            run_id=run_id,
+            course_id=course.id,
+            user_id=user.id,
+            holder_name=holder_name,
+            holder_nip=user.nip,
+            holder_pangkat_golongan="Penata (III/c)",
+            holder_jabatan="Analis Kebijakan Ahli Muda",
+            holder_opd="Dinas Komunikasi dan Informatika",
+            course_code=course.code,
+            course_title=course.title,
+            run_name=run.name,
+            run_starts_on=run.starts_on,
+            run_ends_on=run.ends_on,
+            funding_source=run.funding_source,
+            jp=20,
+            score=88.5,
+            predikat="Memuaskan",
+            issuer="BKPSDM Kabupaten Contoh",
+            signer_name="Dr. I Gusti Ngurah Ra'is, M.Si.",
+            signer_nip="197001011995031001",
+            signer_jabatan="Kepala BKPSDM",
+            place="Kabupaten Contoh",
+            issued_on=today,
+            template_id=template_id,
+            curriculum_json=json.dumps(curriculum) if curriculum is not None else None,
+        )
+        session.add(cert)
+        session.flush()
+        return cert.id
+
+
+# --- certificates (H2) ----------------------------------------------------------------------------
+
+
+def set_profile(
+    user_id: int,
+    *,
+    pangkat: str | None = "III/a",
+    jabatan: str | None = "Analis Kebijakan",
+    opd_code: str | None = "DISKOMINFO",
+    name: str | None = None,
+) -> None:
+    """Fill (or clear) the profile fields a certificate prints, without emitting events."""
+    from app.accounts.models import User
+
+    if opd_code:
+        make_opd(code=opd_code)
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        user.pangkat_golongan, user.jabatan = pangkat, jabatan
+        if name:
+            user.name = name
+        if opd_code:
+            opd = accounts_service.repository.get_opd_by_code(session, opd_code)
+            user.opd_id = opd.id if opd else None
+        else:
+            user.opd_id = None
+
+
+def complete_activity(enrolment_id: int, activity_id: int, *, seconds: float = 0.0) -> None:
+    """Mark an activity completed the way progress does (which announces it to listeners)."""
+    from app.progress import service as progress_service
+
+    with session_scope() as session:
+        progress = progress_service.get_or_start(session, enrolment_id, activity_id)
+        progress.time_seconds = (progress.time_seconds or 0.0) + seconds
+        progress_service.mark_completed(session, progress)
+
+
+def graded_attempt(quiz_id: int, user_id: int, enrolment_id: int, run_id: int,
+                   percent: float, *, pass_score: float = 60) -> None:  # fmt: skip
+    """A finished, graded attempt (what a submitted post-test leaves behind)."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from app.quizzes.models import Attempt
+
+    now = dt.datetime.now(dt.UTC)
+    with session_scope() as session:
+        number = (
+            session.scalar(
+                select(func.count()).where(Attempt.quiz_id == quiz_id, Attempt.user_id == user_id)
+            )
+            or 0
+        ) + 1
+        session.add(
+            Attempt(
+                quiz_id=quiz_id,
+                user_id=user_id,
+                enrolment_id=enrolment_id,
+                run_id=run_id,
+                number=number,
+                state="graded",
+                started_at=now,
+                submitted_at=now,
+                graded_at=now,
+                score=percent,
+                max_score=100,
+                percent=percent,
+                passed=percent >= pass_score,
+                layout_json="[]",
+                results_json="[]",
+            )
+        )
+
+
+def make_learner(*, opd_code: str = "DISKOMINFO", name: str = "Dewi Lestari",
+                 complete_profile: bool = True) -> User:  # fmt: skip
+    make_opd(code=opd_code)
+    user = make_user(name=name, opd_code=opd_code)
+    if complete_profile:
+        set_profile(user.id, opd_code=opd_code)
+    return user
+
+
+def make_completed_run(
+    learners: int = 1,
+    *,
+    jp: int = 10,
+    pages: int = 2,
+    complete: bool = True,
+    auto_issue: bool | None = None,
+    code: str | None = None,
+) -> dict[str, object]:
+    """A published course with `pages` page activities, a run and `learners` enrolled learners
+    with complete profiles; with `complete`, each learner finishes every page (which completes
+    the run, and issues the certificate when the course auto-issues). `auto_issue` sets the
+    course's own rule first (None: the institution's setting)."""
+    from app.certificates import service as _listeners  # noqa: F401 - completion listeners
+    from app.certificates.models import CertificationRules
+
+    ids = make_course(pages=pages, jp=jp, code=code)
+    if auto_issue is not None:
+        with session_scope() as session:
+            session.add(CertificationRules(course_id=ids["course"], auto_issue=auto_issue))
+    run_id = make_run(ids["course"])
+    users: list[int] = []
+    enrolments: list[int] = []
+    for i in range(learners):
+        user = make_learner(name=f"Peserta {i + 1:03d}")
+        users.append(user.id)
+        enrolments.append(enrol(run_id, user.id))
+    if complete:
+        for eid in enrolments:
+            for p in range(pages):
+                complete_activity(eid, ids[f"page{p + 1}"], seconds=900)
+    return {"course": ids["course"], "section": ids["section"], "run": run_id, "users": users,
+            "enrolments": enrolments, "pages": [ids[f"page{p + 1}"] for p in range(pages)]}  # fmt: skip

@@ -168,3 +168,16 @@ def list_opds(session: Session) -> list[tuple[Opd, str | None, int]]:
 
 def count_users(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def profile_rows(session: Session, user_ids: Sequence[int]) -> Sequence[Any]:
+    """(id, name, nip, employment, pangkat, jabatan, opd code, opd name) of some users; a long
+    list reads the whole table once (see _LONG_LIST)."""
+    query = select(
+        User.id, User.name, User.nip, User.employment, User.pangkat_golongan, User.jabatan,
+        Opd.code, Opd.name,
+    ).outerjoin(Opd, Opd.id == User.opd_id)  # fmt: skip
+    if len(user_ids) > _LONG_LIST:
+        wanted = set(user_ids)
+        return [r for r in session.execute(query) if r[0] in wanted]
+    return session.execute(query.where(User.id.in_(list(user_ids)))).all()

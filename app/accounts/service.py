@@ -5,6 +5,7 @@ Other domains read users through this module (`get_user_view`, `UserView`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
@@ -17,6 +18,7 @@ from app.accounts.models import Opd, User, UserRole
 from app.accounts.nip import NIPError, normalise_nip, parse_nip
 from app.accounts.passwords import check_password_policy, hash_password
 from app.accounts.schemas import OpdCreate, OpdRead, OpdRef, UserCreate, UserRead, UserUpdate
+from app.core import events
 from app.core.config import Settings
 from app.core.errors import Conflict, NotFound, ValidationFailed
 
@@ -287,6 +289,7 @@ def update_user(session: Session, user: User, data: UserUpdate, settings: Settin
             raise ValidationFailed("Pengguna harus punya paling sedikit satu peran.", field="roles")
         repository.set_roles(session, user.id, [r.value for r in data.roles])
     session.flush()
+    events.user_changed(session, user.id)  # e.g. a completed profile may complete a run
     session.expire(user)
     return get_user(session, user.id)
 
@@ -336,3 +339,24 @@ def list_users(
         session, q=q, opd_id=opd_id, offset=(max(page, 1) - 1) * per_page, limit=per_page
     )
     return total, [to_read(u) for u in users]
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileView:
+    """The identity fields other domains print or check (certificates: holder snapshot)."""
+
+    user_id: int
+    name: str
+    nip: str | None
+    employment: str | None
+    pangkat_golongan: str | None
+    jabatan: str | None
+    opd_code: str | None
+    opd_name: str | None
+
+
+def profiles(session: Session, user_ids: Sequence[int]) -> dict[int, ProfileView]:
+    """Profiles of many users in one query (no N+1)."""
+    if not user_ids:
+        return {}
+    return {r[0]: ProfileView(*r) for r in repository.profile_rows(session, user_ids)}

@@ -73,3 +73,11 @@ def clear_failures(session: Session, scope: str, key: str) -> None:
     session.execute(
         delete(LoginFailure).where(LoginFailure.scope == scope, LoginFailure.key == key)
     )
+
+
+def delete_failures_before(session: Session, scope: str, key: str, before: dt.datetime) -> None:
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.scope == scope, LoginFailure.key == key, LoginFailure.at < before
+        )
+    )

@@ -224,3 +224,21 @@ def csrf_valid(binding: str | None, supplied: str | None, settings: Settings) ->
     if not binding or not supplied:
         return False
     return hmac.compare_digest(csrf_token(binding, settings), supplied)
+
+
+def count_request(scope: str, key: str, *, limit: int, window_seconds: int) -> None:
+    """Rate limit for public endpoints (certificate verification): at most `limit` requests per
+    key in the window, counted in the database like login failures (shared by every worker and
+    host); over it, 429 with Retry-After. Refused requests are not counted."""
+    now = utcnow()
+    window = dt.timedelta(seconds=window_seconds)
+    with session_scope() as own:  # its own transaction: counted even when the request fails
+        count, oldest = repository.failures_since(own, scope, key, now - window)
+        if count >= limit and oldest is not None:
+            retry = int((oldest + window - now).total_seconds()) + 1
+            raise Throttled(
+                f"Terlalu banyak permintaan. Coba lagi dalam {max(1, retry)} detik.",
+                retry_after=retry,
+            )
+        repository.delete_failures_before(own, scope, key, now - window)  # rows stay bounded
+        repository.add_failures(own, [(scope, key)], now)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -344,7 +344,7 @@ def signing_password(settings: Settings) -> bytes:
 class SigningMaterial:
     """The loaded signing key, its certificate and the rest of the chain from the PKCS#12."""
 
-    key: pkcs12.PKCS12PrivateKeyTypes
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | Ed25519PrivateKey
     cert: x509.Certificate
     chain: tuple[x509.Certificate, ...]
     pkcs12_bytes: bytes
@@ -357,6 +357,8 @@ def _load_pkcs12_cached(path: str, mtime_ns: int, password: bytes) -> SigningMat
     key, cert, extra = pkcs12.load_key_and_certificates(blob, password)
     if key is None or cert is None:
         raise KeysMissing(f"{path}: the PKCS#12 holds no private key and certificate")
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | Ed25519PrivateKey):
+        raise KeysMissing(f"{path}: the signing key must be RSA, ECDSA or Ed25519")
     return SigningMaterial(key, cert, tuple(extra), blob, password)
 
 
@@ -372,7 +374,8 @@ def trust_roots(settings: Settings) -> list[x509.Certificate]:
     """Certificates verification trusts: the local CA plus the top of the PKCS#12 chain."""
     paths = ensure_keys(settings)
     roots: list[x509.Certificate] = []
-    if paths.ca_cert.exists():
+    # A configured (agency) PKCS#12 brings its own chain; a leftover local CA is not trusted then.
+    if settings.signing_pkcs12_path is None and paths.ca_cert.exists():
         roots.extend(x509.load_pem_x509_certificates(paths.ca_cert.read_bytes()))
     material = signing_material(settings)
     for cert in material.chain:

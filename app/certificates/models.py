@@ -207,7 +207,9 @@ class IssueJobItem(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
     )
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending issued ineligible failed
+    state: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending issued ineligible failed
     certificate_id: Mapped[int | None] = mapped_column(
         ForeignKey("certificate.id", ondelete="SET NULL")
     )

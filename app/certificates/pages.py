@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
+from app.auth import service as auth_service
 from app.auth.dependencies import (
     CurrentPrincipal,
     SessionDep,
@@ -16,7 +18,9 @@ from app.auth.dependencies import (
     verify_csrf,
 )
 from app.certificates import service
-from app.core.errors import NotFound, PayloadTooLarge
+from app.certificates.schemas import CertificateRead, MyCertificate
+from app.core.config import Settings
+from app.core.errors import PayloadTooLarge, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.web.templating import render
 
@@ -51,20 +55,25 @@ def labels() -> dict[str, dict[str, str]]:
     return {"status": status_labels(), "explain": status_explanations()}
 
 
-def normalise_code(code: str) -> str:
-    """A code as typed or scanned: spaces dropped; the service accepts grouped or plain forms."""
-    return "".join(code.split())
+def throttle(request: Request, settings: Settings) -> None:
+    """Verification is public: the same per-address limit as the API's (verify_rate_per_minute)."""
+    auth_service.count_request(
+        "verify",
+        client_address(request, settings),
+        limit=settings.verify_rate_per_minute,
+        window_seconds=60,
+    )
 
 
 @router.get("/sertifikat")
 def my_certificates_page(
     request: Request, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
 ) -> Response:
-    certificates = service.my_certificates(db, principal.user_id)
+    certificates = service.my_certificates(db, principal.user_id, settings)
     return render(
         request,
         "certificates/mine.html",
-        {"certificates": [service_view(c, settings) for c in certificates], "labels": labels()},
+        {"certificates": [certificate_view(c) for c in certificates], "labels": labels()},
     )
 
 
@@ -77,30 +86,32 @@ def my_certificate_page(
     principal: CurrentPrincipal,
 ) -> Response:
     """One certificate of the caller (staff may open anyone's; others get 404, not 403)."""
-    certificate = service.get_certificate(db, certificate_id, principal)
+    certificate = service.certificate_detail(db, certificate_id, principal, settings)
     return render(
         request,
         "certificates/detail.html",
-        {"c": service_view(certificate, settings), "labels": labels()},
+        {"c": certificate_view(certificate), "labels": labels()},
     )
 
 
-def service_view(certificate: Any, settings: Any) -> dict[str, Any]:
-    """Plain data for templates from the service's certificate read model."""
-    code = str(certificate.code)
+def certificate_view(certificate: MyCertificate | CertificateRead) -> dict[str, Any]:
+    """Plain data for the learner's certificate card (dashboard, "Sertifikat saya")."""
     return {
         "id": certificate.id,
         "number": certificate.number,
-        "code": code,
-        "code_display": getattr(certificate, "code_display", None) or code,
+        "code": certificate.code,
+        "code_display": service.display_code(certificate.code),
         "status": certificate.status,
         "course_title": certificate.course_title,
         "jp": certificate.jp,
-        "predikat": getattr(certificate, "predikat", None),
-        "score": getattr(certificate, "score", None),
+        "predikat": certificate.predikat,
         "issued_at": certificate.issued_at,
-        "verify_url": getattr(certificate, "verify_url", None)
-        or f"{settings.base_url.rstrip('/')}/verify/{code}",
+        "verify_url": certificate.verify_url,
+        "has_pdf": (
+            certificate.has_pdf
+            if isinstance(certificate, MyCertificate)
+            else certificate.pdf_sha256 is not None
+        ),
         "pdf_url": f"/api/v1/certificates/{certificate.id}/pdf",
         "credential_url": f"/api/v1/certificates/{certificate.id}/credential",
     }
@@ -115,18 +126,28 @@ def verify_form_page(request: Request) -> Response:
 
 
 @router.post("/verify", dependencies=[Depends(verify_csrf)])
-async def verify_submit(
+def verify_submit(
     request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
     code: Annotated[str, Form()] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """A code goes to its page; an uploaded PDF is checked here (exact copy or valid signature)."""
     if file is not None and file.filename:
-        data = await file.read(MAX_VERIFY_PDF_BYTES + 1)
+        data = file.file.read(MAX_VERIFY_PDF_BYTES + 1)
         if len(data) > MAX_VERIFY_PDF_BYTES:
             raise PayloadTooLarge(_("Berkas lebih dari 20 MB; sertifikat asli jauh lebih kecil."))
-        return _pdf_result(request, data, file.filename)
-    cleaned = normalise_code(code)
+        if not data:
+            raise ValidationFailed(_("Berkas kosong. Pilih berkas PDF sertifikat."), field="file")
+        throttle(request, settings)
+        result = service.verify_pdf(db, data, settings)
+        return render(
+            request,
+            "certificates/verify_pdf.html",
+            {"result": result, "filename": file.filename, "labels": labels()},
+        )
+    cleaned = service.normalise_code(code)
     if not cleaned:
         return render(
             request,
@@ -137,35 +158,12 @@ async def verify_submit(
             },
             status_code=422,
         )
-    return RedirectResponse(f"/verify/{cleaned}", status_code=303)
-
-
-def _pdf_result(request: Request, data: bytes, filename: str) -> Response:
-    from app.core.db import session_scope
-    from app.core.config import get_settings
-
-    settings = get_settings()
-    with session_scope() as db:
-        service.check_verify_rate(client_address(request, settings), settings)
-        result = service.verify_pdf(db, data)
-        record = None
-        if getattr(result, "code", None):
-            try:
-                record = service.verify(db, result.code)
-            except NotFound:
-                record = None
-        context = {
-            "result": result,
-            "record": record,
-            "filename": filename,
-            "labels": labels(),
-        }
-        return render(request, "certificates/verify_pdf.html", context)
+    return RedirectResponse(f"/verify/{quote(cleaned, safe='')}", status_code=303)
 
 
 @router.get("/verify/{code}")
 def verify_page(request: Request, code: str, db: SessionDep, settings: SettingsDep) -> Response:
     """Public: status with colour and words, and the record's snapshot; unknown codes are 404."""
-    service.check_verify_rate(client_address(request, settings), settings)
-    record = service.verify(db, normalise_code(code))
+    throttle(request, settings)
+    record = service.verify(db, code)
     return render(request, "certificates/verify.html", {"v": record, "labels": labels()})

@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     signing_pkcs12_password: str | None = None
     credential_key_path: str | None = None  # default: keys_dir/credential-ed25519.pem
 
+    # Certificate PDFs (H3): template background caps and bulk rendering workers (0: one per core).
+    cert_background_max_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024)
+    cert_background_max_pixels: int = Field(default=3508 * 2480, ge=600 * 400)
+    cert_pdf_workers: int = Field(default=0, ge=0, le=64)
+
     # Background jobs (huey): sqlite:///path (embedded default), redis://host:port/db, or
     # "immediate" (run in the calling process; tests).
     jobs_url: str = "sqlite:///./var/jobs.db"
@@ -126,6 +131,13 @@ class Settings(BaseSettings):
 
     # Public verification endpoints: requests per client address per minute.
     verify_rate_per_minute: int = Field(default=30, ge=1)
+
+    # Certificates, issuing (H2): at most this many are issued inline by one request (with
+    # their PDFs); more become a background job. A job whose heartbeat is older than
+    # cert_job_stale_seconds is taken over by the startup sweep / `lms certificates resume`.
+    cert_sync_issue_max: int = Field(default=20, ge=0)
+    cert_job_batch: int = Field(default=500, ge=1, le=10_000)
+    cert_job_stale_seconds: int = Field(default=120, ge=5)
 
     log_level: str = "INFO"
 

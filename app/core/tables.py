@@ -110,3 +110,20 @@ def cell_text(value: Any) -> str:
         # binary float's made-up tail ('...031008', a wrong but valid-looking NIP).
         return format(Decimal(repr(value)), "f") if abs(value) >= 2**53 else str(int(value))
     return str(value).strip()
+
+
+# Spreadsheets run a cell that starts with one of these as a formula (CSV/formula injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """A CSV cell text that a spreadsheet will not run as a formula (a leading quote)."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def xlsx_safe(value: str) -> str:
+    """A text for an openpyxl cell: characters XLSX cannot hold removed. Write it with
+    `cell.data_type = "s"` so that a leading "=" stays text."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", value)

@@ -34,6 +34,7 @@ def facts(activity: Activity) -> ActivityFacts:
         kind=activity.kind,
         completion_rule=activity.completion_rule,
         duration_minutes=activity.duration_minutes,
+        min_view_seconds=activity.min_view_seconds or 0,
     )
 
 
@@ -91,6 +92,7 @@ def create_activity(
     file_id: int | None = None,
     file_name: str | None = None,
     upload: UploadFile | None = None,
+    min_view_seconds: int = 0,
 ) -> Activity:
     """Validate the fields first, then store the bytes, then the row (nothing half-written)."""
     data = service.ActivityInput(
@@ -102,6 +104,7 @@ def create_activity(
         completion_rule=completion_rule,
         body=body,
         url=url,
+        min_view_seconds=min_view_seconds,
     )
     if kind in FILE_KINDS:
         if file_id is not None:

@@ -119,9 +119,20 @@ def course_page(
 
 
 @router.get("/my/courses")
-def my_courses_page(request: Request, db: SessionDep, principal: CurrentPrincipal) -> Response:
+def my_courses_page(
+    request: Request, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+) -> Response:
+    from app.certificates import service as certificates_service
+
     rows = service.my_courses(db, principal)
-    return render(request, "courses/my_courses.html", {"rows": rows, **_labels()})
+    progress = {
+        c.run_id: c for c in certificates_service.my_courses(db, principal.user_id, settings)
+    }
+    return render(
+        request,
+        "courses/my_courses.html",
+        {"rows": rows, "progress": progress, **_labels()},
+    )
 
 
 @router.post("/runs/{run_id}/enrol", dependencies=[Depends(verify_csrf)])
@@ -180,6 +191,7 @@ def activity_page(
         "resume_at": progress_service.resume_position(db, enrolment.id, activity.id)
         if enrolment
         else 0.0,
+        "min_view_seconds": activity.min_view_seconds or 0,
         **_labels(),
     }
     if activity.kind == ActivityKind.PAGE:

@@ -6,7 +6,19 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.models import Opd, User
@@ -274,6 +286,39 @@ def active_enrolment_for_course(session: Session, user_id: int, course_id: int) 
     )
 
 
+# The heartbeat path's look-up, built once: the few activity columns progress needs and the
+# user's current enrolment id in its course (`active_enrolment_for_course` as a subquery).
+_ACTIVITY_WITH_ENROLMENT = select(
+    Activity.id,
+    Activity.kind,
+    Activity.completion_rule,
+    Activity.duration_minutes,
+    Activity.min_view_seconds,
+    Activity.hidden,
+    select(Enrolment.id)
+    .join(Run, Run.id == Enrolment.run_id)
+    .where(
+        Run.course_id == Activity.course_id,
+        Enrolment.user_id == bindparam("user_id"),
+        Enrolment.status.in_(("active", "completed")),
+    )
+    .order_by(Enrolment.enrolled_at.desc())
+    .limit(1)
+    .correlate(Activity)
+    .scalar_subquery(),
+).where(Activity.id == bindparam("activity_id"))
+
+
+def activity_with_enrolment(
+    session: Session, activity_id: int, user_id: int
+) -> Row[int, str, str, int, int, bool, int | None] | None:
+    """(id, kind, completion_rule, duration_minutes, min_view_seconds, hidden, enrolment id or
+    None) of an activity for a user, in one query."""
+    return session.execute(
+        _ACTIVITY_WITH_ENROLMENT, {"activity_id": activity_id, "user_id": user_id}
+    ).first()
+
+
 def user_enrolments(session: Session, user_id: int) -> Sequence[tuple[Enrolment, Run, Course]]:
     rows = session.execute(
         select(Enrolment, Run, Course)
@@ -317,3 +362,11 @@ def open_runs_filter(today: dt.date) -> Any:
         or_(Run.enrol_opens_on.is_(None), Run.enrol_opens_on <= today),
         or_(Run.enrol_closes_on.is_(None), Run.enrol_closes_on >= today),
     )
+
+
+def enrolment_rows(session: Session, run_id: int) -> list[tuple[int, int, str]]:
+    """(enrolment id, user id, status) of a run's enrolments: plain columns for bulk work."""
+    rows = session.execute(
+        select(Enrolment.id, Enrolment.user_id, Enrolment.status).where(Enrolment.run_id == run_id)
+    )
+    return [(i, u, s) for i, u, s in rows]

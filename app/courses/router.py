@@ -121,8 +121,10 @@ def add_activity(
     file_id: Annotated[int | None, Form()] = None,
     file_name: Annotated[str | None, Form(max_length=255)] = None,
     file: Annotated[UploadFile | None, File()] = None,
+    min_view_seconds: Annotated[int, Form(ge=0, le=86_400)] = 0,
 ) -> ActivityCreated:
-    """Add a video, document, page, file, link or SCORM package (413 too large, 415 wrong type)."""
+    """Add a video, document, page, file, link or SCORM package (413 too large, 415 wrong type);
+    `min_view_seconds`: a document/page counts as viewed after that long on the page."""
     if kind == ActivityKind.QUIZ:
         raise ValidationFailed("Kuis dibuat lewat /sections/{id}/quizzes.", field="kind")
     section = service.get_section(db, section_id)
@@ -141,6 +143,7 @@ def add_activity(
         file_id=file_id,
         file_name=file_name,
         upload=file,
+        min_view_seconds=min_view_seconds,
     )
     return ActivityCreated(
         id=activity.id,
@@ -253,12 +256,10 @@ def report_progress(
     principal: CurrentPrincipal,
 ) -> ProgressRead:
     """Heartbeats and views from the player; staff previews are not recorded."""
-    activity = service.get_activity(db, activity_id)
-    enrolment = service.ensure_content_access(db, principal, activity)
-    facts = content.facts(activity)
-    if enrolment is None:
+    facts, enrolment_id = service.progress_access(db, principal, activity_id)
+    if enrolment_id is None:
         return progress_service.to_read(None, facts)
-    return progress_service.record_event(db, enrolment.id, facts, event, settings)
+    return progress_service.record_event(db, enrolment_id, facts, event, settings)
 
 
 class ScormCommit(BaseModel):

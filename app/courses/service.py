@@ -43,6 +43,7 @@ from app.courses.schemas import (
     SkippedItem,
 )
 from app.progress import service as progress_service
+from app.progress.service import ActivityFacts
 
 COURSE_EDITORS = (Role.CONTENT_ADMIN, Role.ADMIN)
 RUN_MANAGERS = (Role.TRAINING_OFFICER, Role.ADMIN)
@@ -274,6 +275,7 @@ class ActivityInput:
     file_id: int | None = None
     file_name: str | None = None
     scorm_package_id: int | None = None
+    min_view_seconds: int = 0  # document/page: least time on the page before "viewed" counts
 
 
 def _check_activity_input(data: ActivityInput) -> None:
@@ -313,6 +315,7 @@ def add_activity(session: Session, section: Section, data: ActivityInput) -> Act
         file_id=data.file_id,
         file_name=_safe_name(data.file_name) if data.file_name else None,
         scorm_package_id=data.scorm_package_id,
+        min_view_seconds=data.min_view_seconds,
     )
     repository.add(session, activity)
     return activity
@@ -578,6 +581,21 @@ def ensure_content_access(
     return enrolment
 
 
+def progress_access(
+    session: Session, principal: Principal, activity_id: int
+) -> tuple[ActivityFacts, int | None]:
+    """`ensure_content_access` for the heartbeat path in one query: what progress needs of the
+    activity and the caller's enrolment id (None for staff previewing); 404 unknown, 403 not
+    enrolled or hidden."""
+    row = repository.activity_with_enrolment(session, activity_id, principal.user_id)
+    if row is None:
+        raise NotFound("Aktivitas tidak ditemukan.", code="activity_not_found")
+    aid, kind, rule, minutes, min_view, hidden, enrolment_id = row
+    if not is_staff(principal) and (enrolment_id is None or hidden):
+        raise Forbidden("Anda belum terdaftar di kursus ini.", code="not_enrolled")
+    return ActivityFacts(aid, kind, rule, minutes, min_view or 0), enrolment_id
+
+
 # --- the learner's view -------------------------------------------------------------------------
 
 
@@ -671,3 +689,32 @@ def ensure_unlocked(session: Session, enrolment: Enrolment | None, activity: Act
         raise Forbidden(
             f'Selesaikan dulu aktivitas "{blocker}" untuk membuka yang ini.', code="activity_locked"
         )
+
+
+# --- read access for other domains (certificates) ------------------------------------------------
+
+
+def enrolment_by_id(session: Session, enrolment_id: int) -> Enrolment | None:
+    return repository.get_enrolment_by_id(session, enrolment_id)
+
+
+def course_content(session: Session, course_id: int) -> Course:
+    """A course with its sections and activities loaded (any status)."""
+    course = repository.get_course(session, course_id, with_content=True)
+    if course is None:
+        raise NotFound("Kursus tidak ditemukan.", code="course_not_found")
+    return course
+
+
+def course_runs(session: Session, course_id: int) -> list[Run]:
+    return list(repository.runs_of(session, [course_id]))
+
+
+def user_enrolments(session: Session, user_id: int) -> list[tuple[Enrolment, Run, Course]]:
+    """A user's active and completed enrolments with their runs and courses, newest run first."""
+    return list(repository.user_enrolments(session, user_id))
+
+
+def enrolment_rows(session: Session, run_id: int) -> list[tuple[int, int, str]]:
+    """(enrolment id, user id, status) of every enrolment of a run (no ORM objects: bulk)."""
+    return repository.enrolment_rows(session, run_id)

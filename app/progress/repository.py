@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, bindparam, exists, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.courses.models import Enrolment
 from app.progress.models import ActivityProgress, ScormTrack
 
 
@@ -13,13 +19,92 @@ def add(session: Session, obj: object) -> None:
     session.flush()
 
 
-def get_progress(session: Session, enrolment_id: int, activity_id: int) -> ActivityProgress | None:
+_PROGRESS = select(ActivityProgress).where(
+    ActivityProgress.enrolment_id == bindparam("enrolment_id"),
+    ActivityProgress.activity_id == bindparam("activity_id"),
+)
+# Ignored by SQLite, which locks the whole database on write.
+_PROGRESS_FOR_UPDATE = _PROGRESS.with_for_update()
+
+
+def get_progress(
+    session: Session, enrolment_id: int, activity_id: int, *, for_update: bool = False
+) -> ActivityProgress | None:
     return session.scalar(
-        select(ActivityProgress).where(
-            ActivityProgress.enrolment_id == enrolment_id,
-            ActivityProgress.activity_id == activity_id,
-        )
+        _PROGRESS_FOR_UPDATE if for_update else _PROGRESS,
+        {"enrolment_id": enrolment_id, "activity_id": activity_id},
     )
+
+
+_TABLE = cast(Table, ActivityProgress.__table__)
+_LOCK_ROW = (
+    select(_TABLE)
+    .where(
+        _TABLE.c.enrolment_id == bindparam("enrolment_id"),
+        _TABLE.c.activity_id == bindparam("activity_id"),
+    )
+    .with_for_update()
+)
+# What a heartbeat changes; everything else of the row stays.
+HEARTBEAT_COLUMNS = (
+    "status",
+    "position_seconds",
+    "watched_seconds",
+    "watched_intervals",
+    "media_seconds",
+    "time_seconds",
+    "last_seen_at",
+    "completed_at",
+)
+_SAVE_HEARTBEAT = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values({name: bindparam(name) for name in HEARTBEAT_COLUMNS})
+)
+
+
+def lock_progress(session: Session, enrolment_id: int, activity_id: int) -> ActivityProgress | None:
+    """The row, locked until commit (PostgreSQL), as a plain object outside the session: the
+    heartbeat path writes it back with `save_heartbeat`, one UPDATE without the unit of work."""
+    row = session.execute(
+        _LOCK_ROW, {"enrolment_id": enrolment_id, "activity_id": activity_id}
+    ).first()
+    return ActivityProgress(**row._mapping) if row is not None else None
+
+
+def save_heartbeat(session: Session, progress: ActivityProgress) -> None:
+    values = {name: getattr(progress, name) for name in HEARTBEAT_COLUMNS}
+    session.execute(_SAVE_HEARTBEAT, {"row_id": progress.id, **values})
+
+
+_INSERT_COLUMNS = tuple(c.name for c in _TABLE.columns if c.name != "id")
+_insert_once: dict[str, Any] = {}
+
+
+def _insert_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id (PostgreSQL and SQLite 3.24+), built once."""
+    statement = _insert_once.get(dialect)
+    if statement is None:
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = _insert_once[dialect] = (
+            insert(_TABLE)
+            .values({name: bindparam(name) for name in _INSERT_COLUMNS})
+            .on_conflict_do_nothing(index_elements=["enrolment_id", "activity_id"])
+            .returning(_TABLE.c.id)
+        )
+    return statement
+
+
+def insert_progress(session: Session, progress: ActivityProgress) -> bool:
+    """INSERT a new row in one statement; False (nothing written) when the same enrolment and
+    activity got one from a concurrent request first."""
+    statement = _insert_statement(session.get_bind().dialect.name)
+    values = {name: getattr(progress, name) for name in _INSERT_COLUMNS}
+    new_id = session.execute(statement, values).scalar()
+    if new_id is None:
+        return False
+    progress.id = new_id
+    return True
 
 
 def progress_of_enrolment(session: Session, enrolment_id: int) -> dict[int, ActivityProgress]:
@@ -27,6 +112,24 @@ def progress_of_enrolment(session: Session, enrolment_id: int) -> dict[int, Acti
         select(ActivityProgress).where(ActivityProgress.enrolment_id == enrolment_id)
     )
     return {p.activity_id: p for p in rows}
+
+
+def progress_of_run(
+    session: Session, run_id: int
+) -> Sequence[Row[int, int | None, str | None, float | None]]:
+    """(enrolment id, activity id, status, time) for every enrolment of the run; an enrolment
+    without progress comes once with None activity. Reads `enrolment` only to find the run's
+    enrolments (progress rows carry no run id)."""
+    return session.execute(
+        select(
+            Enrolment.id,
+            ActivityProgress.activity_id,
+            ActivityProgress.status,
+            ActivityProgress.time_seconds,
+        )
+        .outerjoin(ActivityProgress, ActivityProgress.enrolment_id == Enrolment.id)
+        .where(Enrolment.run_id == run_id)
+    ).all()
 
 
 def activity_has_progress(session: Session, activity_id: int) -> bool:

@@ -11,6 +11,9 @@ class ProgressEvent(BaseModel):
     position_seconds: float | None = Field(default=None, ge=0, le=100 * 3600)
     duration_seconds: float | None = Field(default=None, gt=0, le=100 * 3600)
     event: Literal["heartbeat", "viewed", "ended"] = "heartbeat"
+    # Seconds the player was playing / the page visible since its previous report (optional): the
+    # server credits at most this, and never more than the wall-clock time in between.
+    active_seconds: float | None = Field(default=None, ge=0, le=24 * 3600)
 
 
 class ProgressRead(BaseModel):

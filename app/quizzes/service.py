@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.constants import Role
 from app.auth.service import Principal
+from app.core import events
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -1005,7 +1006,12 @@ def _update_progress(session: Session, quiz: Quiz, attempt: Attempt) -> None:
     if attempt.enrolment_id is None or attempt.preview:
         return
     progress = progress_service.get_or_start(session, attempt.enrolment_id, quiz.activity_id)
+    # A post-test grade is judged by the course's certification pass score, which may differ
+    # from the quiz's: every graded post-test attempt is announced (certificates listen).
+    announce = quiz.kind == "posttest" and attempt.state == GRADED
     if progress.status == progress_service.COMPLETED:
+        if announce:
+            events.enrolment_changed(session, attempt.enrolment_id)
         return
     rule = quiz_activity(session, quiz).completion_rule
     if rule == CompletionRule.QUIZ_ATTEMPTED:
@@ -1015,8 +1021,9 @@ def _update_progress(session: Session, quiz: Quiz, attempt: Attempt) -> None:
     else:
         done = learner_outcome(session, quiz.id, attempt.user_id).passed
     if done:
-        progress_service.mark_completed(progress)
-        session.flush()
+        progress_service.mark_completed(session, progress)  # announces the completion
+    elif announce:
+        events.enrolment_changed(session, attempt.enrolment_id)
 
 
 def _result(attempt: Attempt) -> SubmitResult:

@@ -63,9 +63,12 @@ def navigation(principal: Principal | None) -> list[NavItem]:
         NavItem("/", _("Beranda")),
         NavItem("/courses", _("Katalog")),
         NavItem("/my/courses", _("Kursus saya")),
+        NavItem("/sertifikat", _("Sertifikat saya")),
     ]
     if principal.has_any(Role.CONTENT_ADMIN, Role.TRAINING_OFFICER, Role.ADMIN):
         items.append(NavItem("/studio", _("Studio")))
+    if principal.has_any(Role.TRAINING_OFFICER, Role.ADMIN):
+        items.append(NavItem("/studio/certificates", _("Kelola sertifikat")))
     if principal.has_any(Role.ADMIN):
         items += [NavItem("/admin/users", _("Pengguna")), NavItem("/admin/opds", _("OPD"))]
     return items

@@ -1,5 +1,7 @@
 // Activity player: resumes videos at the saved position and reports progress (heartbeats, views).
 // Reports are small JSON POSTs with the page's CSRF token; failures are retried on the next beat.
+// Every report says how long the video played / the page was visible since the previous one
+// (`active_seconds`); the server credits at most that, and never more than the wall clock.
 (function () {
   "use strict";
   var player = document.getElementById("player");
@@ -8,8 +10,32 @@
   var status = document.getElementById("progress-status");
   var meta = document.querySelector('meta[name="csrf-token"]');
   var token = meta ? meta.content : "";
+  var BEAT_MS = 30000;
+  var done = false;
 
+  // Active time: seconds accrued since the last report, plus the running stretch if any.
+  var accrued = 0, since = null;
+  function now() { return Date.now() / 1000; }
+  function start() { if (since === null) { since = now(); } }
+  function stop() { if (since !== null) { accrued += now() - since; since = null; } }
+  function takeActive() {
+    var running = since !== null;
+    stop();
+    var value = Math.round(accrued * 10) / 10;
+    accrued = 0;
+    if (running) { start(); }
+    return value;
+  }
+
+  // Reports go one after the other, so that the first two never race to create the record.
+  var chain = Promise.resolve();
   function send(body, keepalive) {
+    body.active_seconds = takeActive();
+    if (keepalive) { return post(body, true); }  // the page is going away: do not wait
+    chain = chain.then(function () { return post(body, false); });
+    return chain;
+  }
+  function post(body, keepalive) {
     return fetch(url, {
       method: "POST", credentials: "same-origin", keepalive: !!keepalive,
       headers: { "Content-Type": "application/json", "X-CSRF-Token": token },
@@ -18,6 +44,9 @@
       if (!r.ok) { throw new Error(String(r.status)); }
       if (status) { status.textContent = ""; }
       return r.json();
+    }).then(function (data) {
+      if (data && data.status === "completed") { done = true; }
+      return data;
     }).catch(function () {
       if (status) { status.textContent = player.dataset.offline || ""; }
     });
@@ -36,17 +65,35 @@
       var position = Math.floor(video.currentTime * 10) / 10;
       if (kind === "heartbeat" && position === lastSent) { return; }
       lastSent = position;
-      send({ event: kind, position_seconds: position, duration_seconds: isFinite(video.duration) ? video.duration : null }, keepalive);
+      send({ event: kind, position_seconds: position, duration_seconds: isFinite(video.duration) && video.duration > 0 ? video.duration : null }, keepalive);
     }
-    setInterval(function () { if (!video.paused) { beat("heartbeat"); } }, 10000);
-    video.addEventListener("pause", function () { beat("heartbeat"); });
-    video.addEventListener("ended", function () { beat("ended"); });
-    window.addEventListener("pagehide", function () { beat("heartbeat", true); });
+    // A report when playback starts marks where watching begins (the server counts the
+    // stretch between two reports as watched only if it took real time).
+    video.addEventListener("play", function () { start(); lastSent = -1; beat("heartbeat"); });
+    video.addEventListener("pause", function () { stop(); beat("heartbeat"); });
+    video.addEventListener("seeked", function () { beat("heartbeat"); });
+    video.addEventListener("ended", function () { stop(); beat("ended"); });
+    setInterval(function () { if (!video.paused) { beat("heartbeat"); } }, BEAT_MS);
+    window.addEventListener("pagehide", function () { stop(); beat("heartbeat", true); });
     document.addEventListener("visibilitychange", function () { if (document.hidden) { beat("heartbeat", true); } });
     return;
   }
+
+  // Documents, pages, files, links: time counts while the page is visible; a minimum view time
+  // set on the activity is met by these heartbeats.
+  function visible() { return document.visibilityState === "visible"; }
+  if (visible()) { start(); }
   var sentView = false;
   function viewed() { if (!sentView) { sentView = true; send({ event: "viewed" }); } }
   document.querySelectorAll("[data-viewed]").forEach(function (el) { el.addEventListener("click", viewed); });
-  if (document.querySelector("[data-viewed-on-load]")) { setTimeout(viewed, 3000); }
+  var timed = !!document.querySelector("[data-viewed-on-load]");
+  if (!timed) { return; }
+  send({ event: "heartbeat" });  // the start mark
+  setTimeout(function () { if (visible()) { viewed(); } }, 3000);
+  setInterval(function () { if (!done && visible()) { send({ event: "heartbeat" }); } }, BEAT_MS);
+  document.addEventListener("visibilitychange", function () {
+    if (visible()) { start(); if (!sentView) { setTimeout(viewed, 3000); } }
+    else { stop(); if (!done) { send({ event: "heartbeat" }, true); } }
+  });
+  window.addEventListener("pagehide", function () { stop(); if (!done) { send({ event: "heartbeat" }, true); } });
 })();

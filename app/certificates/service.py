@@ -1,0 +1,1126 @@
+"""Certificates: certification rules, completion and eligibility, issue / revoke / re-issue,
+verification, the officer's run monitor and the learner's courses. Pages and other domains use
+only this module (see the function list in the issue plan)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.accounts import service as accounts_service
+from app.auth.service import Principal
+from app.certificates import credential, numbering, repository
+from app.certificates import eligibility as checks
+from app.certificates import rules as rules_mod
+from app.certificates.eligibility import Check, CourseFacts, Eligibility, LearnerFacts
+from app.certificates.models import Certificate, CertificationRules, IssueJob, RunCompletion
+from app.certificates.rules import Rules
+from app.certificates.schemas import (
+    CertificatePage,
+    CertificateRead,
+    CheckRead,
+    CourseRef,
+    IneligibleItem,
+    IssuedItem,
+    IssueResult,
+    JobItemRead,
+    JobRead,
+    MyCertificate,
+    MyCourse,
+    ParticipantRow,
+    PredikatBand,
+    RulesRead,
+    RulesUpdate,
+    VerifyPdfRead,
+    VerifyRead,
+)
+from app.core.config import Settings, get_settings
+from app.core.db import utcnow
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.courses import service as courses_service
+from app.courses.models import Course, Enrolment, Run
+from app.jp import service as jp_service
+from app.progress import service as progress_service
+from app.quizzes import service as quizzes_service
+
+log = logging.getLogger(__name__)
+
+STAFF_ROLES = ("training_officer", "admin")
+RULE_EDITORS = ("content_admin", "training_officer", "admin")
+CODE_BYTES = 20  # 160 random bits -> 32 base32 characters
+_CODE_FIX = str.maketrans({"0": "O", "1": "I", "8": "B", "-": None, " ": None})
+
+
+def is_staff(principal: Principal) -> bool:
+    """Staff for certificates: training officers and admins."""
+    return principal.has_any(*STAFF_ROLES)
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+# --- verification codes ---------------------------------------------------------------------------
+
+
+def new_code() -> str:
+    """A verification code: 160 random bits in base32 (A-Z, 2-7), 32 characters."""
+    return base64.b32encode(secrets.token_bytes(CODE_BYTES)).decode("ascii")
+
+
+def normalise_code(raw: str) -> str:
+    """Codes are typed from paper: grouping dashes/spaces, lower case and the look-alikes
+    0/1/8 (never in base32) are forgiven."""
+    return raw.strip().upper().translate(_CODE_FIX)
+
+
+def display_code(code: str) -> str:
+    """XXXX-XXXX-... for reading aloud or typing."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def verify_url(code: str, settings: Settings) -> str:
+    return f"{settings.base_url.rstrip('/')}/verify/{code}"
+
+
+def mask_nip(nip: str | None) -> str | None:
+    """Verification shows only the NIP's first 4 and last 4 digits (the rest is a birth date
+    and start month)."""
+    if not nip:
+        return None
+    return nip[:4] + "*" * max(0, len(nip) - 8) + nip[-4:]
+
+
+def status_of(cert: Certificate, on: dt.date) -> str:
+    """valid | revoked | superseded | expired (valid past its valid_until)."""
+    if cert.status == "valid" and cert.valid_until is not None and cert.valid_until < on:
+        return "expired"
+    return cert.status
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+
+def rules_for(session: Session, course_id: int, settings: Settings) -> Rules:
+    """The course's effective certification rules."""
+    return rules_mod.resolve(course_id, repository.get_rules(session, course_id), settings)
+
+
+def rules_read(rules: Rules) -> RulesRead:
+    return RulesRead(
+        course_id=rules.course_id,
+        pass_score=rules.pass_score,
+        predikat_bands=[PredikatBand(above=a, label=lbl) for a, lbl in rules.predikat_bands],
+        predikat_lowest=rules.predikat_lowest,
+        score_formula=rules.score_formula,
+        weights=rules.weights,
+        require_posttest=rules.require_posttest,
+        min_learning_minutes=rules.min_learning_minutes,
+        require_survey=rules.require_survey,
+        require_rtl=rules.require_rtl,
+        require_profile=rules.require_profile,
+        auto_issue=rules.auto_issue,
+        validity_years=rules.validity_years,
+        curriculum_page=rules.curriculum_page,
+        template_id=rules.template_id,
+        overridden=list(rules.overridden),
+    )
+
+
+def update_rules(session: Session, course_id: int, data: RulesUpdate, settings: Settings) -> Rules:
+    """Change a course's rules (null = the institution's setting) and recompute completion of
+    every run of the course."""
+    courses_service.course_content(session, course_id)  # 404 for an unknown course
+    row = repository.get_rules(session, course_id)
+    if row is None:
+        row = CertificationRules(course_id=course_id)
+        session.add(row)
+    sent = data.model_fields_set
+    if "template_id" in sent and data.template_id is not None:
+        from app.certificates import templates as cert_templates
+
+        try:
+            cert_templates.get_template(session, data.template_id)
+        except NotFound:
+            raise ValidationFailed(
+                "Templat sertifikat tidak ditemukan.", field="template_id"
+            ) from None
+    plain = (
+        "pass_score", "score_formula", "require_posttest", "min_learning_minutes",
+        "require_survey", "require_rtl", "require_profile", "auto_issue", "validity_years",
+        "curriculum_page", "template_id",
+    )  # fmt: skip
+    for name in plain:
+        if name in sent:
+            setattr(row, name, getattr(data, name))
+    if "predikat_bands" in sent:
+        bands = data.predikat_bands
+        row.predikat_bands_json = (
+            None if bands is None else json.dumps([[b.above, b.label] for b in bands])
+        )
+    if "weights" in sent:
+        if data.weights is not None:
+            problem = rules_mod.check_weights(data.weights)
+            if problem:
+                raise ValidationFailed(problem, field="weights")
+        row.weights_json = None if data.weights is None else json.dumps(data.weights)
+    session.flush()
+    rules = rules_for(session, course_id, settings)
+    if rules.score_formula == "weighted":
+        problem = rules_mod.check_weights(rules.weights)
+        if problem:
+            raise ValidationFailed(problem, field="weights")
+    for run in courses_service.course_runs(session, course_id):
+        recompute_run(session, run.id, settings)
+    return rules
+
+
+# --- facts from the other domains ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RunContext:
+    """A run with what every evaluation in it needs, read once."""
+
+    run: Run
+    course: Course
+    facts: CourseFacts
+    rules: Rules
+    posttest_quiz_ids: list[int]
+    curriculum: list[tuple[str, list[tuple[str, float]]]]
+    template: tuple[int, int] | None = None  # (id, version) the certificates are drawn with
+
+
+@dataclass(slots=True)
+class Learner:
+    facts: LearnerFacts
+    profile: accounts_service.ProfileView | None
+    enrolment_status: str
+    certificate: Certificate | None = None
+    completion: RunCompletion | None = None
+    percent: float = 0.0
+    result: Eligibility | None = None
+    score: float | None = None
+
+
+def _context(session: Session, run_id: int, settings: Settings) -> RunContext:
+    run = courses_service.get_run(session, run_id)
+    course = courses_service.course_content(session, run.course_id)
+    required: list[tuple[int, str]] = []
+    posttest_quiz_ids: list[int] = []
+    posttest_activities: set[int] = set()
+    curriculum: list[tuple[str, list[tuple[str, float]]]] = []
+    for section in course.sections:
+        subjects: list[tuple[str, float]] = []
+        for activity in section.activities:
+            if activity.hidden:
+                continue
+            if activity.kind == "quiz":
+                quiz = quizzes_service.quiz_for_activity(session, activity.id)
+                if quiz.kind == "posttest":
+                    posttest_quiz_ids.append(quiz.id)
+                    posttest_activities.add(activity.id)
+            if activity.required:
+                required.append((activity.id, activity.title))
+            subjects.append(
+                (activity.title, round(activity.duration_minutes / settings.minutes_per_jp, 2))
+            )
+        curriculum.append((section.title, subjects))
+    facts = CourseFacts(
+        course_id=course.id,
+        code=course.code,
+        title=course.title,
+        jp=float(course.jp),
+        required=required,
+        posttest_activity_ids=frozenset(posttest_activities),
+    )
+    from app.certificates import templates as cert_templates
+
+    template = cert_templates.template_for_course(session, course.id)
+    return RunContext(
+        run=run,
+        course=course,
+        facts=facts,
+        rules=rules_for(session, course.id, settings),
+        posttest_quiz_ids=posttest_quiz_ids,
+        curriculum=curriculum,
+        template=(template.id, template.version),
+    )
+
+
+def _missing_profile(profile: accounts_service.ProfileView | None) -> tuple[str, ...]:
+    if profile is None:
+        return tuple(label for _, label in checks.PROFILE_FIELDS)
+    values = {
+        "nip": profile.nip,
+        "pangkat_golongan": profile.pangkat_golongan,
+        "jabatan": profile.jabatan,
+        "opd": profile.opd_code,
+    }
+    return tuple(label for key, label in checks.PROFILE_FIELDS if not values[key])
+
+
+def _submissions(session: Session, enrolment_ids: Sequence[int]) -> dict[int, tuple[bool, bool]]:
+    """(survey sent, RTL sent) per enrolment, from the evaluation domain."""
+    from app.evaluation import service as evaluation_service
+
+    result: dict[int, tuple[bool, bool]] = evaluation_service.submissions(session, enrolment_ids)
+    return result
+
+
+def _learners(
+    session: Session,
+    ctx: RunContext,
+    enrolments: Sequence[tuple[int, int, str]],  # (enrolment id, user id, status)
+    progress: dict[int, progress_service.EnrolmentProgress],
+) -> dict[int, Learner]:
+    """Facts for some enrolments of a run in a fixed number of queries (keyed by user id)."""
+    user_ids = [uid for _, uid, _ in enrolments]
+    enrolment_ids = [eid for eid, _, _ in enrolments]
+    profiles = accounts_service.profiles(session, user_ids)
+    outcomes = (
+        quizzes_service.outcomes_for_course(session, ctx.course.id, user_ids)
+        if ctx.posttest_quiz_ids and user_ids
+        else {}
+    )
+    needs_eval = ctx.rules.require_survey or ctx.rules.require_rtl
+    sent = _submissions(session, enrolment_ids) if needs_eval and enrolment_ids else {}
+    if len(enrolment_ids) > repository.CHUNK:
+        certs = repository.latest_of_run(session, ctx.run.id)
+        completions = repository.completions_of_run(session, ctx.run.id)
+    else:
+        certs = repository.latest_by_enrolment(session, enrolment_ids)
+        completions = repository.completions_by_enrolment(session, enrolment_ids)
+    out: dict[int, Learner] = {}
+    for eid, uid, status in enrolments:
+        prog = progress.get(eid)
+        grades = [outcomes[(q, uid)] for q in ctx.posttest_quiz_ids if (q, uid) in outcomes]
+        cert = certs.get(eid)
+        survey, rtl = sent.get(eid, (False, False))
+        facts = LearnerFacts(
+            enrolment_id=eid,
+            user_id=uid,
+            enrolment_status=status,
+            statuses=dict(prog.statuses) if prog else {},
+            learning_seconds=prog.learning_seconds if prog else 0.0,
+            posttest_grades=[g.grade_percent for g in grades]
+            + [None] * (len(ctx.posttest_quiz_ids) - len(grades)),
+            posttest_best=[g.best_percent for g in grades],
+            survey_sent=survey,
+            rtl_sent=rtl,
+            missing_profile=_missing_profile(profiles.get(uid)),
+            certificate_status=cert.status if cert else None,
+            certificate_number=cert.number if cert else None,
+        )
+        learner = Learner(
+            facts=facts,
+            profile=profiles.get(uid),
+            enrolment_status=status,
+            certificate=cert,
+            completion=completions.get(eid),
+        )
+        _judge(ctx, learner)
+        out[uid] = learner
+    return out
+
+
+def _judge(ctx: RunContext, learner: Learner) -> None:
+    facts = learner.facts
+    learner.result = checks.evaluate(ctx.facts, facts, ctx.rules)
+    learner.percent = checks.activities_percent(ctx.facts, facts)
+    grades = facts.posttest_grades
+    posttest = (
+        sum(g for g in grades if g is not None) / len(grades)
+        if grades and all(g is not None for g in grades)
+        else None
+    )
+    learner.score = rules_mod.final_score(
+        ctx.rules.score_formula, ctx.rules.weights, posttest=posttest, activities=learner.percent
+    )
+
+
+def _run_learners(
+    session: Session, ctx: RunContext, user_ids: Sequence[int] | None = None
+) -> dict[int, Learner]:
+    """Every enrolled learner of a run (or some), with their facts and verdicts."""
+    rows = courses_service.enrolment_rows(session, ctx.run.id)
+    if user_ids is not None:
+        wanted = set(user_ids)
+        rows = [r for r in rows if r[1] in wanted]
+    progress = progress_service.run_progress(session, ctx.run.id)
+    return _learners(session, ctx, rows, progress)
+
+
+def _one_learner(session: Session, ctx: RunContext, enrolment: Enrolment) -> Learner:
+    progress = {enrolment.id: progress_service.enrolment_progress(session, enrolment.id)}
+    rows = [(enrolment.id, enrolment.user_id, enrolment.status)]
+    return _learners(session, ctx, rows, progress)[enrolment.user_id]
+
+
+# --- eligibility ---------------------------------------------------------------------------------
+
+
+def eligibility(session: Session, run_id: int, user_id: int, settings: Settings) -> Eligibility:
+    """The named checks for one learner in one run (404 when not enrolled)."""
+    ctx = _context(session, run_id, settings)
+    enrolment = courses_service.get_enrolment(session, run_id, user_id)
+    learner = _one_learner(session, ctx, enrolment)
+    assert learner.result is not None
+    return learner.result
+
+
+def missing(session: Session, run_id: int, user_id: int, settings: Settings) -> list[Check]:
+    """What is still missing for the certificate: the failed checks."""
+    return eligibility(session, run_id, user_id, settings).missing
+
+
+def eligibility_for(
+    session: Session, run_id: int, user_id: int, principal: Principal, settings: Settings
+) -> Eligibility:
+    """Owner or staff; anyone else gets 404 (no hint that the enrolment exists)."""
+    if principal.user_id != user_id and not is_staff(principal):
+        raise NotFound("Peserta tidak terdaftar di angkatan ini.", code="enrolment_not_found")
+    return eligibility(session, run_id, user_id, settings)
+
+
+def check_reads(items: Sequence[Check]) -> list[CheckRead]:
+    return [CheckRead(name=c.name, passed=c.passed, reason=c.reason) for c in items]
+
+
+# --- completion ----------------------------------------------------------------------------------
+
+
+def _store_completion(session: Session, ctx: RunContext, learner: Learner) -> RunCompletion:
+    done = RunCompletion(
+        enrolment_id=learner.facts.enrolment_id,
+        run_id=ctx.run.id,
+        user_id=learner.facts.user_id,
+        completed_at=utcnow(),
+        final_score=learner.score,
+        predikat=rules_mod.predikat(
+            learner.score, ctx.rules.predikat_bands, ctx.rules.predikat_lowest
+        ),
+    )
+    session.add(done)
+    session.flush()
+    learner.completion = done
+    return done
+
+
+def enrolment_changed(session: Session, enrolment_id: int, settings: Settings) -> None:
+    """Listener: an activity completed, a survey or RTL was sent. Stores the completion the
+    moment every rule holds and, when the course auto-issues, issues the certificate in the
+    same transaction. Already complete: one primary-key read and nothing else."""
+    if repository.get_completion(session, enrolment_id) is not None:
+        return
+    enrolment = courses_service.enrolment_by_id(session, enrolment_id)
+    if enrolment is None:
+        return
+    ctx = _context(session, enrolment.run_id, settings)
+    learner = _one_learner(session, ctx, enrolment)
+    assert learner.result is not None
+    if not learner.result.completed:
+        return
+    try:
+        # A savepoint: when a concurrent request completed (or issued for) the same enrolment
+        # first, its row wins and this request (a heartbeat, a quiz submit) still succeeds.
+        with session.begin_nested():
+            _store_completion(session, ctx, learner)
+            if ctx.rules.auto_issue and learner.result.eligible:
+                _issue_one(session, ctx, learner, by=None, settings=settings)
+    except IntegrityError:
+        log.info("enrolment %s: completed concurrently elsewhere", enrolment_id)
+
+
+def user_changed(session: Session, user_id: int, settings: Settings) -> None:
+    """Listener: a profile changed; runs waiting only for a complete profile may now complete."""
+    for enrolment, _run, _course in courses_service.user_enrolments(session, user_id):
+        enrolment_changed(session, enrolment.id, settings)
+
+
+def recompute_run(session: Session, run_id: int, settings: Settings) -> list[int]:
+    """Rules changed: store completions that now hold, drop those that no longer hold (unless a
+    certificate was issued), refresh scores. Auto-issue courses get a background issue job for
+    the newly complete. Returns the newly complete user ids."""
+    ctx = _context(session, run_id, settings)
+    learners = _run_learners(session, ctx)
+    newly: list[int] = []
+    dropped: list[int] = []
+    for uid, learner in learners.items():
+        assert learner.result is not None
+        done = learner.completion
+        if learner.result.completed:
+            if done is None:
+                _store_completion(session, ctx, learner)
+                newly.append(uid)
+            elif learner.certificate is None:
+                done.final_score = learner.score
+                done.predikat = rules_mod.predikat(
+                    learner.score, ctx.rules.predikat_bands, ctx.rules.predikat_lowest
+                )
+        elif done is not None and learner.certificate is None:
+            dropped.append(learner.facts.enrolment_id)
+    repository.delete_completions(session, dropped)
+    session.flush()
+    if newly and ctx.rules.auto_issue:
+        eligible = [u for u in newly if learners[u].result and learners[u].result.eligible]  # type: ignore[union-attr]
+        if eligible:
+            start_issue_job(session, run_id, eligible, None, settings)
+    return newly
+
+
+# --- issuing -------------------------------------------------------------------------------------
+
+
+def _curriculum_json(ctx: RunContext) -> str | None:
+    if not ctx.rules.curriculum_page:
+        return None
+    return json.dumps(
+        [[title, [[name, jp] for name, jp in subjects]] for title, subjects in ctx.curriculum],
+        ensure_ascii=False,
+    )
+
+
+def certificate_row(
+    ctx: RunContext,
+    learner: Learner,
+    *,
+    seq: int,
+    issued_at: dt.datetime,
+    issued_on: dt.date,
+    by: int | None,
+    settings: Settings,
+    version: int = 1,
+    previous_id: int | None = None,
+    job_id: str | None = None,
+    curriculum: str | None = None,
+) -> dict[str, Any]:
+    """The immutable snapshot of a certificate as column values, signed credential included
+    (the same for single and bulk issuance)."""
+    profile = learner.profile
+    completion = learner.completion
+    score = completion.final_score if completion is not None else learner.score
+    predikat = (
+        completion.predikat
+        if completion is not None
+        else rules_mod.predikat(score, ctx.rules.predikat_bands, ctx.rules.predikat_lowest)
+    )
+    code = new_code()
+    row: dict[str, Any] = {
+        "number": numbering.format_number(
+            settings.cert_number_template,
+            seq=seq,
+            course_code=ctx.course.code,
+            issued_on=issued_on,
+            run_id=ctx.run.id,
+        ),
+        "year": issued_on.year,
+        "seq": seq,
+        "code": code,
+        "version": version,
+        "previous_id": previous_id,
+        "status": "valid",
+        "enrolment_id": learner.facts.enrolment_id,
+        "run_id": ctx.run.id,
+        "course_id": ctx.course.id,
+        "user_id": learner.facts.user_id,
+        "holder_name": profile.name if profile else "",
+        "holder_nip": profile.nip if profile else None,
+        "holder_pangkat_golongan": profile.pangkat_golongan if profile else None,
+        "holder_jabatan": profile.jabatan if profile else None,
+        "holder_opd": profile.opd_name if profile else None,
+        "course_code": ctx.course.code,
+        "course_title": ctx.course.title,
+        "run_name": ctx.run.name,
+        "run_starts_on": ctx.run.starts_on,
+        "run_ends_on": ctx.run.ends_on,
+        "funding_source": ctx.run.funding_source,
+        "jp": float(ctx.course.jp),
+        "score": score,
+        "predikat": predikat,
+        "issuer": settings.institution_name,
+        "signer_name": settings.cert_signer_name,
+        "signer_nip": settings.cert_signer_nip,
+        "signer_jabatan": settings.cert_signer_jabatan,
+        "place": settings.cert_place,
+        "issued_on": issued_on,
+        "issued_at": issued_at,
+        "valid_until": add_years(issued_on, ctx.rules.validity_years)
+        if ctx.rules.validity_years
+        else None,
+        "template_id": ctx.template[0] if ctx.template else ctx.rules.template_id,
+        "template_version": ctx.template[1] if ctx.template else 1,
+        "curriculum_json": curriculum if curriculum is not None else _curriculum_json(ctx),
+        "issued_by_id": by,
+        "job_id": job_id,
+    }
+    row["credential_jws"] = credential.sign(credential.build(row, settings), settings)
+    return row
+
+
+def jp_credit_row(row: dict[str, Any], cert_id: int) -> dict[str, Any]:
+    return {
+        "user_id": row["user_id"],
+        "year": row["year"],
+        "source": jp_service.CERTIFICATE,
+        "source_id": cert_id,
+        "jp": row["jp"],
+        "credited_on": row["issued_on"],
+        "reference": row["number"],
+    }
+
+
+def produce_pdf(session: Session, cert: Certificate, settings: Settings) -> None:
+    """Render, sign and store the PDF (the PDF domain, H3's documents module)."""
+    from app.certificates import documents
+
+    documents.produce(session, cert, settings)
+
+
+def _issue_one(
+    session: Session,
+    ctx: RunContext,
+    learner: Learner,
+    *,
+    by: int | None,
+    settings: Settings,
+    render: bool = True,
+) -> Certificate:
+    """Issue one certificate now: number, record, JP credit, PDF."""
+    if learner.completion is None:
+        _store_completion(session, ctx, learner)
+    issued_at = utcnow()
+    issued_on = today()
+    previous = learner.certificate
+    seq = numbering.allocate(session, issued_on.year, 1)
+    row = certificate_row(
+        ctx,
+        learner,
+        seq=seq,
+        issued_at=issued_at,
+        issued_on=issued_on,
+        by=by,
+        settings=settings,
+        version=(previous.version + 1) if previous else 1,
+        previous_id=previous.id if previous else None,
+    )
+    cert = Certificate(**row)
+    repository.add(session, cert)
+    jp_service.credit(session, **{k: v for k, v in jp_credit_row(row, cert.id).items()})
+    learner.certificate = cert
+    if render:
+        produce_pdf(session, cert, settings)
+    return cert
+
+
+def _candidates(
+    learners: dict[int, Learner], user_ids: Sequence[int] | None
+) -> tuple[list[Learner], list[IneligibleItem]]:
+    chosen: list[Learner] = []
+    refused: list[IneligibleItem] = []
+    if user_ids is None:
+        for learner in learners.values():
+            assert learner.result is not None
+            if learner.result.eligible:
+                chosen.append(learner)
+        return chosen, refused
+    for uid in dict.fromkeys(user_ids):
+        found = learners.get(uid)
+        if found is None:
+            refused.append(
+                IneligibleItem(
+                    user_id=uid,
+                    checks=[CheckRead(name="enrolled", passed=False,
+                                      reason="Tidak terdaftar di angkatan ini.")],
+                )
+            )  # fmt: skip
+            continue
+        assert found.result is not None
+        if found.result.eligible:
+            chosen.append(found)
+        else:
+            refused.append(IneligibleItem(user_id=uid, checks=check_reads(found.result.missing)))
+    return chosen, refused
+
+
+def issue(
+    session: Session,
+    run_id: int,
+    user_ids: Sequence[int] | None,
+    by: int | None,
+    settings: Settings,
+) -> IssueResult:
+    """Issue for a run: everyone eligible (user_ids None) or the chosen users. Up to
+    settings.cert_sync_issue_max at once, inline with their PDFs; more become a background job
+    (IssueResult.job_id) whose progress GET /api/v1/jobs/{id} reports."""
+    ctx = _context(session, run_id, settings)
+    learners = _run_learners(session, ctx, user_ids)
+    chosen, refused = _candidates(learners, user_ids)
+    if len(chosen) > settings.cert_sync_issue_max:
+        job_id = start_issue_job(session, run_id, [lr.facts.user_id for lr in chosen], by, settings)
+        return IssueResult(issued=[], ineligible=refused, job_id=job_id)
+    issued: list[IssuedItem] = []
+    for learner in chosen:
+        cert = _issue_one(session, ctx, learner, by=by, settings=settings)
+        issued.append(IssuedItem(id=cert.id, number=cert.number, user_id=cert.user_id))
+    return IssueResult(issued=issued, ineligible=refused)
+
+
+def create_issue_job(
+    session: Session, run_id: int, user_ids: Sequence[int] | None, by: int | None
+) -> str:
+    """A bulk issue job with one item per user (default: every active participant), not queued
+    (the CLI runs it in-process)."""
+    run = courses_service.get_run(session, run_id)
+    if user_ids is None:
+        user_ids = [
+            uid
+            for _eid, uid, status in courses_service.enrolment_rows(session, run.id)
+            if status in ("active", "completed")
+        ]
+    wanted = list(dict.fromkeys(user_ids))
+    job = IssueJob(
+        id=secrets.token_hex(8), run_id=run.id, state="queued", total=len(wanted),
+        created_by_id=by, created_at=utcnow(),
+    )  # fmt: skip
+    repository.add(session, job)
+    repository.insert_items(
+        session, [{"job_id": job.id, "user_id": u, "state": "pending"} for u in wanted]
+    )
+    return job.id
+
+
+def start_issue_job(
+    session: Session,
+    run_id: int,
+    user_ids: Sequence[int] | None,
+    by: int | None,
+    settings: Settings,
+) -> str:
+    """Create a bulk issue job and queue it once this transaction commits (the worker must see
+    the job); GET /api/v1/jobs/{job_id} reports its progress."""
+    from app.certificates import tasks
+
+    job_id = create_issue_job(session, run_id, user_ids, by)
+
+    def _enqueue(_session: Session) -> None:
+        tasks.enqueue(job_id)
+
+    event.listen(session, "after_commit", _enqueue, once=True)
+    return job_id
+
+
+def job_status(session: Session, job_id: str, *, with_items: bool = True) -> JobRead:
+    job = repository.get_job(session, job_id)
+    if job is None:
+        raise NotFound("Pekerjaan tidak ditemukan.", code="job_not_found")
+    done = job.issued_count + job.ineligible_count + job.failed_count
+    steps = job.total + job.issued_count  # issue every item, then render each issued one
+    percent = (
+        100
+        if job.state == "done"
+        else int(100 * (done + job.rendered_count) / steps)
+        if steps
+        else 0
+    )
+    items = (
+        [
+            JobItemRead(
+                user_id=i.user_id, state=i.state, certificate_id=i.certificate_id, message=i.message
+            )
+            for i in repository.job_items(session, job_id)
+        ]
+        if with_items
+        else []
+    )
+    return JobRead(
+        id=job.id, run_id=job.run_id, state=job.state, total=job.total,
+        issued_count=job.issued_count, ineligible_count=job.ineligible_count,
+        failed_count=job.failed_count, rendered_count=job.rendered_count,
+        percent=min(percent, 100), created_at=job.created_at, finished_at=job.finished_at,
+        error=job.error, items=items,
+    )  # fmt: skip
+
+
+# --- revoke and re-issue -------------------------------------------------------------------------
+
+
+def _locked(session: Session, cert_id: int) -> Certificate:
+    cert = repository.get_certificate_for_update(session, cert_id)
+    if cert is None:
+        raise NotFound("Sertifikat tidak ditemukan.", code="certificate_not_found")
+    return cert
+
+
+def revoke(session: Session, cert_id: int, reason: str, by: int | None) -> Certificate:
+    """Revocation keeps the record with reason, who and when, and withdraws its JP credit."""
+    cert = _locked(session, cert_id)
+    if cert.status != "valid":
+        raise Conflict(
+            "Hanya sertifikat yang berlaku yang dapat dicabut.", code="certificate_not_valid"
+        )
+    reason = " ".join(reason.split())
+    if len(reason) < 3:
+        raise ValidationFailed("Tuliskan alasan pencabutan.", field="reason")
+    cert.status = "revoked"
+    cert.revoked_at = utcnow()
+    cert.revoked_by_id = by
+    cert.revoked_reason = reason[:500]
+    jp_service.withdraw(session, source=jp_service.CERTIFICATE, source_id=cert.id, reason=reason)
+    session.flush()
+    return cert
+
+
+def reissue(
+    session: Session, cert_id: int, by: int | None, reason: str, settings: Settings
+) -> Certificate:
+    """Re-issue (e.g. a misspelled name, corrected in the profile first): a new version with a
+    NEW number and code from the holder's current profile; score, predikat, JP and run stay as
+    issued. The old record is marked superseded and its JP credit moves to the new one."""
+    old = _locked(session, cert_id)
+    if old.status != "valid":
+        raise Conflict(
+            "Hanya sertifikat yang berlaku yang dapat diterbitkan ulang.",
+            code="certificate_not_valid",
+        )
+    ctx = _context(session, old.run_id, settings)
+    enrolment = courses_service.enrolment_by_id(session, old.enrolment_id)
+    assert enrolment is not None
+    learner = Learner(
+        facts=LearnerFacts(enrolment_id=old.enrolment_id, user_id=old.user_id,
+                           enrolment_status=enrolment.status),
+        profile=accounts_service.profiles(session, [old.user_id]).get(old.user_id),
+        enrolment_status=enrolment.status,
+        certificate=old,
+        completion=repository.get_completion(session, old.enrolment_id),
+        score=old.score,
+    )  # fmt: skip
+    issued_on = today()
+    seq = numbering.allocate(session, issued_on.year, 1)
+    row = certificate_row(
+        ctx, learner, seq=seq, issued_at=utcnow(), issued_on=issued_on, by=by,
+        settings=settings, version=old.version + 1, previous_id=old.id,
+        curriculum=old.curriculum_json,
+    )  # fmt: skip
+    row.update(score=old.score, predikat=old.predikat, jp=old.jp, valid_until=old.valid_until)
+    row["credential_jws"] = credential.sign(credential.build(row, settings), settings)
+    old.status = "superseded"
+    old.superseded_at = utcnow()
+    session.flush()
+    cert = Certificate(**row)
+    repository.add(session, cert)
+    jp_service.move(
+        session, source=jp_service.CERTIFICATE, old_id=old.id, new_id=cert.id,
+        reference=cert.number,
+    )  # fmt: skip
+    log.info("certificate %s re-issued as %s: %s", old.number, cert.number, reason)
+    produce_pdf(session, cert, settings)
+    return cert
+
+
+def throttle_verify(address: str, settings: Settings) -> None:
+    """Public verification (API and pages) is rate-limited per client address:
+    settings.verify_rate_per_minute, then 429 with Retry-After."""
+    from app.auth import service as auth_service
+
+    auth_service.count_request(
+        "verify", address, limit=settings.verify_rate_per_minute, window_seconds=60
+    )
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def certificate_read(cert: Certificate, settings: Settings, successor_id: int | None = None
+                     ) -> CertificateRead:  # fmt: skip
+    return CertificateRead(
+        id=cert.id, number=cert.number, code=cert.code, code_display=display_code(cert.code),
+        verify_url=verify_url(cert.code, settings), status=status_of(cert, today()),
+        version=cert.version, previous_id=cert.previous_id, successor_id=successor_id,
+        user_id=cert.user_id, run_id=cert.run_id, course_id=cert.course_id,
+        holder_name=cert.holder_name, holder_nip=cert.holder_nip,
+        holder_pangkat_golongan=cert.holder_pangkat_golongan, holder_jabatan=cert.holder_jabatan,
+        holder_opd=cert.holder_opd, course_code=cert.course_code, course_title=cert.course_title,
+        run_name=cert.run_name, run_starts_on=cert.run_starts_on, run_ends_on=cert.run_ends_on,
+        funding_source=cert.funding_source, jp=cert.jp, score=cert.score, predikat=cert.predikat,
+        issuer=cert.issuer, signer_name=cert.signer_name, signer_nip=cert.signer_nip,
+        signer_jabatan=cert.signer_jabatan, place=cert.place, issued_on=cert.issued_on,
+        issued_at=cert.issued_at, valid_until=cert.valid_until,
+        template_version=cert.template_version, pdf_sha256=cert.pdf_sha256,
+        pdf_size=cert.pdf_size, revoked_at=cert.revoked_at, revoked_reason=cert.revoked_reason,
+        superseded_at=cert.superseded_at,
+    )  # fmt: skip
+
+
+def get_certificate(session: Session, cert_id: int, principal: Principal) -> Certificate:
+    """The holder or staff; anyone else gets the same 404 as for an unknown id."""
+    cert = repository.get_certificate(session, cert_id)
+    if cert is None or (cert.user_id != principal.user_id and not is_staff(principal)):
+        raise NotFound("Sertifikat tidak ditemukan.", code="certificate_not_found")
+    return cert
+
+
+def certificate_detail(
+    session: Session, cert_id: int, principal: Principal, settings: Settings
+) -> CertificateRead:
+    cert = get_certificate(session, cert_id, principal)
+    nxt = repository.successor(session, cert.id) if cert.status == "superseded" else None
+    return certificate_read(cert, settings, nxt.id if nxt else None)
+
+
+def certificate_pdf(
+    session: Session, cert_id: int, principal: Principal
+) -> tuple[Certificate, str]:
+    """The certificate and its stored PDF's key (404 while the PDF is not rendered yet)."""
+    cert = get_certificate(session, cert_id, principal)
+    if not cert.pdf_key:
+        raise NotFound("PDF sertifikat sedang dibuat; coba lagi sebentar.", code="pdf_not_ready")
+    return cert, cert.pdf_key
+
+
+def certificate_credential(
+    session: Session, cert_id: int, principal: Principal, settings: Settings
+) -> tuple[str, dict[str, Any]]:
+    """(VC-JWT, credential JSON with the JWT as proof)."""
+    cert = get_certificate(session, cert_id, principal)
+    token = cert.credential_jws
+    if not token:  # issued before credentials existed: sign the snapshot now
+        fields = {c.key: getattr(cert, c.key) for c in Certificate.__table__.columns}
+        token = credential.sign(credential.build(fields, settings), settings)
+    return token, credential.with_proof(token, settings)
+
+
+@dataclass(slots=True)
+class CertificateFilter:
+    q: str | None = None
+    run_id: int | None = None
+    course_id: int | None = None
+    user_id: int | None = None
+    status: str | None = None
+    year: int | None = None
+    opd: str | None = None
+    page: int = 1
+    per_page: int | None = 50
+
+
+def list_certificates(
+    session: Session, filters: CertificateFilter, settings: Settings
+) -> CertificatePage:
+    """Search and filter certificates (staff); per_page None = all (exports)."""
+    per_page = filters.per_page
+    total, rows = repository.search(
+        session,
+        q=(filters.q or "").strip() or None,
+        run_id=filters.run_id,
+        course_id=filters.course_id,
+        user_id=filters.user_id,
+        status=filters.status or None,
+        year=filters.year,
+        opd=filters.opd or None,
+        offset=(max(filters.page, 1) - 1) * (per_page or 0),
+        limit=per_page,
+    )
+    return CertificatePage(total=total, items=[certificate_read(c, settings) for c in rows])
+
+
+def my_certificates(session: Session, user_id: int, settings: Settings) -> list[MyCertificate]:
+    on = today()
+    return [
+        MyCertificate(
+            id=c.id,
+            number=c.number,
+            code=c.code,
+            course_title=c.course_title,
+            jp=c.jp,
+            predikat=c.predikat,
+            issued_at=c.issued_at,
+            status=status_of(c, on),
+            verify_url=verify_url(c.code, settings),
+            run_name=c.run_name,
+            has_pdf=bool(c.pdf_key),
+        )
+        for c in repository.certificates_of_user(session, user_id)
+    ]
+
+
+def my_courses(session: Session, user_id: int, settings: Settings | None = None) -> list[MyCourse]:
+    """The learner's runs with progress, completion, certificate and what is still missing.
+    A fixed number of queries per course (not per activity)."""
+    settings = settings or get_settings()
+    out: list[MyCourse] = []
+    for enrolment, run, course in courses_service.user_enrolments(session, user_id):
+        ctx = _context(session, run.id, settings)
+        learner = _one_learner(session, ctx, enrolment)
+        assert learner.result is not None
+        cert = learner.certificate
+        out.append(
+            MyCourse(
+                run_id=run.id,
+                run_name=run.name,
+                course=CourseRef(id=course.id, code=course.code, title=course.title),
+                percent=int(learner.percent),
+                completed=learner.completion is not None,
+                completed_at=learner.completion.completed_at if learner.completion else None,
+                certificate_id=cert.id if cert and cert.status != "superseded" else None,
+                certificate_status=status_of(cert, today()) if cert else None,
+                missing=check_reads(learner.result.missing) if learner.completion is None else [],
+                jp=float(course.jp),
+                starts_on=run.starts_on,
+                ends_on=run.ends_on,
+            )
+        )
+    return out
+
+
+def run_monitor(session: Session, run_id: int, settings: Settings) -> list[ParticipantRow]:
+    """Per participant: progress, time, completion, eligibility, certificate — in a fixed number
+    of queries whatever the run's size."""
+    ctx = _context(session, run_id, settings)
+    enrolments = courses_service.run_enrolments(session, ctx.run)
+    progress = progress_service.run_progress(session, ctx.run.id)
+    learners = _learners(session, ctx, [(e.id, e.user_id, e.status) for e in enrolments], progress)
+    rows: list[ParticipantRow] = []
+    for e in enrolments:
+        lr = learners[e.user_id]
+        assert lr.result is not None
+        cert = lr.certificate
+        rows.append(
+            ParticipantRow(
+                enrolment_id=e.id,
+                user_id=e.user_id,
+                name=e.name,
+                nip=e.nip,
+                opd=lr.profile.opd_name if lr.profile and lr.profile.opd_name else e.opd_code,
+                enrolment_status=e.status,
+                percent=int(lr.percent),
+                learning_minutes=int(lr.facts.learning_seconds // 60),
+                completed_at=lr.completion.completed_at if lr.completion else None,
+                eligible=lr.result.eligible,
+                failed_checks=[c.name for c in lr.result.missing],
+                missing=[c.reason for c in lr.result.missing],
+                certificate_id=cert.id if cert else None,
+                certificate_number=cert.number if cert else None,
+                certificate_status=status_of(cert, today()) if cert else None,
+            )
+        )
+    return rows
+
+
+def run_pdf_keys(session: Session, run_id: int) -> list[tuple[str, str, str]]:
+    """(number, storage key, holder name) of a run's valid certificates with a PDF (ZIP)."""
+    courses_service.get_run(session, run_id)
+    return [(n, k, h) for _i, n, k, h in repository.run_pdfs(session, run_id) if k]
+
+
+def siasn_rows(session: Session, year: int) -> list[dict[str, Any]]:
+    """SIASN riwayat kursus rows for the year's valid certificates."""
+    from app.certificates import exports
+
+    return exports.siasn_rows(repository.valid_of_year(session, year))
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+def _verify_read(session: Session, cert: Certificate) -> VerifyRead:
+    nxt = repository.successor(session, cert.id) if cert.status == "superseded" else None
+    return VerifyRead(
+        status=status_of(cert, today()),
+        number=cert.number, code=cert.code, holder_name=cert.holder_name,
+        holder_nip_masked=mask_nip(cert.holder_nip), course_title=cert.course_title,
+        course_code=cert.course_code, run_name=cert.run_name, run_starts_on=cert.run_starts_on,
+        run_ends_on=cert.run_ends_on, jp=cert.jp, predikat=cert.predikat,
+        issued_at=cert.issued_at, issued_on=cert.issued_on, place=cert.place,
+        valid_until=cert.valid_until, issuer=cert.issuer, signer_name=cert.signer_name,
+        signer_jabatan=cert.signer_jabatan, pdf_sha256=cert.pdf_sha256,
+        revoked_at=cert.revoked_at, revoked_reason=cert.revoked_reason,
+        superseded_by=nxt.code if nxt else None,
+    )  # fmt: skip
+
+
+NOT_FOUND_MESSAGE = "Sertifikat tidak ditemukan. Periksa kembali kode verifikasi."
+
+
+def verify(session: Session, code: str) -> VerifyRead:
+    """Public: a certificate's status and facts by its verification code (404 otherwise, with
+    the same message whatever the reason)."""
+    clean = normalise_code(code)
+    cert = repository.by_code(session, clean) if re.fullmatch(r"[A-Z2-7]{32}", clean) else None
+    if cert is None:
+        raise NotFound(NOT_FOUND_MESSAGE, code="certificate_not_found")
+    return _verify_read(session, cert)
+
+
+_CODE_IN_PDF = re.compile(rb"/verify/([A-Z2-7]{32})")
+_NUMBER_IN_TITLE = re.compile(r"^Sertifikat (.+?) \u2014 ")
+
+
+def _embedded_record(session: Session, data: bytes) -> Certificate | None:
+    """The record a PDF names: the verify link's code if the bytes carry it, else the number in
+    the document title ("Sertifikat {number} — {holder}", set by the PDF renderer)."""
+    match = _CODE_IN_PDF.search(data)
+    if match:
+        return repository.by_code(session, match.group(1).decode("ascii"))
+    try:
+        import io
+
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        info = PdfFileReader(io.BytesIO(data), strict=False).trailer["/Info"]
+        title = str(info.get("/Title", ""))
+    except Exception:  # unreadable: no record, the caller reports not authentic
+        return None
+    found = _NUMBER_IN_TITLE.match(title)
+    return repository.by_number(session, found.group(1)) if found else None
+
+
+def verify_pdf(session: Session, data: bytes, settings: Settings) -> VerifyPdfRead:
+    """Is this file an issued certificate? Authentic when its sha256 is that of an issued PDF,
+    or when it carries a valid, untouched institution signature over the whole file and the code
+    it carries belongs to a certificate. Any edit makes it not authentic, with the reason."""
+    digest = hashlib.sha256(data).hexdigest()
+    cert = repository.by_pdf_sha256(session, digest)
+    if cert is not None:
+        return VerifyPdfRead(
+            authentic=True, status=status_of(cert, today()), number=cert.number, code=cert.code,
+            reason="Berkas sama persis dengan sertifikat yang diterbitkan.",
+        )  # fmt: skip
+    from app.certificates import signing
+
+    check = signing.signature_check(data, settings)
+    if not check.authentic:
+        return VerifyPdfRead(authentic=False, reason=check.reason)
+    cert = _embedded_record(session, data)
+    if cert is None:
+        return VerifyPdfRead(
+            authentic=False,
+            reason="Tanda tangan sah, tetapi sertifikat ini tidak tercatat di sistem.",
+        )
+    return VerifyPdfRead(
+        authentic=True, status=status_of(cert, today()), number=cert.number, code=cert.code,
+        reason="Tanda tangan elektronik institusi sah dan PDF tidak diubah.",
+    )  # fmt: skip
+
+
+# The completion listeners live in app.certificates.completion; importing this module
+# registers them (app.main and app.cli import it).
+from app.certificates import completion as _completion  # noqa: E402, F401

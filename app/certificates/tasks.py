@@ -1,0 +1,333 @@
+"""Background bulk issuance on huey: create the items, issue in batches (a block of numbers per
+batch under the counter lock, Core bulk inserts, one commit per batch, counters for the progress
+bar), then render the PDFs still missing. Resumable: a job whose heartbeat went stale (its
+process died) is taken over by the startup sweep or `lms certificates resume`; every step is
+idempotent (pending items only, certificates without a PDF only).
+
+The queue comes from settings.jobs_url: "immediate" (tests: run in the caller), sqlite:///path
+(embedded default, consumed by a thread in the web process when jobs_in_process_worker), or
+redis://host:port/db (production; run `lms jobs worker`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey  # type: ignore[import-untyped]
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.certificates import numbering, repository, rules
+from app.certificates import service as cert_service
+from app.certificates.models import RunCompletion
+from app.core.config import Settings, get_settings
+from app.core.db import session_factory, session_scope, utcnow
+from app.jp import service as jp_service
+
+log = logging.getLogger(__name__)
+
+_huey: Huey | None = None
+_issue_task: Any = None
+_stopping = threading.Event()
+
+
+def make_huey(url: str) -> Huey:
+    """The queue behind settings.jobs_url."""
+    if url == "immediate":
+        return MemoryHuey("lms", immediate=True)
+    if url.startswith(("redis://", "rediss://")):
+        return RedisHuey("lms", url=url)
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey("lms", filename=str(path))
+    raise ValueError(
+        f"LMS_JOBS_URL not understood: {url!r} (immediate, sqlite:///..., redis://...)"
+    )
+
+
+def get_huey() -> Huey:
+    global _huey, _issue_task
+    if _huey is None:
+        _huey = make_huey(get_settings().jobs_url)
+        _issue_task = _huey.task(name="certificates.issue_job")(_run_job_task)
+    return _huey
+
+
+def reset_huey() -> None:
+    """Forget the queue (tests that switch settings)."""
+    global _huey, _issue_task
+    _huey = _issue_task = None
+
+
+def _run_job_task(job_id: str) -> None:
+    run_job(job_id, get_settings())
+
+
+def enqueue(job_id: str) -> None:
+    """Queue a job (the caller has committed it)."""
+    get_huey()
+    _issue_task(job_id)
+
+
+# --- the job -------------------------------------------------------------------------------------
+
+
+def _stale_before(settings: Settings) -> dt.datetime:
+    return utcnow() - dt.timedelta(seconds=settings.cert_job_stale_seconds)
+
+
+def run_job(
+    job_id: str,
+    settings: Settings | None = None,
+    *,
+    render: bool = True,
+    workers: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> bool:
+    """Run (or resume) a job to its end; False when another runner holds it or it failed."""
+    settings = settings or get_settings()
+    with session_scope() as session:
+        if not repository.claim_job(session, job_id, utcnow(), _stale_before(settings)):
+            return False
+        job = repository.get_job(session, job_id)
+        assert job is not None
+        job.started_at = job.started_at or utcnow()
+    try:
+        if not _issue_pending(job_id, settings, on_batch):
+            return False
+        if render and not _render_pending(job_id, settings, workers):
+            return False
+        with session_scope() as session:
+            job = repository.get_job(session, job_id)
+            assert job is not None
+            job.state, job.finished_at, job.error = "done", utcnow(), None
+            job.rendered_count = repository.count_rendered(session, job_id)
+        return True
+    except Exception as exc:
+        log.exception("certificate job %s failed", job_id)
+        with session_scope() as session:
+            job = repository.get_job(session, job_id)
+            if job is not None:
+                job.state, job.error, job.finished_at = "failed", str(exc)[:2000], utcnow()
+        return False
+
+
+def _issue_pending(job_id: str, settings: Settings, on_batch: Callable[[int], None] | None) -> bool:
+    with session_scope() as session:
+        job = repository.get_job(session, job_id)
+        assert job is not None
+        pending = repository.pending_user_ids(session, job_id)
+        if not pending:
+            return True
+        ctx = cert_service._context(session, job.run_id, settings)
+        learners = cert_service._run_learners(session, ctx, pending)
+        by = job.created_by_id
+    curriculum = cert_service._curriculum_json(ctx)
+    size = settings.cert_job_batch
+    for start in range(0, len(pending), size):
+        if _stopping.is_set():
+            return False  # shutting down: the heartbeat goes stale and a sweep resumes it
+        batch = pending[start : start + size]
+        for attempt in range(3):
+            try:
+                with session_scope() as session:
+                    _issue_batch(session, job_id, ctx, learners, batch, by, curriculum, settings)
+                break
+            except (IntegrityError, OperationalError):
+                # Someone issued for one of these learners meanwhile (or a lock timed out):
+                # read their state again and retry the batch.
+                if attempt == 2:
+                    raise
+                with session_scope() as session:
+                    learners.update(cert_service._run_learners(session, ctx, batch))
+        if on_batch is not None:
+            on_batch(start + len(batch))
+    return True
+
+
+def _issue_batch(
+    session: Any,
+    job_id: str,
+    ctx: cert_service.RunContext,
+    learners: dict[int, cert_service.Learner],
+    batch: Sequence[int],
+    by: int | None,
+    curriculum: str | None,
+    settings: Settings,
+) -> None:
+    items: list[dict[str, Any]] = []
+    chosen: list[cert_service.Learner] = []
+    for uid in batch:
+        learner = learners.get(uid)
+        if learner is None:
+            items.append({"job_id": job_id, "user_id": uid, "state": "ineligible",
+                          "message": "Tidak terdaftar di angkatan ini."})  # fmt: skip
+            continue
+        assert learner.result is not None
+        if not learner.result.eligible:
+            reasons = "; ".join(c.reason for c in learner.result.missing)
+            items.append({"job_id": job_id, "user_id": uid, "state": "ineligible",
+                          "message": reasons[:2000]})  # fmt: skip
+            continue
+        chosen.append(learner)
+    issued = 0
+    if chosen:
+        now = utcnow()
+        issued_on = cert_service.today()
+        first = numbering.allocate(session, issued_on.year, len(chosen))
+        completions = [
+            {
+                "enrolment_id": lr.facts.enrolment_id,
+                "run_id": ctx.run.id,
+                "user_id": lr.facts.user_id,
+                "completed_at": now,
+                "final_score": lr.score,
+                "predikat": rules.predikat(
+                    lr.score, ctx.rules.predikat_bands, ctx.rules.predikat_lowest
+                ),
+            }
+            for lr in chosen
+            if lr.completion is None
+        ]
+        if completions:
+            session.execute(insert(RunCompletion), completions)
+        rows = [
+            cert_service.certificate_row(
+                ctx,
+                lr,
+                seq=first + i,
+                issued_at=now,
+                issued_on=issued_on,
+                by=by,
+                settings=settings,
+                version=(lr.certificate.version + 1) if lr.certificate else 1,
+                previous_id=lr.certificate.id if lr.certificate else None,
+                job_id=job_id,
+                curriculum=curriculum,
+            )
+            for i, lr in enumerate(chosen)
+        ]
+        ids = repository.insert_certificates(session, rows)
+        jp_service.credit_many(
+            session, [cert_service.jp_credit_row(r, i) for r, i in zip(rows, ids, strict=True)]
+        )
+        for lr, row, cid in zip(chosen, rows, ids, strict=True):
+            items.append({"job_id": job_id, "user_id": lr.facts.user_id, "state": "issued",
+                          "certificate_id": cid, "message": row["number"]})  # fmt: skip
+        issued = len(chosen)
+    repository.update_items(session, items)
+    repository.bump_job(
+        session, job_id, utcnow(), issued_count=issued, ineligible_count=len(items) - issued
+    )
+
+
+def _render_pending(job_id: str, settings: Settings, workers: int | None = None) -> bool:
+    """PDFs for the job's certificates that have none yet (H3's produce_many: a process pool,
+    results committed every few hundred, so a crash loses little and a resume continues)."""
+    from app.certificates import documents
+
+    with session_scope() as session:
+        ids = repository.unrendered_of_job(session, job_id, 10**9)
+    if not ids or _stopping.is_set():
+        return not ids
+
+    def progress(_done: int) -> None:
+        with session_scope() as session:
+            count = repository.count_rendered(session, job_id)
+            repository.bump_job(session, job_id, utcnow())
+            job = repository.get_job(session, job_id)
+            if job is not None:
+                job.rendered_count = count
+
+    result = documents.produce_many(
+        session_factory(), ids, settings, workers=workers, on_progress=progress
+    )
+    if result.failed:
+        raise RuntimeError(
+            f"{len(result.failed)} PDF gagal dibuat, mis. sertifikat "
+            f"{next(iter(result.failed))}: {next(iter(result.failed.values()))}"
+        )
+    return True
+
+
+# --- resuming ------------------------------------------------------------------------------------
+
+
+def stale_jobs(settings: Settings) -> list[str]:
+    with session_scope() as session:
+        return repository.stale_jobs(session, _stale_before(settings))
+
+
+def resume_stale(settings: Settings, *, inline: bool = False, include_failed: bool = False,
+                 job_id: str | None = None) -> list[str]:  # fmt: skip
+    """Queue (or run here) every job whose runner died; returns their ids."""
+    if include_failed or job_id:
+        with session_scope() as session:
+            for jid in [job_id] if job_id else []:
+                job = repository.get_job(session, jid)
+                if job is not None and job.state in ("failed", "running"):
+                    job.state, job.heartbeat_at = "queued", None
+    ids = [job_id] if job_id else stale_jobs(settings)
+    for jid in ids:
+        if inline:
+            run_job(jid, settings)
+        else:
+            enqueue(jid)
+    return ids
+
+
+# --- the in-process worker and the app's lifespan -------------------------------------------------
+
+
+class InProcessWorker:
+    """Huey's consumer threads inside the web process (embedded default). Started without the
+    consumer's signal handlers, which belong to the server."""
+
+    def __init__(self, huey: Huey) -> None:
+        self.consumer = huey.create_consumer(workers=1, worker_type="thread", periodic=False,
+                                             check_worker_health=False)  # fmt: skip
+
+    def start(self) -> InProcessWorker:
+        self.consumer.scheduler.start()
+        for _, thread in self.consumer.worker_threads:
+            thread.daemon = True
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        _stopping.set()
+        self.consumer.stop_flag.set()
+        for _, thread in self.consumer.worker_threads:
+            thread.join(5)
+        _stopping.clear()
+
+
+def start_worker(settings: Settings) -> InProcessWorker | None:
+    if not settings.jobs_in_process_worker or settings.jobs_url == "immediate":
+        return None
+    return InProcessWorker(get_huey()).start()
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    """Jobs while the web process serves: the in-process worker (if configured) and a sweep that
+    resumes jobs left behind by a crash."""
+    settings = get_settings()
+    worker = start_worker(settings)
+    if worker is not None:
+        try:
+            resume_stale(settings)
+        except Exception:  # a database not migrated yet must not stop the server
+            log.exception("resuming certificate jobs failed")
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()

@@ -1,0 +1,330 @@
+"""Certificate templates: the institution default and per-course overrides (background image +
+layout JSON, version bumped on each save), background upload checks, and preview rendering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.certificates import pdf
+from app.certificates.layout import DEFAULT_LAYOUT, Layout, layout_json, parse_layout
+from app.certificates.models import Certificate, CertificateTemplate, CertificationRules
+from app.core.config import Settings
+from app.core.db import utcnow
+from app.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from app.storage import get_storage
+
+BACKGROUND_PREFIX = "certificate-backgrounds"
+DEFAULT_NAME = "Templat institusi"
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateInfo:
+    """A template as pages and the API show it."""
+
+    id: int
+    course_id: int | None
+    name: str
+    version: int
+    layout_json: str
+    has_background: bool
+    background_sha256: str | None
+    updated_at: str
+
+
+def info(template: CertificateTemplate) -> TemplateInfo:
+    return TemplateInfo(
+        id=template.id,
+        course_id=template.course_id,
+        name=template.name,
+        version=template.version,
+        layout_json=template.layout_json,
+        has_background=template.background_key is not None,
+        background_sha256=template.background_sha256,
+        updated_at=template.updated_at.isoformat() if template.updated_at else "",
+    )
+
+
+# --- lookups ------------------------------------------------------------------------------
+
+
+def get_template(session: Session, template_id: int) -> CertificateTemplate:
+    template = session.get(CertificateTemplate, template_id)
+    if template is None:
+        raise NotFound("Templat sertifikat tidak ditemukan.", code="template_not_found")
+    return template
+
+
+def institution_template(session: Session, *, create: bool = True) -> CertificateTemplate | None:
+    """The institution's default template (course None), made from DEFAULT_LAYOUT on first use."""
+    template = session.scalars(
+        select(CertificateTemplate)
+        .where(CertificateTemplate.course_id.is_(None))
+        .order_by(CertificateTemplate.id)
+        .limit(1)
+    ).first()
+    if template is None and create:
+        template = CertificateTemplate(
+            course_id=None, name=DEFAULT_NAME, version=1, layout_json=layout_json(DEFAULT_LAYOUT)
+        )
+        session.add(template)
+        session.flush()
+    return template
+
+
+def list_templates(session: Session) -> list[CertificateTemplate]:
+    """Every template: the institution's first, then course overrides."""
+    return list(
+        session.scalars(
+            select(CertificateTemplate).order_by(
+                CertificateTemplate.course_id.is_not(None), CertificateTemplate.id
+            )
+        )
+    )
+
+
+def course_template(session: Session, course_id: int) -> CertificateTemplate | None:
+    """The course's own template, if it has one."""
+    return session.scalars(
+        select(CertificateTemplate)
+        .where(CertificateTemplate.course_id == course_id)
+        .order_by(CertificateTemplate.id)
+        .limit(1)
+    ).first()
+
+
+def template_for_course(session: Session, course_id: int) -> CertificateTemplate:
+    """Which template a course's certificates use: the one its certification rules name, else
+    the course's own, else the institution default (made on first use)."""
+    rules = session.get(CertificationRules, course_id)
+    if rules is not None and rules.template_id is not None:
+        chosen = session.get(CertificateTemplate, rules.template_id)
+        if chosen is not None:
+            return chosen
+    own = course_template(session, course_id)
+    if own is not None:
+        return own
+    default = institution_template(session, create=True)
+    assert default is not None
+    return default
+
+
+# --- render-ready templates (cached per process by id and version) -----------------------
+
+_render_cache: dict[tuple[int, int, str, str | None], pdf.RenderTemplate] = {}
+_render_lock = threading.Lock()
+
+
+def to_render_template(template: CertificateTemplate, settings: Settings) -> pdf.RenderTemplate:
+    """Parse the layout and load the background once per template version."""
+    # The content is part of the key: ids restart when a database is rebuilt (tests, restores).
+    cache_key = (template.id, template.version, template.layout_json, template.background_sha256)
+    with _render_lock:
+        cached = _render_cache.get(cache_key)
+    if cached is not None:
+        return cached
+    layout = parse_layout(template.layout_json)
+    background = None
+    if template.background_key:
+        background = b"".join(get_storage(settings).open_range(template.background_key))
+    rendered = pdf.RenderTemplate(
+        layout=layout,
+        background=background,
+        background_sha256=template.background_sha256,
+        key=f"{template.id}:{template.version}:{hashlib.sha256(template.layout_json.encode()).hexdigest()[:12]}",
+    )
+    with _render_lock:
+        if len(_render_cache) > 64:
+            _render_cache.clear()
+        _render_cache[cache_key] = rendered
+    return rendered
+
+
+def record_template(session: Session, cert: Certificate) -> None:
+    """Snapshot which template (and version) draws a certificate that was issued without one."""
+    if cert.template_id is None:
+        template = template_for_course(session, cert.course_id)
+        cert.template_id, cert.template_version = template.id, template.version
+
+
+def render_template_for(
+    session: Session, cert: Certificate, settings: Settings
+) -> pdf.RenderTemplate:
+    """The template a certificate is drawn with: the one recorded on it, else its course's."""
+    template = session.get(CertificateTemplate, cert.template_id) if cert.template_id else None
+    if template is None:
+        template = template_for_course(session, cert.course_id)
+    return to_render_template(template, settings)
+
+
+# --- editing ------------------------------------------------------------------------------
+
+
+def save_template(
+    session: Session,
+    *,
+    template_id: int | None,
+    course_id: int | None,
+    name: str,
+    layout_text: str,
+    by_id: int | None,
+) -> CertificateTemplate:
+    """Create or update a template after validating its layout; each save bumps the version."""
+    layout = parse_layout(layout_text)
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise ValidationFailed("Nama templat wajib diisi (maks. 255 karakter).", field="name")
+    if template_id is None:
+        if course_id is not None and course_template(session, course_id) is not None:
+            raise ValidationFailed("Pelatihan ini sudah memiliki templat.", field="course_id")
+        template = CertificateTemplate(
+            course_id=course_id, name=name, version=1, layout_json=layout_json(layout)
+        )
+        template.updated_by_id = by_id
+        session.add(template)
+    else:
+        template = get_template(session, template_id)
+        template.name = name
+        template.layout_json = layout_json(layout)
+        template.version += 1
+        template.updated_by_id = by_id
+        template.updated_at = utcnow()
+    session.flush()
+    return template
+
+
+def delete_template(session: Session, template_id: int) -> None:
+    """Remove a course override (certificates keep their stored PDFs); the default stays."""
+    template = get_template(session, template_id)
+    if template.course_id is None:
+        raise ValidationFailed("Templat institusi tidak dapat dihapus.", field="template_id")
+    session.delete(template)
+    session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class ImageCheck:
+    format: str  # PNG or JPEG
+    width: int
+    height: int
+    content_type: str
+
+
+def check_background(data: bytes, settings: Settings) -> ImageCheck:
+    """Accept only PNG or JPEG (by content, not name) within the byte and pixel caps, roughly
+    A4 landscape; every refusal says what is wrong."""
+    if len(data) > settings.cert_background_max_bytes:
+        raise PayloadTooLarge(
+            f"Gambar latar terlalu besar (maks. {settings.cert_background_max_bytes // (1024 * 1024)} MB).",
+            max_bytes=settings.cert_background_max_bytes,
+        )
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        fmt, ctype = "PNG", "image/png"
+    elif data.startswith(b"\xff\xd8\xff"):
+        fmt, ctype = "JPEG", "image/jpeg"
+    else:
+        raise UnsupportedMediaType(
+            "Gambar latar harus berupa PNG atau JPEG.", code="background_type"
+        )
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            if width * height > settings.cert_background_max_pixels:
+                raise ValidationFailed(
+                    f"Resolusi gambar latar terlalu besar ({width}×{height}); maks. "
+                    f"{settings.cert_background_max_pixels:,} piksel (mis. 3508×2480 = A4 300 dpi).",
+                    field="background",
+                )
+            if img.format != fmt:
+                raise UnsupportedMediaType(
+                    "Isi berkas tidak sesuai formatnya.", code="background_type"
+                )
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValidationFailed(
+            f"Gambar latar rusak atau tidak dapat dibaca: {exc}", field="background"
+        ) from None
+    except Image.DecompressionBombError:
+        raise ValidationFailed("Resolusi gambar latar terlalu besar.", field="background") from None
+    if width < 600 or height < 400:
+        raise ValidationFailed(
+            f"Gambar latar terlalu kecil ({width}×{height}); minimal 600×400 piksel.",
+            field="background",
+        )
+    ratio = width / height
+    if not 1.25 <= ratio <= 1.6:
+        raise ValidationFailed(
+            f"Gambar latar harus mendatar seukuran A4 landscape (rasio ≈ 1,41); gambar ini {ratio:.2f}.",
+            field="background",
+        )
+    return ImageCheck(fmt, width, height, ctype)
+
+
+def set_background(
+    session: Session,
+    template: CertificateTemplate,
+    data: bytes,
+    settings: Settings,
+    *,
+    by_id: int | None,
+) -> CertificateTemplate:
+    """Store a checked background image and bump the template version."""
+    checked = check_background(data, settings)
+    # Decoding once here proves reportlab-side preparation works before anything is saved.
+    pdf.prepare_background(data)
+    storage = get_storage(settings)
+    key = storage.new_key(BACKGROUND_PREFIX)
+    stored = storage.put(key, io.BytesIO(data), content_type=checked.content_type)
+    template.background_key = stored.key
+    template.background_sha256 = stored.sha256
+    template.version += 1
+    template.updated_by_id = by_id
+    template.updated_at = utcnow()
+    session.flush()
+    return template
+
+
+def remove_background(
+    session: Session, template: CertificateTemplate, *, by_id: int | None
+) -> CertificateTemplate:
+    """Back to the vector frame; the old image stays in storage for already-issued versions."""
+    if template.background_key is not None:
+        template.background_key = None
+        template.background_sha256 = None
+        template.version += 1
+        template.updated_by_id = by_id
+        template.updated_at = utcnow()
+        session.flush()
+    return template
+
+
+def preview_pdf(
+    session: Session,
+    template: CertificateTemplate | None,
+    settings: Settings,
+    *,
+    layout_text: str | None = None,
+) -> bytes:
+    """An unsigned PDF of sample data in this template (or an unsaved layout for it)."""
+    layout: Layout = (
+        parse_layout(layout_text)
+        if layout_text is not None
+        else (parse_layout(template.layout_json) if template is not None else DEFAULT_LAYOUT)
+    )
+    background = None
+    sha = None
+    if template is not None and template.background_key:
+        base = to_render_template(template, settings)
+        background, sha = base.background, base.background_sha256
+    render_template = pdf.RenderTemplate(
+        layout=layout, background=background, background_sha256=sha, key="preview"
+    )
+    return pdf.render(pdf.sample_data(settings), render_template, settings)

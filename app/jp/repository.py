@@ -1,0 +1,65 @@
+"""All SQL for the JP ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from app.jp.models import JpCredit
+
+
+def add(session: Session, obj: object) -> None:
+    session.add(obj)
+    session.flush()
+
+
+def get_credit(session: Session, source: str, source_id: int) -> JpCredit | None:
+    return session.scalar(
+        select(JpCredit).where(JpCredit.source == source, JpCredit.source_id == source_id)
+    )
+
+
+def credits_of(session: Session, user_id: int, year: int) -> Sequence[JpCredit]:
+    """A user's live (not withdrawn) credits for a year, oldest first."""
+    return session.scalars(
+        select(JpCredit)
+        .where(
+            JpCredit.user_id == user_id,
+            JpCredit.year == year,
+            JpCredit.withdrawn_at.is_(None),
+        )
+        .order_by(JpCredit.credited_on, JpCredit.id)
+    ).all()
+
+
+def bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(JpCredit), rows)
+
+
+def withdraw(session: Session, source: str, source_id: int, at: dt.datetime, reason: str) -> int:
+    result = session.execute(
+        update(JpCredit)
+        .where(
+            JpCredit.source == source,
+            JpCredit.source_id == source_id,
+            JpCredit.withdrawn_at.is_(None),
+        )
+        .values(withdrawn_at=at, withdrawn_reason=reason[:500])
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def move(session: Session, source: str, old_id: int, new_id: int, reference: str) -> int:
+    result = session.execute(
+        update(JpCredit)
+        .where(JpCredit.source == source, JpCredit.source_id == old_id)
+        .values(source_id=new_id, reference=reference[:255])
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
