@@ -15,6 +15,7 @@ from openpyxl.styles import Font
 
 from app.certificates.models import Certificate
 from app.certificates.schemas import CertificateRead, ParticipantRow
+from app.core.tables import csv_safe
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # SIASN jenisDiklatId (DESIGN.md): 14 coaching, 15 mentoring, 16 e-learning, 17 distance.
@@ -27,9 +28,7 @@ SIASN_FIELDS = (
 
 def _text(value: Any) -> Any:
     """A cell that starts like a formula is written as text (CSV/Excel injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+    return csv_safe(value) if isinstance(value, str) else value
 
 
 def _workbook(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]],

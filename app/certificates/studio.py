@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from app.accounts import service as accounts_service
 from app.auth.dependencies import SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
-from app.certificates import service
+from app.certificates import exports, service
 from app.certificates.pages import labels as certificate_labels
 from app.certificates.schemas import ParticipantRow
 from app.core.config import Settings
@@ -67,7 +67,7 @@ def job_state_labels() -> dict[str, str]:
 def item_state_labels() -> dict[str, str]:
     return {
         "pending": _("Menunggu"),
-        "issued": _("Terbit"),
+        "issued": _("Diterbitkan"),
         "ineligible": _("Belum memenuhi syarat"),
         "failed": _("Gagal"),
     }
@@ -148,6 +148,27 @@ def run_monitor_page(
             "status_labels": monitor_status_labels(),
             "labels": certificate_labels(),
         },
+    )
+
+
+@router.get("/runs/{run_id}/monitor.xlsx")
+def run_monitor_xlsx(
+    run_id: int,
+    db: SessionDep,
+    settings: SettingsDep,
+    _officer: Officer,
+    status: str = "",
+    opd: str = "",
+    q: str = "",
+) -> Response:
+    """The monitor as a spreadsheet, with the filters the officer is looking at."""
+    courses_service.get_run(db, run_id)  # 404 for an unknown run
+    rows = service.run_monitor(db, run_id, settings)
+    shown = filter_rows(rows, status if status in MONITOR_STATUSES else "", opd, q)
+    return Response(
+        exports.monitor_xlsx(shown),
+        media_type=exports.XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="monitor-angkatan-{run_id}.xlsx"'},
     )
 
 

@@ -410,7 +410,7 @@ def add_activity_page(
     kind: FormText = None, title: FormText = None, duration_minutes: FormText = None,
     required: FormText = None, locked_until_previous: FormText = None, body: FormText = None,
     url: FormText = None, file_id: FormText = None, file_name: FormText = None,
-    file: Annotated[UploadFile | None, File()] = None,
+    min_view_seconds: FormText = None, file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:  # fmt: skip
     """Multipart form: a page's markdown, a link's URL, or a file (413 too large, 415 wrong type).
 
@@ -422,7 +422,7 @@ def add_activity_page(
     values = {
         "kind": kind or "", "title": title or "", "duration_minutes": duration_minutes or "0",
         "required": is_required, "locked_until_previous": is_locked,
-        "body": body or "", "url": url or "",
+        "body": body or "", "url": url or "", "min_view_seconds": min_view_seconds or "0",
     }  # fmt: skip
     try:
         if kind not in {k.value for k in FORM_KINDS}:
@@ -434,13 +434,21 @@ def add_activity_page(
                 _("Isi dengan bilangan bulat."), field="duration_minutes"
             ) from None
         try:
+            view_seconds = int((min_view_seconds or "0").strip())
+        except ValueError:
+            raise ValidationFailed(
+                _("Isi dengan bilangan bulat."), field="min_view_seconds"
+            ) from None
+        if not 0 <= view_seconds <= 86_400:
+            raise ValidationFailed(_("Isi antara 0 dan 86400 detik."), field="min_view_seconds")
+        try:
             stored_id = int(file_id) if file_id and file_id.strip() else None
         except ValueError:
             raise ValidationFailed(_("Berkas unggahan tidak ditemukan."), field="file") from None
         content.create_activity(
             db, section, settings, kind=ActivityKind(kind), title=title or "",
             duration_minutes=minutes, required=is_required, locked_until_previous=is_locked,
-            body=body, url=url,
+            body=body, url=url, min_view_seconds=view_seconds,
             file_id=stored_id, file_name=file_name, upload=file,
         )  # fmt: skip
     except (LMSError, ValidationError) as exc:

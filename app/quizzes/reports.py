@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Opd, User
 from app.core.markdown import render_rich
+from app.core.tables import csv_safe
 from app.courses import service as courses_service
 from app.courses.constants import EnrolmentStatus
 from app.courses.models import Activity, Enrolment, Run
@@ -74,7 +75,6 @@ STATE_TEXT = {
     service.GRADED: "Selesai dinilai",
 }
 _TAG = re.compile(r"<[^>]+>")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def local_time(value: dt.datetime | None) -> dt.datetime | None:
@@ -204,11 +204,6 @@ def results(
     return rows
 
 
-def _safe_text(value: str) -> str:
-    """A cell text that a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def _passed_text(passed: bool | None) -> str:
     return "" if passed is None else ("Ya" if passed else "Tidak")
 
@@ -227,8 +222,8 @@ def results_csv(rows: Iterable[ResultRow]) -> bytes:
         writer.writerow(
             [
                 r.nip,
-                _safe_text(r.name),
-                _safe_text(r.opd),
+                csv_safe(r.name),
+                csv_safe(r.opd),
                 r.attempts,
                 "" if r.grade_percent is None else f"{r.grade_percent:g}",
                 _passed_text(r.passed),

@@ -4,9 +4,11 @@ progress page, list, revoke and re-issue), each with and without the right to se
 
 from __future__ import annotations
 
+import io
 import re
 
 import httpx
+import openpyxl
 import pytest
 
 from app.accounts import service as accounts_service
@@ -287,11 +289,15 @@ async def test_run_monitor_shows_progress_eligibility_and_filters(
     assert str(cert["number"]) in html
     assert "Aktivitas wajib belum selesai" in html  # Budi's failed check, in words
     export = f"/api/v1/runs/{world.run_id}/monitor?format=xlsx"
-    assert f'href="{export}"' in html
     xlsx = await client.get(export)
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     certified = (await client.get(f"/studio/runs/{world.run_id}/monitor?status=certified")).text
     assert "Dewi Lestari" in certified and "Budi Santoso" not in certified
+    filtered = f"/studio/runs/{world.run_id}/monitor.xlsx?status=certified"
+    assert f'href="{filtered}"' in certified  # the export keeps the filters on screen
+    sheet = openpyxl.load_workbook(io.BytesIO((await client.get(filtered)).content)).active
+    names = {str(c.value) for row in sheet.iter_rows() for c in row}
+    assert "Dewi Lestari" in names and "Budi Santoso" not in names
     search = (await client.get(f"/studio/runs/{world.run_id}/monitor?q=budi")).text
     assert "Budi Santoso" in search and "Dewi Lestari" not in search
     run_page = (await client.get(f"/studio/runs/{world.run_id}")).text
@@ -395,7 +401,7 @@ async def test_bulk_issue_shows_a_progress_page(client: httpx.AsyncClient, world
     assert 'data-job-state="done"' in page.text
     assert 'hx-trigger="every 1s"' not in page.text
     assert "Terbit: 2" in page.text
-    assert page.text.count(">Terbit</td>") == 2
+    assert page.text.count(">Diterbitkan</td>") == 2
     assert "Dewi Lestari" in page.text and "Budi Santoso" in page.text
     listed = (await client.get(f"/studio/certificates?run_id={world.run_id}")).text
     assert listed.count('class="cert-number"') == 2

@@ -792,3 +792,19 @@ def test_split_nips_keeps_spaced_nips_whole() -> None:
         "y",
     ]
     assert studio.split_nips(f"{nip} {nip}") == [nip, nip]
+
+
+async def test_page_minimum_reading_time_is_set_in_the_form(client: httpx.AsyncClient) -> None:
+    csrf = await sign_in(client, "content_admin")
+    course_id = make_draft_course()
+    section_id = await add_section(client, csrf, course_id, "Bagian 1")
+    bad = await add_activity(
+        client, csrf, section_id, kind="page", title="Bacaan", body="Isi", min_view_seconds="-5"
+    )
+    assert bad.status_code == 422
+    assert f'id="s{section_id}-min_view_seconds-error"' in bad.text
+    added = await add_activity(
+        client, csrf, section_id, kind="page", title="Bacaan", body="Isi", min_view_seconds="120"
+    )
+    assert added.status_code == 303, added.text
+    assert [a.min_view_seconds for a in activities(course_id)] == [120]
