@@ -18,6 +18,7 @@ from app.auth.dependencies import (
     verify_csrf,
 )
 from app.certificates import service
+from app.certificates.layout import display_code
 from app.certificates.schemas import CertificateRead, MyCertificate
 from app.core.config import Settings
 from app.core.errors import PayloadTooLarge, ValidationFailed
@@ -100,7 +101,7 @@ def certificate_view(certificate: MyCertificate | CertificateRead) -> dict[str, 
         "id": certificate.id,
         "number": certificate.number,
         "code": certificate.code,
-        "code_display": service.display_code(certificate.code),
+        "code_display": display_code(certificate.code),
         "status": certificate.status,
         "course_title": certificate.course_title,
         "jp": certificate.jp,

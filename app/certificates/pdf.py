@@ -31,6 +31,7 @@ from reportlab.pdfbase import pdfdoc, pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from app.certificates import numbering
 from app.certificates.layout import (
     DEFAULT_LAYOUT,
     PAGE_HEIGHT_MM,
@@ -648,11 +649,9 @@ def sample_data(settings: Settings, *, curriculum: bool = True) -> CertificateDa
     """Made-up certificate for template previews (a name with an apostrophe and a diacritic)."""
     today = dt.date.today()
     return CertificateData(
-        number=settings.cert_number_template.format(
-            seq=1, course_code="PLT-001", month_roman="III", year=today.year, month=today.month
-        )
-        if "{" in settings.cert_number_template
-        else "0001/PLT-001/BKPSDM/III/2026",
+        number=numbering.format_number(
+            settings.cert_number_template, seq=1, course_code="PLT-001", issued_on=today
+        ),
         code="SAMPLE0000000000000000000000000000",
         holder_name="Ni Luh Putu Ayu Ma'rifah Sukmawatì, S.Kom.",
         holder_nip="199001012015032001",

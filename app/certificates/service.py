@@ -25,6 +25,7 @@ from app.certificates import credential, numbering, repository
 from app.certificates import eligibility as checks
 from app.certificates import rules as rules_mod
 from app.certificates.eligibility import Check, CourseFacts, Eligibility, LearnerFacts
+from app.certificates.layout import display_code, verify_url
 from app.certificates.models import Certificate, CertificationRules, IssueJob, RunCompletion
 from app.certificates.rules import Rules
 from app.certificates.schemas import (
@@ -84,15 +85,6 @@ def normalise_code(raw: str) -> str:
     """Codes are typed from paper: grouping dashes/spaces, lower case and the look-alikes
     0/1/8 (never in base32) are forgiven."""
     return raw.strip().upper().translate(_CODE_FIX)
-
-
-def display_code(code: str) -> str:
-    """XXXX-XXXX-... for reading aloud or typing."""
-    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
-
-
-def verify_url(code: str, settings: Settings) -> str:
-    return f"{settings.base_url.rstrip('/')}/verify/{code}"
 
 
 def mask_nip(nip: str | None) -> str | None:

@@ -21,14 +21,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Opd, User
 from app.core.markdown import render_rich
-from app.core.tables import csv_safe
+from app.core.tables import csv_safe, xlsx_safe
 from app.courses import service as courses_service
 from app.courses.constants import EnrolmentStatus
 from app.courses.models import Activity, Enrolment, Run
@@ -234,10 +233,6 @@ def results_csv(rows: Iterable[ResultRow]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _cell_text(value: str) -> str:
-    return ILLEGAL_CHARACTERS_RE.sub("", value)
-
-
 def results_xlsx(rows: Iterable[ResultRow], title: str = "Hasil kuis") -> bytes:
     """The results as a workbook: the NIP is a text cell (Excel would round an 18-digit number),
     the grade a number, the submit time a date in the institution's zone."""
@@ -252,8 +247,8 @@ def results_xlsx(rows: Iterable[ResultRow], title: str = "Hasil kuis") -> bytes:
         local = local_time(r.submitted_at)
         values: list[Any] = [
             r.nip,
-            _cell_text(r.name),
-            _cell_text(r.opd),
+            xlsx_safe(r.name),
+            xlsx_safe(r.opd),
             r.attempts,
             r.grade_percent,
             _passed_text(r.passed),
@@ -269,7 +264,7 @@ def results_xlsx(rows: Iterable[ResultRow], title: str = "Hasil kuis") -> bytes:
     for letter, width in zip("ABCDEFGH", (22, 32, 32, 11, 11, 8, 20, 20), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
-    sheet.title = _cell_text(title)[:31] or "Hasil"
+    sheet.title = xlsx_safe(title)[:31] or "Hasil"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
