@@ -211,7 +211,8 @@ def content_import_cmd(
 def dev_seed(
     size: Annotated[str, typer.Option(help="XS, S, M or L (L = 10,000 ASN in 40 OPDs)")] = "S",
 ) -> None:
-    """Synthetic regency data for development and benchmarks."""
+    """Synthetic regency data for development and benchmarks: ASN, courses, enrolments and a year
+    of progress, certificates, JP, assessments, mentoring and external training."""
     from app.core.db import session_scope
     from app.dev.seed import SIZES, seed
 
@@ -220,11 +221,13 @@ def dev_seed(
         typer.echo(f"error: size must be one of {', '.join(SIZES)}", err=True)
         raise typer.Exit(2)
     from app.dev.seed import seed_courses
+    from app.dev.seed_year import seed_year
 
     upgrade_database()
     with session_scope() as session:
         result = seed(session, get_settings(), size)
         result |= seed_courses(session, size)
+        result |= seed_year(session, get_settings(), size)
     typer.echo(", ".join(f"{k}: {v}" for k, v in result.items()))
 
 

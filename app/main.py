@@ -19,6 +19,8 @@ from app.certificates import router as certificates_router
 from app.certificates import service as certificates_service  # noqa: F401 - completion listeners
 from app.certificates import studio as certificates_studio
 from app.certificates import tasks as certificates_tasks
+from app.competency import pages as competency_pages
+from app.competency import router as competency_router
 from app.core.config import get_settings
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.courses import pages as courses_pages
@@ -26,12 +28,19 @@ from app.courses import router as courses_router
 from app.courses import studio, upload_router
 from app.evaluation import pages as evaluation_pages
 from app.evaluation import router as evaluation_router
+from app.external_training import pages as external_training_pages
+from app.external_training import router as external_training_router
+from app.jp import pages as jp_pages
 from app.jp import router as jp_router
+from app.mentoring import pages as mentoring_pages
+from app.mentoring import router as mentoring_router
 from app.quizzes import pages as quizzes_pages
 from app.quizzes import reports_router
 from app.quizzes import router as quizzes_router
 from app.quizzes import studio as quizzes_studio
 from app.quizzes import tasks as quizzes_tasks
+from app.targets import pages as targets_pages
+from app.targets import router as targets_router
 from app.web import errors, pages
 from app.web import i18n as web_i18n
 from app.web.static import HashedStaticFiles
@@ -67,6 +76,10 @@ def create_app() -> FastAPI:
         evaluation_router,
         jp_router,
         certificates_router,
+        competency_router,
+        mentoring_router,
+        external_training_router,
+        targets_router,
     ):
         app.include_router(module.router)
     for module in (
@@ -79,6 +92,11 @@ def create_app() -> FastAPI:
         evaluation_pages,
         certificates_pages,
         certificates_studio,
+        competency_pages,
+        mentoring_pages,
+        external_training_pages,
+        jp_pages,
+        targets_pages,
         web_i18n,
         pages,
     ):

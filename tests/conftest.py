@@ -78,8 +78,36 @@ def migrated_database() -> Iterator[str]:
     if TEST_DATABASE_URL.startswith("postgresql"):
         _reset_postgres_schema(TEST_DATABASE_URL)
     upgrade_database()
+    _snapshot_seeded_rows()
     yield TEST_DATABASE_URL
     reset_engine()
+
+
+# Rows the migrations seed (the PermenPANRB 38/2017 competency catalog): every test starts with
+# them, as a fresh installation does, so the wipe after each test puts them back.
+SEEDED_TABLES = ("competency",)
+_seeded_rows: dict[str, list[dict[str, object]]] = {}
+
+
+def _snapshot_seeded_rows() -> None:
+    with get_engine().connect() as conn:
+        for name in SEEDED_TABLES:
+            table = Base.metadata.tables[name]
+            _seeded_rows[name] = [dict(r._mapping) for r in conn.execute(table.select())]
+
+
+def _restore_seeded_rows() -> None:
+    with get_engine().begin() as conn:
+        for name in SEEDED_TABLES:
+            if _seeded_rows.get(name):
+                conn.execute(Base.metadata.tables[name].insert(), _seeded_rows[name])
+                if conn.dialect.name == "postgresql":  # ids were given: move the sequence on
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                            f"(SELECT max(id) FROM {name}))"
+                        )
+                    )
 
 
 @pytest.fixture(autouse=True)
@@ -91,6 +119,7 @@ def _empty_tables(migrated_database: str) -> Iterator[None]:
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        _restore_seeded_rows()
         return
     with engine.connect() as conn:
         # Self-references (OPD parents) would need a row order; checks are off for the wipe only.
@@ -101,6 +130,7 @@ def _empty_tables(migrated_database: str) -> Iterator[None]:
         conn.commit()
         conn.exec_driver_sql("PRAGMA foreign_keys=ON")
         conn.commit()
+    _restore_seeded_rows()
 
 
 @pytest.fixture

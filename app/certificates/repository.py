@@ -20,6 +20,7 @@ from app.certificates.models import (
     IssueJobItem,
     RunCompletion,
 )
+from app.core.db import copy_rows
 
 CHUNK = 900  # SQLite's bound-parameter limit is 999 on older builds
 
@@ -152,18 +153,6 @@ def certificates_of_user(session: Session, user_id: int) -> Sequence[Certificate
     ).all()
 
 
-def _copy_rows(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL COPY of plain rows (about twice as fast as a pipelined executemany for wide
-    rows); the values are already what the columns store (aware UTC datetimes, dates)."""
-    columns = list(rows[0])
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None
-    names = ", ".join(f'"{c}"' for c in columns)
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:  # type: ignore[attr-defined]
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
-
-
 def insert_certificates(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Core bulk insert (bulk issuance); ids in the order of `rows`. A plain executemany (the
     driver pipelines it) and one read of the ids by (year, seq): a RETURNING insert of
@@ -171,7 +160,7 @@ def insert_certificates(session: Session, rows: list[dict[str, Any]]) -> list[in
     if not rows:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        _copy_rows(session, Certificate.__tablename__, rows)
+        copy_rows(session, Certificate.__tablename__, rows)
     else:
         session.execute(insert(Certificate), rows)
     year = rows[0]["year"]

@@ -578,6 +578,7 @@ def jp_credit_row(row: dict[str, Any], cert_id: int) -> dict[str, Any]:
         "jp": row["jp"],
         "credited_on": row["issued_on"],
         "reference": row["number"],
+        "funding_source": row["funding_source"],
     }
 
 
@@ -1024,10 +1025,23 @@ def run_pdf_keys(session: Session, run_id: int) -> list[tuple[str, str, str]]:
 
 
 def siasn_rows(session: Session, year: int) -> list[dict[str, Any]]:
-    """SIASN riwayat kursus rows for the year's valid certificates."""
+    """SIASN riwayat kursus rows for the year: valid certificates (e-learning, 16), verified
+    mentoring (15) and verified external training (by its mode), sorted by NIP and end date."""
     from app.certificates import exports
+    from app.external_training import service as external_training_service
+    from app.mentoring import service as mentoring_service
 
-    return exports.siasn_rows(repository.valid_of_year(session, year))
+    rows = exports.siasn_rows(repository.valid_of_year(session, year))
+    rows += mentoring_service.siasn_rows(session, year)
+    rows += external_training_service.siasn_rows(session, year)
+    rows.sort(key=lambda r: (r["nip"] or "", _day_month_year(r["tanggalSelesaiKursus"])))
+    return rows
+
+
+def _day_month_year(text: str) -> tuple[str, str, str]:
+    """SIASN writes dates as dd-mm-yyyy; sort them as dates."""
+    day, month, year = text.split("-")
+    return year, month, day
 
 
 # --- verification --------------------------------------------------------------------------------

@@ -139,6 +139,22 @@ class Settings(BaseSettings):
     cert_job_batch: int = Field(default=500, ge=1, le=10_000)
     cert_job_stale_seconds: int = Field(default=120, ge=5)
 
+    # Competency development (issue 6). JPM = achieved / standard, %; bands (at or above which,
+    # label), highest first; below all: jpm_lowest_band (DESIGN.md: >= 90 optimal, 78-<90 cukup).
+    jpm_bands: list[tuple[float, str]] = [(90, "optimal"), (78, "cukup_optimal")]
+    jpm_lowest_band: str = "kurang_optimal"
+    competency_max_level: int = Field(default=5, ge=1, le=10)
+    max_competency_import_rows: int = Field(default=200_000, ge=10)
+
+    # Mentoring (induksi): JP per confirmed session and the most sessions a month (agency rule).
+    mentoring_jp_per_session: float = Field(default=2, gt=0, le=40)
+    mentoring_max_sessions_per_month: int = Field(default=2, ge=1, le=31)
+    mentoring_min_session_minutes: int = Field(default=30, ge=1)
+
+    # External training: certificate uploads (PDF) and the largest JP one record may claim.
+    max_evidence_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    external_training_max_jp: float = Field(default=200, gt=0)
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -126,3 +126,26 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def copy_rows(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL COPY of plain rows (about twice as fast as a pipelined executemany for wide
+    rows); the values are already what the columns store (aware UTC datetimes, dates)."""
+    columns = list(rows[0])
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:  # type: ignore[attr-defined]
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
+def bulk_insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Many plain rows of a model's table at once: COPY on PostgreSQL, an executemany elsewhere."""
+    if not rows:
+        return
+    table = Base.metadata.tables[model.__tablename__]
+    if session.get_bind().dialect.name == "postgresql":
+        copy_rows(session, table.name, rows)
+    else:
+        session.execute(table.insert(), rows)

@@ -6,10 +6,13 @@ Add a line here when a domain gains a models module.
 from app.accounts import models as accounts_models
 from app.auth import models as auth_models
 from app.certificates import models as certificates_models
+from app.competency import models as competency_models
 from app.core.db import Base
 from app.courses import models as courses_models
 from app.evaluation import models as evaluation_models
+from app.external_training import models as external_training_models
 from app.jp import models as jp_models
+from app.mentoring import models as mentoring_models
 from app.progress import models as progress_models
 from app.quizzes import models as quizzes_models
 
@@ -18,9 +21,12 @@ __all__ = [
     "accounts_models",
     "auth_models",
     "certificates_models",
+    "competency_models",
     "courses_models",
     "evaluation_models",
+    "external_training_models",
     "jp_models",
+    "mentoring_models",
     "progress_models",
     "quizzes_models",
 ]

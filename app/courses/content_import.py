@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Literal, TypeVar, cast
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
@@ -121,6 +121,26 @@ class CourseSpec(CourseCreate):
     runs: list[RunSpec] = Field(default_factory=list, max_length=50)
     # The course's certification rules (the API's fields); left out: the institution's settings.
     certification: CertificationSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _competency_entries(cls, data: Any) -> Any:
+        """`competencies` entries may be a code or `{code, target_level}`."""
+        if not isinstance(data, dict) or not isinstance(data.get("competencies"), list):
+            return data
+        codes: list[Any] = []
+        levels: dict[str, Any] = dict(data.get("competency_levels") or {})
+        for entry in data["competencies"]:
+            if isinstance(entry, dict):
+                unknown = set(entry) - {"code", "target_level"}
+                if unknown or "code" not in entry:
+                    raise ValueError("competencies: each entry is a code or {code, target_level}")
+                codes.append(entry["code"])
+                if entry.get("target_level") is not None:
+                    levels[str(entry["code"])] = entry["target_level"]
+            else:
+                codes.append(entry)
+        return {**data, "competencies": codes, "competency_levels": levels}
 
 
 class SectionSpec(BaseModel):
@@ -871,14 +891,18 @@ def _upsert_course(
         "learning_mode": course.learning_mode,
     }
     changed = [name for name, value in wanted.items() if current[name] != value]
-    codes = list(dict.fromkeys(c.strip().lower() for c in data.competencies if c.strip()))
-    if [c.competency_code for c in course.competencies] != codes:
+    tags = service.competency_tags(session, data.competencies, data.competency_levels)
+    if {c.competency_code: c.target_level for c in course.competencies} != tags:
         changed.append("competencies")
     if not changed:
         return course, report
     update = CourseUpdate.model_validate(
         {name: wanted[name] for name in changed if name != "competencies"}
-        | ({"competencies": codes} if "competencies" in changed else {})
+        | (
+            {"competencies": list(tags), "competency_levels": tags}
+            if "competencies" in changed
+            else {}
+        )
     )
     service.update_course(session, course, update)
     # update_course leaves a field alone when it is None; the folder may clear these two.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -107,11 +107,12 @@ def count(session: Session, query: Select[Any]) -> int:
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def set_competencies(session: Session, course: Course, codes: Iterable[str]) -> None:
-    """Replace the course's competency tags (the collection was loaded with the course)."""
+def set_competencies(session: Session, course: Course, tags: Mapping[str, int | None]) -> None:
+    """Replace the course's competency tags and target levels."""
     session.execute(delete(CourseCompetency).where(CourseCompetency.course_id == course.id))
     session.add_all(
-        CourseCompetency(course_id=course.id, competency_code=c) for c in dict.fromkeys(codes)
+        CourseCompetency(course_id=course.id, competency_code=code, target_level=level)
+        for code, level in tags.items()
     )
     session.flush()
     session.expire(course, ["competencies"])

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from app.courses.constants import Category, FundingSource, LearningMode
 
+TargetLevel = Annotated[int | None, Field(ge=1, le=10)]
+
 
 class CourseCreate(BaseModel):
     code: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -19,6 +21,8 @@ class CourseCreate(BaseModel):
     category: Category
     learning_mode: LearningMode = LearningMode.E_LEARNING
     competencies: list[str] = Field(default_factory=list, max_length=50)
+    # Target level per competency code (the level the course brings a learner to); optional.
+    competency_levels: dict[str, TargetLevel] = Field(default_factory=dict, max_length=50)
 
 
 class CourseUpdate(BaseModel):
@@ -29,6 +33,8 @@ class CourseUpdate(BaseModel):
     category: Category | None = None
     learning_mode: LearningMode | None = None
     competencies: list[str] | None = Field(default=None, max_length=50)
+    # None keeps the current target levels of the codes kept; {} clears them.
+    competency_levels: dict[str, TargetLevel] | None = Field(default=None, max_length=50)
 
 
 class RunBrief(BaseModel):
@@ -56,6 +62,7 @@ class CourseSummary(BaseModel):
     learning_mode: str
     status: str
     competencies: list[str] = Field(default_factory=list)
+    competency_levels: dict[str, int] = Field(default_factory=dict)  # codes with a target level
     open_runs: list[RunBrief] = Field(default_factory=list)
 
 

@@ -6,7 +6,7 @@ Other domains ask this module: may this user open this activity, which enrolment
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -85,7 +85,10 @@ def create_course(session: Session, data: CourseCreate, principal: Principal) ->
         status=CourseStatus.DRAFT.value,
         created_by_id=principal.user_id or None,
         competencies=[
-            CourseCompetency(competency_code=c) for c in _competency_codes(data.competencies)
+            CourseCompetency(competency_code=code, target_level=level)
+            for code, level in competency_tags(
+                session, data.competencies, data.competency_levels
+            ).items()
         ],
     )
     try:
@@ -95,8 +98,15 @@ def create_course(session: Session, data: CourseCreate, principal: Principal) ->
     return course
 
 
-def _competency_codes(raw: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(c.strip().lower() for c in raw if c.strip()))
+def competency_tags(
+    session: Session, codes: Sequence[str], levels: Mapping[str, int | None]
+) -> dict[str, int | None]:
+    """Competency codes checked against the catalog (codes or names, any case), each with its
+    target level; an unknown code or a level outside the competency's levels is a 422."""
+    # Imported here: the competency domain builds on courses (enrol-by-gap, recommendations).
+    from app.competency import service as competency_service
+
+    return competency_service.course_tags(session, codes, levels)
 
 
 def update_course(session: Session, course: Course, data: CourseUpdate) -> Course:
@@ -113,8 +123,13 @@ def update_course(session: Session, course: Course, data: CourseUpdate) -> Cours
         course.category = data.category.value
     if data.learning_mode is not None:
         course.learning_mode = data.learning_mode.value
-    if data.competencies is not None:
-        repository.set_competencies(session, course, _competency_codes(data.competencies))
+    if data.competencies is not None or data.competency_levels is not None:
+        current = {c.competency_code: c.target_level for c in course.competencies}
+        codes = data.competencies if data.competencies is not None else list(current)
+        tags = competency_tags(session, codes, data.competency_levels or {})
+        if data.competency_levels is None:
+            tags = {code: current.get(code) for code in tags}
+        repository.set_competencies(session, course, tags)
     session.flush()
     return course
 
@@ -167,6 +182,9 @@ def _summary(course: Course, runs: Sequence[Run], on: dt.date) -> CourseSummary:
         learning_mode=course.learning_mode,
         status=course.status,
         competencies=[c.competency_code for c in course.competencies],
+        competency_levels={
+            c.competency_code: c.target_level for c in course.competencies if c.target_level
+        },
         open_runs=[b for b in briefs if b.open_for_enrolment],
     )
 

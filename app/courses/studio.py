@@ -173,6 +173,8 @@ def _form_error(exc: LMSError | ValidationError) -> tuple[str, dict[str, str], i
             if not name:  # a model validator says "field: message" (see RunCreate)
                 name, sep, rest = message.partition(": ")
                 name, message = (name, rest) if sep and " " not in name else ("", message)
+            if name == "competency_levels":  # typed in the competencies field as code:level
+                name = "competencies"
             fields.setdefault(name or "__all__", message)
         general = fields.pop("__all__", None)
         return general or _("Periksa kembali isian yang ditandai."), fields, 422
@@ -189,8 +191,24 @@ def _present(values: dict[str, str | None]) -> dict[str, str]:
 
 
 def _codes(text: str | None) -> list[str]:
-    """Competency tags typed comma-separated (also ';' or new lines)."""
-    return [c.strip() for c in re.split(r"[,;\n]", text or "") if c.strip()]
+    """Competency tags typed comma-separated (also ';' or new lines), each `code` or
+    `code:level` (the target level); the codes only."""
+    return [c.split(":", 1)[0].strip() for c in re.split(r"[,;\n]", text or "") if c.strip()]
+
+
+def _levels(text: str | None) -> dict[str, int | str]:
+    """The target levels of the `code:level` tags (a non-number is left for the schema to
+    refuse with its message)."""
+    levels: dict[str, int | str] = {}
+    for item in re.split(r"[,;\n]", text or ""):
+        code, _sep, level = item.partition(":")
+        if code.strip() and level.strip():
+            levels[code.strip()] = int(level) if level.strip().isdigit() else level.strip()
+    return levels
+
+
+def _tags_text(codes: list[str], levels: dict[str, int]) -> str:
+    return ", ".join(f"{c}:{levels[c]}" if c in levels else c for c in codes)
 
 
 def _checked(value: str | None) -> bool:
@@ -262,7 +280,13 @@ def create_course_page(
         "category": category, "learning_mode": learning_mode, "competencies": competencies,
     }  # fmt: skip
     try:
-        data = CourseCreate.model_validate({**_present(raw), "competencies": _codes(competencies)})
+        data = CourseCreate.model_validate(
+            {
+                **_present(raw),
+                "competencies": _codes(competencies),
+                "competency_levels": _levels(competencies),
+            }
+        )
         course = service.create_course(db, data, principal)
     except (LMSError, ValidationError) as exc:
         db.rollback()
@@ -280,7 +304,7 @@ def _course_values(course: CourseRead) -> dict[str, Any]:
         "title": course.title, "summary": course.summary or "",
         "description": course.description or "", "jp": str(course.jp),
         "category": course.category, "learning_mode": course.learning_mode,
-        "competencies": ", ".join(course.competencies),
+        "competencies": _tags_text(course.competencies, course.competency_levels),
     }  # fmt: skip
 
 
@@ -345,6 +369,7 @@ def update_course_page(
                 "summary": (summary or "").strip(),
                 "description": description or "",
                 "competencies": _codes(competencies),
+                "competency_levels": _levels(competencies),
             }
         )
         for name in ("title", "jp", "category"):

@@ -243,7 +243,7 @@ def seed_courses(session: Session, size: str, *, seed_value: int = 2026) -> dict
         {
             "course_id": cid,
             "name": "Angkatan I",
-            "starts_on": today,
+            "starts_on": today.replace(month=1, day=2),  # the year's runs: a year of data
             "ends_on": today.replace(year=today.year + 1),
             "capacity": None,
             "enrolled_count": 0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, utcnow
@@ -16,7 +16,10 @@ class JpCredit(Base):
     credit by pointing it at the new version."""
 
     __tablename__ = "jp_credit"
-    __table_args__ = (UniqueConstraint("source", "source_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "source_id"),
+        Index("ix_jp_credit_year_user", "year", "user_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -28,6 +31,8 @@ class JpCredit(Base):
     jp: Mapped[float] = mapped_column(Float)
     credited_on: Mapped[dt.date]
     reference: Mapped[str] = mapped_column(String(255))  # e.g. the certificate number
+    # Sumber dana of what earned it: the run's, the external training's; mentoring: non_anggaran.
+    funding_source: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[dt.datetime | None]
     withdrawn_reason: Mapped[str | None] = mapped_column(String(500))

@@ -63,3 +63,28 @@ def move(session: Session, source: str, old_id: int, new_id: int, reference: str
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def withdrawn_of(session: Session, user_id: int, year: int) -> Sequence[JpCredit]:
+    """A user's withdrawn credits for a year (shown apart in the JP history), oldest first."""
+    return session.scalars(
+        select(JpCredit)
+        .where(
+            JpCredit.user_id == user_id,
+            JpCredit.year == year,
+            JpCredit.withdrawn_at.is_not(None),
+        )
+        .order_by(JpCredit.credited_on, JpCredit.id)
+    ).all()
+
+
+def years_of(session: Session, user_id: int) -> list[int]:
+    """The years in which a user has any credit, newest first."""
+    return list(
+        session.scalars(
+            select(JpCredit.year)
+            .where(JpCredit.user_id == user_id)
+            .distinct()
+            .order_by(JpCredit.year.desc())
+        )
+    )

@@ -69,9 +69,11 @@ def credit(
     jp: float,
     credited_on: dt.date,
     reference: str,
+    funding_source: str | None = None,
 ) -> JpCredit:
     """Record one credit; the same (source, source_id) is credited once (unique)."""
     row = JpCredit(
+        funding_source=funding_source,
         user_id=user_id,
         year=year,
         source=source,
@@ -109,4 +111,74 @@ def summary(session: Session, user_id: int, year: int, settings: Settings) -> Jp
         total_jp=year_total([r.jp for r in rows], employment=user.employment, settings=settings),
         target_jp=float(settings.annual_jp_target),
         entries=[JpEntry(r.source, r.jp, r.credited_on, r.reference) for r in rows],
+    )
+
+
+# --- the learner's JP history (read only) ---------------------------------------------------------
+
+SOURCES = (CERTIFICATE, EXTERNAL_TRAINING, MENTORING)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    jp: float
+    date: dt.date
+    reference: str
+    funding_source: str | None
+    withdrawn_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceGroup:
+    source: str
+    total_jp: float
+    entries: list[HistoryEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class JpHistory:
+    year: int
+    years: list[int]
+    total_jp: float  # the year's total as it counts (PPPK cap applied)
+    raw_total_jp: float  # the plain sum of live credits
+    target_jp: float
+    capped: bool
+    groups: list[SourceGroup]  # every source, in SOURCES order, empty ones included
+    withdrawn: list[tuple[str, HistoryEntry]]
+
+
+def history(session: Session, user_id: int, year: int, settings: Settings) -> JpHistory:
+    """A user's credits for a year grouped by source with subtotals, the year's total against
+    the target (PPPK cap applied, as `summary`), the years to choose from, and the withdrawn
+    credits apart (they no longer count)."""
+    live = repository.credits_of(session, user_id, year)
+    user = accounts_service.get_user(session, user_id)
+    by_source: dict[str, list[HistoryEntry]] = {s: [] for s in SOURCES}
+    for r in live:
+        by_source.setdefault(r.source, []).append(
+            HistoryEntry(r.jp, r.credited_on, r.reference, r.funding_source)
+        )
+    raw_total = round(math.fsum(r.jp for r in live), 2)
+    total = year_total([r.jp for r in live], employment=user.employment, settings=settings)
+    years = set(repository.years_of(session, user_id)) | {year, dt.date.today().year}
+    return JpHistory(
+        year=year,
+        years=sorted(years, reverse=True),
+        total_jp=total,
+        raw_total_jp=raw_total,
+        target_jp=float(settings.annual_jp_target),
+        capped=total < raw_total,
+        groups=[
+            SourceGroup(s, round(math.fsum(e.jp for e in entries), 2), entries)
+            for s, entries in by_source.items()
+        ],
+        withdrawn=[
+            (
+                r.source,
+                HistoryEntry(
+                    r.jp, r.credited_on, r.reference, r.funding_source, r.withdrawn_reason
+                ),
+            )
+            for r in repository.withdrawn_of(session, user_id, year)
+        ],
     )

@@ -63,7 +63,7 @@ async def new_course(client: httpx.AsyncClient, csrf: str, **fields: str) -> int
         "learning_mode": "e_learning",
         "summary": "Dasar TIK",
         "description": "Kursus **dasar**.",
-        "competencies": "tik-01, Pelayanan-Publik",
+        "competencies": "literasi_digital:3, Pelayanan-Publik",
     } | fields
     response = await client.post("/studio/courses", data=data)
     assert response.status_code == 303, response.text
@@ -205,7 +205,7 @@ async def test_content_admin_creates_a_course_through_the_form(client: httpx.Asy
     assert "Kursus dibuat." in page.text
     assert f'href="/courses/{course_id}"' in page.text  # preview as learner
     assert "LAT-TIK-01" in page.text and "Draf" in page.text
-    assert 'value="pelayanan-publik, tik-01"' in page.text  # stored lower-case, sorted
+    assert 'value="literasi_digital:3, pelayanan_publik"' in page.text  # catalog codes, sorted
     with session_scope() as session:
         course = session.get(Course, course_id)
         assert course is not None and (course.jp, course.status) == (4, "draft")
@@ -325,7 +325,7 @@ async def test_details_form_updates_and_validates(client: httpx.AsyncClient) -> 
         "learning_mode": "blended",
         "summary": "",
         "description": "Baru",
-        "competencies": "tik-02",
+        "competencies": "spbe",
     }
     saved = await client.post(f"/studio/courses/{course_id}", data=form)
     assert saved.status_code == 303

@@ -1,0 +1,1 @@
+"""Training taken elsewhere (province, ministries, LAN): recorded, verified, credited in JP."""

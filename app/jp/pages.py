@@ -1,0 +1,50 @@
+"""HTML page of the JP ledger: the learner's "Riwayat JP saya", a year's credits grouped by
+source with subtotals and the total against the annual target."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep
+from app.core.i18n import gettext_ as _
+from app.courses import service as courses_service
+from app.courses.pages import funding_labels
+from app.jp import service
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def source_labels() -> dict[str, str]:
+    return {
+        service.CERTIFICATE: _("Diklat di LMS (sertifikat)"),
+        service.EXTERNAL_TRAINING: _("Pelatihan eksternal terverifikasi"),
+        service.MENTORING: _("Mentoring / induksi"),
+    }
+
+
+@router.get("/my/jp")
+def history_page(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> Response:
+    result = service.history(db, principal.user_id, year or courses_service.today().year, settings)
+    percent = min(100.0, 100 * result.total_jp / result.target_jp) if result.target_jp else 100.0
+    return render(
+        request,
+        "jp/history.html",
+        {
+            "h": result,
+            "percent": round(percent),
+            "remaining": max(0.0, round(result.target_jp - result.total_jp, 2)),
+            "sources": source_labels(),
+            "funding": funding_labels(),
+            "pppk_cap": settings.pppk_annual_jp_cap,
+        },
+    )

@@ -1,0 +1,1 @@
+"""Induction (sistem induksi): mentoring assignments, logged sessions, sign-off, verification, JP."""

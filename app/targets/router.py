@@ -1,0 +1,115 @@
+"""API routes for the targets domain (api-v1.md: GET /api/v1/reports/targets), plus the
+drill-down list of ASN below the JP target; both export XLSX with ?format=xlsx."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from app.auth.dependencies import SessionDep, SettingsDep, require_roles
+from app.auth.service import Principal
+from app.competency import service as competency_service
+from app.courses import service as courses_service
+from app.targets import constants, exports, service
+from app.targets.pages import labels
+from app.targets.schemas import (
+    BelowTargetPageRead,
+    BelowTargetRowRead,
+    DistributionBucketRead,
+    TargetsReportRead,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["targets"])
+
+Officer = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS))]
+Year = Annotated[int | None, Query(ge=2000, le=2100)]
+Format = Annotated[Literal["json", "xlsx"], Query()]
+
+
+def _xlsx(data: bytes, name: str) -> Response:
+    return Response(
+        data,
+        media_type=exports.XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+def report_read(report: service.TargetsReport) -> TargetsReportRead:
+    data = dataclasses.asdict(report)
+    data["distribution"] = [
+        DistributionBucketRead(
+            bucket=d.key, min_jp=d.min_jp, max_jp=d.max_jp, asn=d.asn, percent=d.percent
+        )
+        for d in report.distribution
+    ]
+    return TargetsReportRead.model_validate(data)
+
+
+@router.get("/reports/targets", response_model=TargetsReportRead)
+def targets_report(
+    db: SessionDep,
+    settings: SettingsDep,
+    _officer: Officer,
+    year: Year = None,
+    sort: Annotated[str | None, Query(max_length=32)] = None,
+    format: Format = "json",
+) -> TargetsReportRead | Response:
+    """Participation and JP compliance of the active ASN for a year (default: this year), by OPD
+    (`sort` as on the dashboard), by funding source, the JP distribution and the monthly trend."""
+    year = year or courses_service.today().year
+    report = service.with_opd_sort(service.report(db, year, settings), sort or "")
+    if format == "xlsx":
+        texts = labels()
+        return _xlsx(
+            exports.report_xlsx(
+                report,
+                funding_labels=texts["funding"],
+                bucket_labels=texts["buckets"],
+                month_names=texts["months"],
+            ),
+            f"target-jp-{year}",
+        )
+    return report_read(report)
+
+
+@router.get("/reports/targets/below", response_model=BelowTargetPageRead)
+def below_target(
+    db: SessionDep,
+    settings: SettingsDep,
+    _officer: Officer,
+    year: Year = None,
+    opd: Annotated[str | None, Query(max_length=32)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = constants.BELOW_PER_PAGE,
+    format: Format = "json",
+) -> BelowTargetPageRead | Response:
+    """Active ASN below the annual JP target (fewest JP first) with their competency gaps, in an
+    OPD and its unit kerja when `opd` (a code) is given; `format=xlsx` exports every row."""
+    year = year or courses_service.today().year
+    result = service.below_target(
+        db, year, settings, opd_code=opd or None, page=page,
+        per_page=None if format == "xlsx" else per_page,
+    )  # fmt: skip
+    if format == "xlsx":
+        name = f"di-bawah-target-jp-{year}" + (
+            f"-{re.sub(r'[^A-Za-z0-9_-]', '', opd)}" if opd else ""
+        )
+        data = exports.below_xlsx(
+            result.rows,
+            band_labels=labels()["bands"],
+            names=competency_service.competency_names(db),
+        )
+        return _xlsx(data, name)
+    return BelowTargetPageRead(
+        year=result.year,
+        opd_code=result.opd_code,
+        jp_target=result.jp_target,
+        total=result.total,
+        page=result.page,
+        per_page=result.per_page,
+        items=[BelowTargetRowRead.model_validate(dataclasses.asdict(r)) for r in result.rows],
+    )
