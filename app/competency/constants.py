@@ -18,7 +18,7 @@ class CompetencyGroup(StrEnum):
 
 GROUP_LABELS = {
     CompetencyGroup.MANAJERIAL: "Manajerial",
-    CompetencyGroup.SOSIAL_KULTURAL: "Sosial Kultural",
+    CompetencyGroup.SOSIAL_KULTURAL: "Sosial kultural",  # msgids of courses.pages.category_labels
     CompetencyGroup.TEKNIS: "Teknis",
 }
 

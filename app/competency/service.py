@@ -332,15 +332,23 @@ def recommend_courses(
     session: Session, gaps: Sequence[GapRead], *, user_id: int
 ) -> list[RecommendedCourse]:
     """Published courses tagged with a gap competency whose target level (or no level) is above
-    the achieved level; biggest gaps first, courses with an open run first."""
+    the achieved level; biggest gaps first, then the ones the ASN is already enrolled in (to
+    finish), then courses with an open run."""
     order = {g.competency: i for i, g in enumerate(gaps)}
     achieved = {g.competency: g.achieved for g in gaps}
     rows = repository.courses_for(session, list(order), courses_service.today())
     fitting = [
         r for r in rows if r.target_level is None or r.target_level > achieved[r.competency_code]
     ]
+    enrolled = repository.enrolled_course_ids(session, user_id, list({r.id for r in fitting}))
     fitting.sort(
-        key=lambda r: (order[r.competency_code], r.run_id is None, r.target_level is None, r.title)
+        key=lambda r: (
+            order[r.competency_code],
+            r.id not in enrolled,
+            r.run_id is None,
+            r.target_level is None,
+            r.title,
+        )  # fmt: skip
     )
     out: dict[int, RecommendedCourse] = {}
     for r in fitting:
@@ -350,7 +358,6 @@ def recommend_courses(
                 target_level=r.target_level, run_id=r.run_id,
             )  # fmt: skip
     chosen = list(out.values())[:MAX_RECOMMENDED_COURSES]
-    enrolled = repository.enrolled_course_ids(session, user_id, [c.id for c in chosen])
     for course in chosen:
         course.enrolled = course.id in enrolled
     return chosen

@@ -108,3 +108,14 @@ def verified_between(session: Session, first: dt.date, last: dt.date) -> Sequenc
 
 def get_file(session: Session, file_id: int) -> ContentFile | None:
     return session.get(ContentFile, file_id)
+
+
+def count_pending(session: Session) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(ExternalTraining).where(
+                ExternalTraining.status == "pending"
+            )
+        )
+        or 0
+    )

@@ -518,6 +518,11 @@ def queue(
     return ExternalTrainingPage(total=total, items=_reads(session, rows, with_duplicates=True))
 
 
+def pending_count(session: Session) -> int:
+    """Records waiting for an officer's decision (dashboard badge)."""
+    return repository.count_pending(session)
+
+
 def certificate_file(
     session: Session, record_id: int, principal: Principal
 ) -> tuple[ContentFile, str]:

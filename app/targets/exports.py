@@ -70,9 +70,9 @@ def report_xlsx(
         [_("Tahun"), r.year, None],
         [_("ASN aktif"), r.active_asn, None],
         [_("ASN ikut pengembangan kompetensi"), r.participated, None],
-        [_("Partisipasi (%)"), r.participation_percent, r.participation_target_percent],
+        [_("Partisipasi, persen"), r.participation_percent, r.participation_target_percent],
         [_("ASN memenuhi target JP"), r.jp_compliant, None],
-        [_("Kepatuhan JP (%)"), r.jp_compliance_percent, None],
+        [_("Kepatuhan JP, persen"), r.jp_compliance_percent, None],
         [_("Target JP per ASN"), r.jp_target, None],
         [_("Total JP"), r.jp_total, None],
         [_("Rata-rata JP per ASN"), r.average_jp, None],
@@ -80,8 +80,8 @@ def report_xlsx(
     _sheet(
         book,
         _("Per OPD"),
-        [_("Kode OPD"), _("Nama OPD"), _("ASN aktif"), _("Ikut"), _("Partisipasi (%)"),
-         _("Memenuhi target JP"), _("Kepatuhan JP (%)"), _("Total JP"), _("Rata-rata JP")],
+        [_("Kode OPD"), _("Nama OPD"), _("ASN aktif"), _("Ikut"), _("Partisipasi, persen"),
+         _("Memenuhi target JP"), _("Kepatuhan JP, persen"), _("Total JP"), _("Rata-rata JP")],
         (
             [o.opd_code or "", o.opd_name or _("Tanpa OPD"), o.active_asn, o.participated,
              o.participation_percent, o.jp_compliant, o.jp_compliance_percent, o.jp_total,
@@ -108,7 +108,7 @@ def report_xlsx(
     _sheet(
         book,
         _("Tren bulanan"),
-        [_("Bulan"), _("JP dikreditkan"), _("ASN sudah ikut (kumulatif)"), _("Partisipasi (%)")],
+        [_("Bulan"), _("JP dikreditkan"), _("ASN sudah ikut (kumulatif)"), _("Partisipasi, persen")],
         ([month_names[t.month - 1], t.jp, t.participants_cumulative, t.participation_percent]
          for t in r.trend),
         widths=(14, 16, 26, 16),
@@ -125,7 +125,7 @@ def below_xlsx(
         book,
         _("Di bawah target JP"),
         [_("NIP"), _("Nama"), _("Status"), _("Kode OPD"), _("OPD"), _("JP"), _("Kurang JP"),
-         _("JPM (%)"), _("Kategori JPM"), _("Jumlah gap"), _("Kompetensi dengan gap")],
+         _("JPM, persen"), _("Kategori JPM"), _("Jumlah gap"), _("Kompetensi dengan gap")],
         (
             [r.nip, r.name, r.employment or "", r.opd_code or "", r.opd_name or "", r.jp,
              r.shortfall, r.jpm_percent, band_labels.get(r.band, r.band) if r.band else "",

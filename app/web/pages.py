@@ -20,7 +20,9 @@ from app.certificates.pages import labels as certificate_labels
 from app.core.config import Settings
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
+from app.external_training import service as external_training_service
 from app.jp import service as jp_service
+from app.mentoring import service as mentoring_service
 from app.storage.service import get_storage
 from app.web.templating import render
 
@@ -31,9 +33,9 @@ def dashboard_panels(roles: frozenset[str]) -> list[dict[str, str]]:
     """What each role will find here; later issues replace the placeholders with real panels."""
     panels = {
         "learner": (_("Pembelajaran saya"), _("Kursus yang Anda ikuti, kemajuan belajar, dan JP tahun ini terhadap target 20 JP akan tampil di sini.")),
-        "mentor": (_("Pembimbingan (induksi)"), _("Daftar ASN yang Anda bimbing dan catatan sesi mentoring akan tampil di sini.")),
-        "content_admin": (_("Pengelolaan konten"), _("Kursus, materi video/PDF/SCORM, dan bank soal akan dikelola di sini.")),
-        "training_officer": (_("Penyelenggaraan diklat"), _("Angkatan, peserta, sertifikat, verifikasi JP, dan laporan target akan tampil di sini.")),
+        "mentor": (_("Pembimbingan (induksi)"), _("ASN yang Anda bimbing: catat sesi mentoring dengan catatan GROW, lalu tanda tangani (sign-off) penugasannya.")),
+        "content_admin": (_("Pengelolaan konten"), _("Kursus, materi video/PDF/SCORM, dan bank soal.")),
+        "training_officer": (_("Penyelenggaraan diklat"), _("Angkatan, peserta, sertifikat, kesenjangan kompetensi, verifikasi JP, dan target tahunan.")),
         "admin": (_("Administrasi sistem"), _("Kelola pengguna, OPD, peran, dan pengaturan institusi.")),
     }  # fmt: skip
     order = ["learner", "mentor", "content_admin", "training_officer", "admin"]
@@ -59,6 +61,19 @@ def learner_dashboard(session: Session, user_id: int, settings: Settings) -> dic
     }
 
 
+def development_todo(session: Session, principal: Principal) -> dict[str, int]:
+    """What waits for the user in competency development: mentoring sessions to confirm, mentee
+    assignments to work on, and for officers the mentoring and external training to verify."""
+    todo = mentoring_service.todo(session, principal)
+    officer = principal.has_any(Role.TRAINING_OFFICER, Role.ADMIN)
+    return {
+        "to_confirm": todo.to_confirm,
+        "to_work_on": todo.to_work_on,
+        "mentoring_to_verify": todo.to_verify,
+        "external_to_verify": external_training_service.pending_count(session) if officer else 0,
+    }
+
+
 @router.get("/")
 def dashboard(
     request: Request, principal: CurrentPrincipal, db: SessionDep, settings: SettingsDep
@@ -67,6 +82,7 @@ def dashboard(
     context: dict[str, Any] = {"user": user, "panels": dashboard_panels(principal.roles)}
     if principal.has_any(Role.LEARNER):
         context["learning"] = learner_dashboard(db, principal.user_id, settings)
+    context["todo"] = development_todo(db, principal)
     return render(request, "dashboard.html", context)
 
 

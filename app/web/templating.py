@@ -64,11 +64,19 @@ def navigation(principal: Principal | None) -> list[NavItem]:
         NavItem("/courses", _("Katalog")),
         NavItem("/my/courses", _("Kursus saya")),
         NavItem("/sertifikat", _("Sertifikat saya")),
+        NavItem("/my/kompetensi", _("Kompetensi saya")),
+        NavItem("/my/jp", _("Riwayat JP")),
     ]
+    if principal.has_any(Role.MENTOR):
+        items.append(NavItem("/mentoring/mentees", _("Mentee saya")))
     if principal.has_any(Role.CONTENT_ADMIN, Role.TRAINING_OFFICER, Role.ADMIN):
         items.append(NavItem("/studio", _("Studio")))
     if principal.has_any(Role.TRAINING_OFFICER, Role.ADMIN):
-        items.append(NavItem("/studio/certificates", _("Kelola sertifikat")))
+        items += [
+            NavItem("/studio/certificates", _("Kelola sertifikat")),
+            NavItem("/studio/competency", _("Pengembangan kompetensi")),
+            NavItem("/studio/targets", _("Dasbor target")),
+        ]
     if principal.has_any(Role.ADMIN):
         items += [NavItem("/admin/users", _("Pengguna")), NavItem("/admin/opds", _("OPD"))]
     return items
