@@ -348,7 +348,7 @@ def recommend_courses(
             r.run_id is None,
             r.target_level is None,
             r.title,
-        )  # fmt: skip
+        )
     )
     out: dict[int, RecommendedCourse] = {}
     for r in fitting:

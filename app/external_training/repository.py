@@ -113,9 +113,9 @@ def get_file(session: Session, file_id: int) -> ContentFile | None:
 def count_pending(session: Session) -> int:
     return int(
         session.scalar(
-            select(func.count()).select_from(ExternalTraining).where(
-                ExternalTraining.status == "pending"
-            )
+            select(func.count())
+            .select_from(ExternalTraining)
+            .where(ExternalTraining.status == "pending")
         )
         or 0
     )
