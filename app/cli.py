@@ -160,7 +160,7 @@ def demo(
     """Load the demo OPDs and accounts (idempotent) and print how to log in."""
     from app.core.db import session_scope
     from app.courses import content_import
-    from app.dev.seed import DEMO_PASSWORD, load_demo
+    from app.dev.seed import DEMO_PASSWORD, load_demo, load_demo_development
 
     upgrade_database()
     with session_scope() as session:
@@ -168,6 +168,11 @@ def demo(
     with session_scope() as session:
         for report in content_import.import_all(session, get_settings(), CONTENT_DIR):
             typer.echo(f"demo course: {report}")
+    with session_scope() as session:
+        if load_demo_development(session, get_settings()):
+            typer.echo(
+                "demo competency development: standards, assessments, one mentoring assignment"
+            )
     typer.echo("Demo accounts (log in with NIP or email), password for all: " + DEMO_PASSWORD)
     for acc in accounts:
         typer.echo(f"  {', '.join(r.value for r in acc.roles):<22} {acc.nip}  {acc.email}")

@@ -78,19 +78,19 @@ def read_rows(data: IO[bytes]) -> list[RosterRow]:
     return _rows_from(read_table(data, error_code="unsupported_roster_format"))
 
 
-def _header_key(text: str) -> str:
+def header_key(text: str) -> str:
     """'Pangkat / Golongan' and 'pangkat_golongan' -> 'pangkat/golongan', 'pangkat golongan'."""
     name = " ".join(text.replace("_", " ").strip().lower().split())
     return name.replace(" / ", "/").replace("/ ", "/").replace(" /", "/")
 
 
-_HEADER_FIELDS = {_header_key(alias): fld for alias, fld in HEADER_ALIASES.items()}
+_HEADER_FIELDS = {header_key(alias): fld for alias, fld in HEADER_ALIASES.items()}
 
 
 def _map_headers(raw: list[Any]) -> dict[int, str]:
     columns: dict[int, str] = {}
     for index, cell in enumerate(raw):
-        name = _header_key(str(cell or ""))
+        name = header_key(str(cell or ""))
         if name in _HEADER_FIELDS and _HEADER_FIELDS[name] not in columns.values():
             columns[index] = _HEADER_FIELDS[name]
     missing = [COLUMN_LABEL[f] for f in REQUIRED_FIELDS if f not in columns.values()]

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from app.accounts.nip import normalise_nip
-from app.accounts.roster import _header_key  # shared header folding ("Kode / Kompetensi")
+from app.accounts.roster import header_key
 from app.competency import repository
 from app.competency.constants import EVERYONE, JENIS_JABATAN_KEYS, ImportKind
 from app.competency.models import (
@@ -100,10 +100,10 @@ def read_sheet(data: IO[bytes], columns: tuple[Column, ...], max_rows: int) -> l
         header = next(table)
     except StopIteration:
         raise ValidationFailed("Berkas kosong.", field="file", code="empty_file") from None
-    by_alias = {_header_key(a): c.field for c in columns for a in (c.label, c.field, *c.aliases)}
+    by_alias = {header_key(a): c.field for c in columns for a in (c.label, c.field, *c.aliases)}
     mapped: dict[int, str] = {}
     for index, cell in enumerate(header):
-        fld = by_alias.get(_header_key(str(cell or "")))
+        fld = by_alias.get(header_key(str(cell or "")))
         if fld is not None and fld not in mapped.values():
             mapped[index] = fld
     missing = [c.label for c in columns if c.required and c.field not in mapped.values()]

@@ -629,7 +629,7 @@ def split_nips(text: str) -> list[str]:
     return found
 
 
-def _header_key(value: Any) -> str:
+def header_key(value: Any) -> str:
     return " ".join(str(value or "").replace("_", " ").replace(".", " ").lower().split())
 
 
@@ -644,7 +644,7 @@ def read_nip_file(data: IO[bytes]) -> tuple[list[tuple[int, str]], list[SkipRow]
     if first is None:
         raise ValidationFailed(_("Berkas kosong."), field="file", code="empty_file")
     header = first[1]
-    column = next((i for i, c in enumerate(header) if _header_key(c) in NIP_HEADERS), None)
+    column = next((i for i, c in enumerate(header) if header_key(c) in NIP_HEADERS), None)
     pending: Iterable[tuple[int, list[Any]]] = rows
     if column is None:
         if header and _NIP_DIGITS.match(normalise_nip(cell_text(header[0]))):

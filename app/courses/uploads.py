@@ -100,7 +100,7 @@ def max_bytes_for(kind: UploadKind | str, settings: Settings) -> int:
 
 def _too_large(cap: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        _("Berkas melebihi batas ukuran %(limit)s.") % {"limit": _human_size(cap)}, max_bytes=cap
+        _("Berkas melebihi batas ukuran %(limit)s.") % {"limit": human_size(cap)}, max_bytes=cap
     )
 
 
@@ -113,7 +113,7 @@ def check_declared_size(kind: UploadKind | str, size: int, settings: Settings) -
         raise _too_large(cap)
 
 
-def _human_size(size: int) -> str:
+def human_size(size: int) -> str:
     for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
         if size >= factor:
             return f"{size / factor:.4g} {unit}"

@@ -94,6 +94,72 @@ def load_demo(session: Session, settings: Settings) -> list[DemoAccount]:
     return DEMO_ACCOUNTS
 
 
+# The demo's competency development: job standards for the demo learner's jabatan, her latest
+# assessment (gaps in literasi digital and keamanan informasi), the mentor's, and an induction
+# assignment with one logged session waiting for her confirmation. (jabatan, code, level)
+_DEMO_STANDARDS = [("Pengelola Layanan Informasi", code, 3) for code in
+                   ("literasi_digital", "keamanan_informasi", "pelayanan_publik", "komunikasi",
+                    "integritas")]  # fmt: skip
+_DEMO_LEVELS = {
+    "199304152019032005": {"literasi_digital": 2, "keamanan_informasi": 1, "pelayanan_publik": 3,
+                           "komunikasi": 2, "integritas": 3},
+    "197501202000031001": {"literasi_digital": 4, "keamanan_informasi": 4, "komunikasi": 4,
+                           "integritas": 4},
+}  # fmt: skip
+
+
+def load_demo_development(session: Session, settings: Settings) -> bool:
+    """Demo standards, assessments and a mentoring assignment (once; False when already there)."""
+    from sqlalchemy import select
+
+    from app.competency.models import CompetencyAssessment, CompetencyStandard
+    from app.mentoring.models import MentoringAssignment, MentoringSession
+
+    people = {
+        nip: uid for nip, (uid, _email) in repository.users_by_nips(session, _DEMO_LEVELS).items()
+    }
+    learner, mentor = people.get("199304152019032005"), people.get("197501202000031001")
+    if learner is None or mentor is None:
+        return False
+    if session.scalar(
+        select(CompetencyAssessment.id).where(CompetencyAssessment.user_id == learner)
+    ):
+        return False
+    today = utcnow().date()
+    have = set(
+        session.execute(select(CompetencyStandard.jabatan_key, CompetencyStandard.competency_code))
+    )
+    for jabatan, code, level in _DEMO_STANDARDS:
+        key = " ".join(jabatan.lower().split())
+        if (key, code) not in have:
+            session.add(CompetencyStandard(jabatan=jabatan, jabatan_key=key, competency_code=code,
+                                           required_level=level))  # fmt: skip
+    assessed_on = today - dt.timedelta(days=60)
+    for nip, levels in _DEMO_LEVELS.items():
+        for code, level in levels.items():
+            session.add(CompetencyAssessment(
+                user_id=people[nip], competency_code=code, level=level, assessed_on=assessed_on,
+                method="assessment center", assessor="UPT Penilaian Kompetensi BKPSDM",
+            ))  # fmt: skip
+    assignment = MentoringAssignment(
+        mentor_id=mentor, mentee_id=learner, competency_code="keamanan_informasi",
+        goal="Menyusun SOP penanganan insiden keamanan informasi di unit layanan informasi.",
+        planned_sessions=4, jp_per_session=float(settings.mentoring_jp_per_session),
+        starts_on=today - dt.timedelta(days=30), ends_on=today + dt.timedelta(days=90),
+        status="active",
+    )  # fmt: skip
+    session.add(assignment)
+    session.flush()
+    session.add(MentoringSession(
+        assignment_id=assignment.id, held_on=today - dt.timedelta(days=7), duration_minutes=90,
+        goal="Memahami jenis insiden keamanan informasi yang sering terjadi.",
+        reality="Belum ada prosedur tertulis; insiden dilaporkan lewat pesan singkat.",
+        options="Mengadopsi pedoman BSSN atau menyusun SOP sendiri.",
+        way_forward="Menyusun draf alur pelaporan insiden sebelum sesi berikutnya.",
+    ))  # fmt: skip
+    return True
+
+
 SIZES = {"XS": (100, 5), "S": (1_000, 10), "M": (3_000, 20), "L": (10_000, 40)}
 
 _FIRST = ["Agus", "Ahmad", "Ani", "Budi", "Citra", "Dedi", "Dewi", "Eka", "Fajar", "Fitri", "Gita", "Hadi", "Indah", "Joko", "Kartika", "Lina", "Made", "Nur", "Putri", "Rahmat", "Rina", "Rudi", "Sari", "Sri", "Tono", "Wahyu", "Wati", "Yanti", "Yusuf", "Zainal"]  # fmt: skip

@@ -178,7 +178,7 @@ def _assignment_page(
             "settings": {
                 "min_minutes": settings.mentoring_min_session_minutes,
                 "per_month": settings.mentoring_max_sessions_per_month,
-                "max_size": uploads._human_size(settings.max_evidence_bytes),
+                "max_size": uploads.human_size(settings.max_evidence_bytes),
             },
             "done": request.query_params.get("done", ""),
         },

@@ -598,7 +598,7 @@ def store_evidence(
     """Evidence is a PDF, JPEG or PNG judged by its bytes, at most settings.max_evidence_bytes."""
     cap = settings.max_evidence_bytes
     too_large = PayloadTooLarge(
-        _("Berkas bukti paling besar %(size)s.") % {"size": uploads._human_size(cap)},
+        _("Berkas bukti paling besar %(size)s.") % {"size": uploads.human_size(cap)},
         code="file_too_large", max_bytes=cap,
     )  # fmt: skip
     if size is not None and size > cap:
@@ -771,8 +771,8 @@ def siasn_rows(
             {
                 "nip": person.nip if person else None,
                 "nama": person.name if person else None,
-                "namaKursus": _("Mentoring %(c)s")
-                % {"c": names.get(a.competency_code, a.competency_code)},
+                # SIASN is Indonesian whatever the officer's UI language.
+                "namaKursus": f"Mentoring {names.get(a.competency_code, a.competency_code)}",
                 "jumlahJam": round(len(held) * a.jp_per_session, 2),
                 "nomorSertipikat": f"MENTORING-{a.id}",
                 "tanggalKursus": f"{min(held):%d-%m-%Y}",
