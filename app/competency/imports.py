@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -244,16 +245,11 @@ def import_standards(
                         "competency_code": competency.code, "required_level": level})  # fmt: skip
     if errors.items:
         return ImportResult(imported=0, errors=errors.items)
-    existing = repository.standard_ids(session, seen)
     now = utcnow()
-    inserts, updates = [], []
-    for p in planned:
-        sid = existing.get((p["jabatan_key"], p["competency_code"]))
-        if sid is None:
-            inserts.append({**p, "created_at": now, "updated_at": now})
-        else:
-            updates.append({"id": sid, "jabatan": p["jabatan"],
-                            "required_level": p["required_level"], "updated_at": now})  # fmt: skip
+    inserts, updates = _split(
+        planned, repository.standard_ids(session, seen), ("jabatan_key", "competency_code"),
+        {"created_at": now, "updated_at": now}, ("jabatan", "required_level"), {"updated_at": now},
+    )  # fmt: skip
     repository.insert_rows(session, CompetencyStandard, inserts)
     repository.update_rows(session, CompetencyStandard, updates)
     repository.add_import(session, CompetencyImport(
@@ -263,6 +259,26 @@ def import_standards(
     return ImportResult(
         imported=len(planned), created=len(inserts), updated=len(updates), errors=[]
     )
+
+
+def _split(
+    planned: list[dict[str, Any]],
+    existing: Mapping[Any, int],
+    key: tuple[str, ...],
+    insert_extra: dict[str, Any],
+    update_fields: tuple[str, ...],
+    update_extra: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Planned rows as bulk INSERT rows (no id in `existing` under their `key` fields) and bulk
+    UPDATE rows by id (the `update_fields` and `update_extra` only)."""
+    inserts, updates = [], []
+    for p in planned:
+        row_id = existing.get(tuple(p[k] for k in key))
+        if row_id is None:
+            inserts.append({**p, **insert_extra})
+        else:
+            updates.append({"id": row_id, **{f: p[f] for f in update_fields}, **update_extra})
+    return inserts, updates
 
 
 def import_assessments(
@@ -332,16 +348,11 @@ def import_assessments(
         rows=len(planned), imported_by_id=user_id,
     ))  # fmt: skip
     existing = repository.assessment_ids(session, sorted({p["user_id"] for p in planned}))
-    now = utcnow()
-    inserts, updates = [], []
-    for p in planned:
-        aid = existing.get((p["user_id"], p["competency_code"], p["assessed_on"]))
-        if aid is None:
-            inserts.append({**p, "import_id": import_id, "created_at": now})
-        else:
-            updates.append({"id": aid, "level": p["level"], "required_level": p["required_level"],
-                            "method": p["method"], "assessor": p["assessor"],
-                            "import_id": import_id})  # fmt: skip
+    inserts, updates = _split(
+        planned, existing, ("user_id", "competency_code", "assessed_on"),
+        {"import_id": import_id, "created_at": utcnow()},
+        ("level", "required_level", "method", "assessor"), {"import_id": import_id},
+    )  # fmt: skip
     repository.insert_rows(session, CompetencyAssessment, inserts)
     repository.update_rows(session, CompetencyAssessment, updates)
     session.flush()

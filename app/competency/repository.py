@@ -7,10 +7,11 @@ The required level of an ASN in a competency is resolved in SQL (exact jabatan >
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
+    Row,
     Select,
     and_,
     case,
@@ -37,6 +38,7 @@ _CHUNK = 900  # ids per IN list (SQLite's parameter limit is far above; plans st
 # The gap query scans the assessments once per IN list: few, large lists (2 for 10,000 users;
 # SQLite >= 3.32 and psycopg both take 32,766 parameters and more).
 _GAP_CHUNK = 5000
+_Ts = TypeVarTuple("_Ts")
 
 
 def add(session: Session, obj: object) -> None:
@@ -73,21 +75,28 @@ def standards(session: Session) -> Sequence[CompetencyStandard]:
     ).all()
 
 
+def _rows_in(
+    session: Session,
+    query: Select[*_Ts],
+    column: Any,
+    values: Sequence[Any],
+    *,
+    chunk: int = _CHUNK,
+) -> Iterator[Row[*_Ts]]:
+    """The rows of `query` where `column` is one of `values`, an IN list of `chunk` at a time."""
+    for i in range(0, len(values), chunk):
+        yield from session.execute(query.where(column.in_(values[i : i + chunk])))
+
+
 def standard_ids(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Ids of the standards with these (jabatan_key, competency_code) pairs."""
     wanted = set(keys)
     jabatan_keys = sorted({k for k, _c in wanted})
-    found: dict[tuple[str, str], int] = {}
-    for i in range(0, len(jabatan_keys), _CHUNK):
-        rows = session.execute(
-            select(
-                CompetencyStandard.jabatan_key,
-                CompetencyStandard.competency_code,
-                CompetencyStandard.id,
-            ).where(CompetencyStandard.jabatan_key.in_(jabatan_keys[i : i + _CHUNK]))
-        )
-        found.update({(k, c): sid for k, c, sid in rows if (k, c) in wanted})
-    return found
+    query = select(
+        CompetencyStandard.jabatan_key, CompetencyStandard.competency_code, CompetencyStandard.id
+    )
+    rows = _rows_in(session, query, CompetencyStandard.jabatan_key, jabatan_keys)
+    return {(k, c): sid for k, c, sid in rows if (k, c) in wanted}
 
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
@@ -102,29 +111,22 @@ def update_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
 
 
 def user_ids_by_nip(session: Session, nips: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for i in range(0, len(nips), _CHUNK):
-        rows = session.execute(select(User.nip, User.id).where(User.nip.in_(nips[i : i + _CHUNK])))
-        found.update({nip: uid for nip, uid in rows if nip})
-    return found
+    rows = _rows_in(session, select(User.nip, User.id), User.nip, nips)
+    return {nip: uid for nip, uid in rows if nip}
 
 
 def assessment_ids(
     session: Session, user_ids: Sequence[int]
 ) -> dict[tuple[int, str, dt.date], int]:
     """Existing assessments of these users by (user, competency, date)."""
-    found: dict[tuple[int, str, dt.date], int] = {}
-    for i in range(0, len(user_ids), _CHUNK):
-        rows = session.execute(
-            select(
-                CompetencyAssessment.user_id,
-                CompetencyAssessment.competency_code,
-                CompetencyAssessment.assessed_on,
-                CompetencyAssessment.id,
-            ).where(CompetencyAssessment.user_id.in_(user_ids[i : i + _CHUNK]))
-        )
-        found.update({(u, c, d): aid for u, c, d, aid in rows})
-    return found
+    query = select(
+        CompetencyAssessment.user_id,
+        CompetencyAssessment.competency_code,
+        CompetencyAssessment.assessed_on,
+        CompetencyAssessment.id,
+    )
+    rows = _rows_in(session, query, CompetencyAssessment.user_id, user_ids)
+    return {(u, c, d): aid for u, c, d, aid in rows}
 
 
 def add_import(session: Session, record: CompetencyImport) -> int:
@@ -233,11 +235,8 @@ def gap_rows_query(*, with_user: bool = False) -> tuple[Select[Any], Any, Any]:
 def gap_rows(session: Session, user_ids: Sequence[int]) -> list[tuple[int, str, int, int | None]]:
     """(user_id, competency_code, achieved level, required level or None) of these users."""
     query, latest, _required = gap_rows_query()
-    out: list[tuple[int, str, int, int | None]] = []
-    for i in range(0, len(user_ids), _GAP_CHUNK):
-        rows = session.execute(query.where(latest.c.user_id.in_(user_ids[i : i + _GAP_CHUNK])))
-        out.extend((r.user_id, r.competency_code, r.level, r.required) for r in rows)
-    return out
+    rows = _rows_in(session, query, latest.c.user_id, user_ids, chunk=_GAP_CHUNK)
+    return [(r.user_id, r.competency_code, r.level, r.required) for r in rows]
 
 
 def user_gap_rows(session: Session, user_id: int) -> list[Any]:

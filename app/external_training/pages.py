@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from app.accounts import service as accounts_service
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
+from app.core.config import Settings
 from app.core.errors import Conflict, LMSError, NotFound, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
@@ -120,6 +121,56 @@ def _values_of(record: ExternalTrainingRead) -> dict[str, str]:
     }
 
 
+def _edit_page(
+    request: Request,
+    record: ExternalTrainingRead,
+    *,
+    area: str,
+    back: str,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The edit form of a pending record, for its owner (`area` /my/…) or an officer (/studio/…)."""
+    return _form_page(
+        request, action=f"{area}/{record.id}/edit", title=_("Ubah catatan pelatihan"),
+        values=_values_of(record) if values is None else values, errors=errors, record=record,
+        back=back, status_code=status_code,
+    )  # fmt: skip
+
+
+def _update_from_form(
+    request: Request,
+    db: SessionDep,
+    settings: Settings,
+    principal: Principal,
+    form: FormData,
+    record_id: int,
+    *,
+    area: str,
+    back: str,
+    done: str,
+    reraise: tuple[type[LMSError], ...] = (),
+) -> Response:
+    """Save a corrected pending record, or show the edit form again with what was refused."""
+    record = service.read(db, service.get_for(db, record_id, principal), principal)
+    values = _text_fields(form)
+    try:
+        service.update(
+            db, record_id, raw=values, upload=_upload(form), principal=principal,
+            settings=settings,
+        )  # fmt: skip
+    except LMSError as exc:
+        if isinstance(exc, reraise):
+            raise
+        db.rollback()
+        return _edit_page(
+            request, record, area=area, back=back, values=values, errors=_errors(exc),
+            status_code=exc.status_code,
+        )  # fmt: skip
+    return RedirectResponse(done, status_code=303)
+
+
 # --- learner ------------------------------------------------------------------------------------
 
 
@@ -177,11 +228,7 @@ def edit_form(
     record = service.read(db, service.get_for(db, record_id, principal), principal)
     if record.status != PENDING:
         return RedirectResponse("/my/external-trainings", status_code=303)
-    return _form_page(
-        request, action=f"/my/external-trainings/{record_id}/edit",
-        title=_("Ubah catatan pelatihan"), values=_values_of(record), record=record,
-        back="/my/external-trainings",
-    )  # fmt: skip
+    return _edit_page(request, record, area="/my/external-trainings", back="/my/external-trainings")
 
 
 @router.post("/my/external-trainings/{record_id}/edit")
@@ -193,23 +240,11 @@ def update_from_form(
     principal: CurrentPrincipal,
     form: PostedForm,
 ) -> Response:
-    record = service.read(db, service.get_for(db, record_id, principal), principal)
-    values = _text_fields(form)
-    try:
-        service.update(
-            db, record_id, raw=values, upload=_upload(form), principal=principal,
-            settings=settings,
-        )  # fmt: skip
-    except LMSError as exc:
-        if isinstance(exc, NotFound):
-            raise
-        db.rollback()
-        return _form_page(
-            request, action=f"/my/external-trainings/{record_id}/edit",
-            title=_("Ubah catatan pelatihan"), values=values, errors=_errors(exc), record=record,
-            back="/my/external-trainings", status_code=exc.status_code,
-        )  # fmt: skip
-    return RedirectResponse("/my/external-trainings?saved=updated", status_code=303)
+    return _update_from_form(
+        request, db, settings, principal, form, record_id, area="/my/external-trainings",
+        back="/my/external-trainings", done="/my/external-trainings?saved=updated",
+        reraise=(NotFound,),
+    )  # fmt: skip
 
 
 @router.post("/my/external-trainings/{record_id}/withdraw")
@@ -337,9 +372,8 @@ def officer_edit_form(
     record = service.read(db, service.get_for(db, record_id, principal), principal)
     if record.status != PENDING:
         return RedirectResponse(f"/studio/external-trainings/{record_id}", status_code=303)
-    return _form_page(
-        request, action=f"/studio/external-trainings/{record_id}/edit",
-        title=_("Ubah catatan pelatihan"), values=_values_of(record), record=record,
+    return _edit_page(
+        request, record, area="/studio/external-trainings",
         back=f"/studio/external-trainings/{record_id}",
     )  # fmt: skip
 
@@ -353,21 +387,11 @@ def officer_update(
     principal: Officer,
     form: PostedForm,
 ) -> Response:
-    record = service.read(db, service.get_for(db, record_id, principal), principal)
-    values = _text_fields(form)
-    try:
-        service.update(
-            db, record_id, raw=values, upload=_upload(form), principal=principal,
-            settings=settings,
-        )  # fmt: skip
-    except LMSError as exc:
-        db.rollback()
-        return _form_page(
-            request, action=f"/studio/external-trainings/{record_id}/edit",
-            title=_("Ubah catatan pelatihan"), values=values, errors=_errors(exc), record=record,
-            back=f"/studio/external-trainings/{record_id}", status_code=exc.status_code,
-        )  # fmt: skip
-    return RedirectResponse(f"/studio/external-trainings/{record_id}?done=updated", status_code=303)
+    return _update_from_form(
+        request, db, settings, principal, form, record_id, area="/studio/external-trainings",
+        back=f"/studio/external-trainings/{record_id}",
+        done=f"/studio/external-trainings/{record_id}?done=updated",
+    )  # fmt: skip
 
 
 @router.post("/studio/external-trainings/{record_id}/decide")

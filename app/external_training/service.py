@@ -351,16 +351,22 @@ def _reason(reason: str | None, *, required_message: str) -> str:
     return text
 
 
-def decide(
-    session: Session, record_id: int, principal: Principal, *, approved: bool, reason: str | None
-) -> ExternalTraining:
-    """An officer verifies (JP credited to the ledger in the training's end year) or rejects
-    (reason required, no JP); a record is decided once (409 after)."""
+def _locked_for_officer(session: Session, record_id: int, principal: Principal) -> ExternalTraining:
+    """The record locked for a decision; 404 to anyone but an officer, as for a missing one."""
     if not is_officer(principal):
         raise NotFound(_("Catatan pelatihan tidak ditemukan."), code="external_training_not_found")
     row = repository.get(session, record_id, lock=True)
     if row is None:
         raise NotFound(_("Catatan pelatihan tidak ditemukan."), code="external_training_not_found")
+    return row
+
+
+def decide(
+    session: Session, record_id: int, principal: Principal, *, approved: bool, reason: str | None
+) -> ExternalTraining:
+    """An officer verifies (JP credited to the ledger in the training's end year) or rejects
+    (reason required, no JP); a record is decided once (409 after)."""
+    row = _locked_for_officer(session, record_id, principal)
     if row.status != PENDING:
         raise Conflict(
             _("Catatan ini sudah diputuskan (%(status)s).")
@@ -398,11 +404,7 @@ def revoke(
 ) -> ExternalTraining:
     """An officer cancels a verified record (e.g. a forged certificate): its JP credit is
     withdrawn, the row stays with the reason."""
-    if not is_officer(principal):
-        raise NotFound(_("Catatan pelatihan tidak ditemukan."), code="external_training_not_found")
-    row = repository.get(session, record_id, lock=True)
-    if row is None:
-        raise NotFound(_("Catatan pelatihan tidak ditemukan."), code="external_training_not_found")
+    row = _locked_for_officer(session, record_id, principal)
     if row.status != VERIFIED:
         raise Conflict(
             _("Hanya catatan yang sudah terverifikasi yang dapat dibatalkan."), code="not_verified"

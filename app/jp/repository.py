@@ -23,17 +23,23 @@ def get_credit(session: Session, source: str, source_id: int) -> JpCredit | None
     )
 
 
-def credits_of(session: Session, user_id: int, year: int) -> Sequence[JpCredit]:
-    """A user's live (not withdrawn) credits for a year, oldest first."""
+def _credits(session: Session, user_id: int, year: int, *, withdrawn: bool) -> Sequence[JpCredit]:
+    """A user's credits for a year, withdrawn ones or live ones, oldest first."""
+    withdrawn_at = JpCredit.withdrawn_at
     return session.scalars(
         select(JpCredit)
         .where(
             JpCredit.user_id == user_id,
             JpCredit.year == year,
-            JpCredit.withdrawn_at.is_(None),
+            withdrawn_at.is_not(None) if withdrawn else withdrawn_at.is_(None),
         )
         .order_by(JpCredit.credited_on, JpCredit.id)
     ).all()
+
+
+def credits_of(session: Session, user_id: int, year: int) -> Sequence[JpCredit]:
+    """A user's live (not withdrawn) credits for a year, oldest first."""
+    return _credits(session, user_id, year, withdrawn=False)
 
 
 def bulk_insert(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -67,15 +73,7 @@ def move(session: Session, source: str, old_id: int, new_id: int, reference: str
 
 def withdrawn_of(session: Session, user_id: int, year: int) -> Sequence[JpCredit]:
     """A user's withdrawn credits for a year (shown apart in the JP history), oldest first."""
-    return session.scalars(
-        select(JpCredit)
-        .where(
-            JpCredit.user_id == user_id,
-            JpCredit.year == year,
-            JpCredit.withdrawn_at.is_not(None),
-        )
-        .order_by(JpCredit.credited_on, JpCredit.id)
-    ).all()
+    return _credits(session, user_id, year, withdrawn=True)
 
 
 def years_of(session: Session, user_id: int) -> list[int]:

@@ -260,8 +260,9 @@ def _act(
     principal: Principal,
     action: Any,
     done: str,
+    **page: Any,
 ) -> Response:
-    """Run one service action; a refused one re-renders the page with its message."""
+    """Run one service action; a refused one re-renders the page (with `page`) and its message."""
     try:
         action()
     except LMSError as exc:
@@ -270,7 +271,7 @@ def _act(
         db.rollback()
         return _assignment_page(
             request, db, settings, assignment_id, principal, error=exc.detail,
-            status_code=exc.status_code,
+            status_code=exc.status_code, **page,
         )  # fmt: skip
     return _back(assignment_id, done)
 
@@ -338,17 +339,11 @@ def verify_page(
     decision = DecisionIn(
         approved=values["approved"] == "1", reason=values["reason"][:1000] or None
     )
-    try:
-        service.verify(db, assignment_id, decision, principal)
-    except LMSError as exc:
-        if exc.status_code in (403, 404):
-            raise
-        db.rollback()
-        return _assignment_page(
-            request, db, settings, assignment_id, principal, decision_values=values,
-            error=exc.detail, status_code=exc.status_code,
-        )  # fmt: skip
-    return _back(assignment_id, "verified" if decision.approved else "returned")
+    return _act(
+        request, db, settings, assignment_id, principal,
+        lambda: service.verify(db, assignment_id, decision, principal),
+        "verified" if decision.approved else "returned", decision_values=values,
+    )  # fmt: skip
 
 
 @router.post("/mentoring/assignments/{assignment_id}/cancel")

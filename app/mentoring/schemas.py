@@ -14,9 +14,10 @@ REASON_MAX = 1000
 BULK_MAX_MENTEES = 500
 
 
-class AssignmentCreate(BaseModel):
+class AssignmentPlan(BaseModel):
+    """The mentor and the plan, the same for one mentee or many."""
+
     mentor_id: int
-    mentee_id: int
     competency: str = Field(max_length=64)
     goal: str = Field(default="", max_length=GOAL_MAX)
     planned_sessions: int
@@ -25,17 +26,14 @@ class AssignmentCreate(BaseModel):
     ends_on: dt.date
 
 
-class BulkAssignmentCreate(BaseModel):
+class AssignmentCreate(AssignmentPlan):
+    mentee_id: int
+
+
+class BulkAssignmentCreate(AssignmentPlan):
     """One mentor for many mentees (e.g. everyone with a gap in the competency)."""
 
-    mentor_id: int
     mentee_ids: list[int] = Field(min_length=1, max_length=BULK_MAX_MENTEES)
-    competency: str = Field(max_length=64)
-    goal: str = Field(default="", max_length=GOAL_MAX)
-    planned_sessions: int
-    jp_per_session: float | None = None
-    starts_on: dt.date
-    ends_on: dt.date
 
 
 class Created(BaseModel):

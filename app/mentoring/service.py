@@ -37,6 +37,7 @@ from app.mentoring.schemas import (
     AssignmentCreate,
     AssignmentDetail,
     AssignmentPage,
+    AssignmentPlan,
     AssignmentRead,
     BulkAssignmentCreate,
     BulkResult,
@@ -413,7 +414,7 @@ def _check_competency(session: Session, code: str) -> str:
     return code
 
 
-def _check_plan(data: AssignmentCreate | BulkAssignmentCreate, settings: Settings) -> float:
+def _check_plan(data: AssignmentPlan, settings: Settings) -> float:
     jp = (
         data.jp_per_session
         if data.jp_per_session is not None
@@ -429,7 +430,7 @@ def _check_plan(data: AssignmentCreate | BulkAssignmentCreate, settings: Setting
 
 
 def _new_assignment(
-    data: AssignmentCreate | BulkAssignmentCreate,
+    data: AssignmentPlan,
     mentee_id: int,
     code: str,
     jp: float,

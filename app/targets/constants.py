@@ -13,7 +13,7 @@ UNKNOWN_FUNDING = "tidak_diketahui"
 # 0 | >0–<10 | 10–<20 | 20–<40 | >= 40. Change here to regroup the chart and the export.
 DISTRIBUTION_EDGES: tuple[float, ...] = (10.0, 20.0, 40.0)
 
-# ?sort= of the by-OPD table: key -> field of OpdTarget; a leading "-" sorts descending.
+# ?sort= of the by-OPD table: key -> field of OpdTargetRead; a leading "-" sorts descending.
 OPD_SORT_FIELDS: dict[str, str] = {
     "opd": "opd_code",
     "nama": "opd_name",

@@ -14,7 +14,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from app.core.i18n import gettext_ as _
 from app.core.tables import xlsx_safe
-from app.targets.service import BelowTargetRow, TargetsReport
+from app.targets.schemas import BelowTargetRowRead, TargetsReportRead
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _BOLD = Font(bold=True)
@@ -57,7 +57,7 @@ def _save(book: Workbook) -> bytes:
 
 
 def report_xlsx(
-    report: TargetsReport,
+    report: TargetsReportRead,
     *,
     funding_labels: dict[str, str],
     bucket_labels: dict[str, str],
@@ -102,7 +102,7 @@ def report_xlsx(
         book,
         _("Sebaran JP"),
         [_("Rentang JP"), _("ASN"), _("Persen")],
-        ([bucket_labels.get(d.key, d.key), d.asn, d.percent] for d in r.distribution),
+        ([bucket_labels.get(d.bucket, d.bucket), d.asn, d.percent] for d in r.distribution),
         widths=(16, 10, 10),
     )  # fmt: skip
     _sheet(
@@ -117,7 +117,7 @@ def report_xlsx(
 
 
 def below_xlsx(
-    rows: Sequence[BelowTargetRow], *, band_labels: dict[str, str], names: dict[str, str]
+    rows: Sequence[BelowTargetRowRead], *, band_labels: dict[str, str], names: dict[str, str]
 ) -> bytes:
     """The ASN below the JP target with their JP and competency gaps."""
     book = Workbook(write_only=True)

@@ -17,6 +17,7 @@ from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
 from app.courses.pages import funding_labels
 from app.targets import charts, constants, service
+from app.targets.schemas import TargetsReportRead
 from app.web.templating import render
 
 router = APIRouter(prefix="/studio/targets", include_in_schema=False)
@@ -95,7 +96,7 @@ def _sort_links(current: str) -> dict[str, dict[str, str]]:
     return links
 
 
-def _charts(report: service.TargetsReport, texts: dict[str, Any]) -> dict[str, charts.Chart]:
+def _charts(report: TargetsReportRead, texts: dict[str, Any]) -> dict[str, charts.Chart]:
     n = charts.number
     target_text = _("Target %(p)s %%") % {"p": n(report.participation_target_percent)}
     opd_rows = [
@@ -127,7 +128,7 @@ def _charts(report: service.TargetsReport, texts: dict[str, Any]) -> dict[str, c
         "funding": charts.hbars(funding_rows, scale_max=top_jp, text_on_label_line=True),
         "distribution": charts.columns(
             [d.asn for d in report.distribution],
-            [texts["buckets_short"][d.key] for d in report.distribution],
+            [texts["buckets_short"][d.bucket] for d in report.distribution],
             [n(d.asn) for d in report.distribution],
         ),
         "trend": charts.trend(

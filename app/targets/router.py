@@ -3,7 +3,6 @@ drill-down list of ASN below the JP target; both export XLSX with ?format=xlsx."
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Annotated, Literal
 
@@ -18,8 +17,6 @@ from app.targets import constants, exports, service
 from app.targets.pages import labels
 from app.targets.schemas import (
     BelowTargetPageRead,
-    BelowTargetRowRead,
-    DistributionBucketRead,
     TargetsReportRead,
 )
 
@@ -36,17 +33,6 @@ def _xlsx(data: bytes, name: str) -> Response:
         media_type=exports.XLSX_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
     )
-
-
-def report_read(report: service.TargetsReport) -> TargetsReportRead:
-    data = dataclasses.asdict(report)
-    data["distribution"] = [
-        DistributionBucketRead(
-            bucket=d.key, min_jp=d.min_jp, max_jp=d.max_jp, asn=d.asn, percent=d.percent
-        )
-        for d in report.distribution
-    ]
-    return TargetsReportRead.model_validate(data)
 
 
 @router.get("/reports/targets", response_model=TargetsReportRead)
@@ -73,7 +59,7 @@ def targets_report(
             ),
             f"target-jp-{year}",
         )
-    return report_read(report)
+    return report
 
 
 @router.get("/reports/targets/below", response_model=BelowTargetPageRead)
@@ -99,17 +85,9 @@ def below_target(
             f"-{re.sub(r'[^A-Za-z0-9_-]', '', opd)}" if opd else ""
         )
         data = exports.below_xlsx(
-            result.rows,
+            result.items,
             band_labels=labels()["bands"],
             names=competency_service.competency_names(db),
         )
         return _xlsx(data, name)
-    return BelowTargetPageRead(
-        year=result.year,
-        opd_code=result.opd_code,
-        jp_target=result.jp_target,
-        total=result.total,
-        page=result.page,
-        per_page=result.per_page,
-        items=[BelowTargetRowRead.model_validate(dataclasses.asdict(r)) for r in result.rows],
-    )
+    return result

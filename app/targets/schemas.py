@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 
 class OpdTargetRead(BaseModel):
-    opd_code: str | None
+    opd_code: str | None  # None: ASN without an OPD
     opd_name: str | None
     active_asn: int
     participated: int
@@ -25,9 +25,9 @@ class FundingTargetRead(BaseModel):
 
 
 class DistributionBucketRead(BaseModel):
-    bucket: str
-    min_jp: float
-    max_jp: float | None
+    bucket: str  # "0", "0-10", "10-20", "20-40", "40+"
+    min_jp: float  # inclusive, except the "0" bucket and the first after it (> 0)
+    max_jp: float | None  # exclusive; None: no upper bound
     asn: int
     percent: float
 
@@ -68,7 +68,7 @@ class BelowTargetRowRead(BaseModel):
     participated: bool
     jpm_percent: float | None
     band: str | None
-    gap_count: int | None
+    gap_count: int | None  # None: no assessment on record
     gap_codes: list[str]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,89 +15,15 @@ from app.competency import service as competency_service
 from app.core.config import Settings
 from app.core.errors import ValidationFailed
 from app.targets import constants, repository
-
-
-@dataclass(frozen=True, slots=True)
-class OpdTarget:
-    opd_code: str | None  # None: ASN without an OPD
-    opd_name: str | None
-    active_asn: int
-    participated: int
-    participation_percent: float
-    jp_compliant: int
-    jp_compliance_percent: float
-    jp_total: float
-    average_jp: float
-
-
-@dataclass(frozen=True, slots=True)
-class FundingTarget:
-    funding_source: str
-    participants: int
-    jp: float
-
-
-@dataclass(frozen=True, slots=True)
-class DistributionBucket:
-    key: str  # "0", "0-10", "10-20", "20-40", "40+"
-    min_jp: float  # inclusive, except the "0" bucket and the first after it (> 0)
-    max_jp: float | None  # exclusive; None: no upper bound
-    asn: int
-    percent: float
-
-
-@dataclass(frozen=True, slots=True)
-class MonthTrend:
-    month: int
-    jp: float
-    participants_cumulative: int
-    participation_percent: float
-
-
-@dataclass(frozen=True, slots=True)
-class TargetsReport:
-    year: int
-    active_asn: int
-    participated: int
-    participation_percent: float
-    participation_target_percent: float
-    jp_compliant: int
-    jp_compliance_percent: float
-    jp_target: float
-    jp_total: float
-    average_jp: float
-    by_opd: list[OpdTarget]
-    by_funding_source: list[FundingTarget]
-    distribution: list[DistributionBucket]
-    trend: list[MonthTrend]
-
-
-@dataclass(frozen=True, slots=True)
-class BelowTargetRow:
-    user_id: int
-    nip: str
-    name: str
-    employment: str | None
-    opd_code: str | None
-    opd_name: str | None
-    jp: float
-    shortfall: float
-    participated: bool
-    jpm_percent: float | None
-    band: str | None
-    gap_count: int | None  # None: no assessment on record
-    gap_codes: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class BelowTargetPage:
-    year: int
-    opd_code: str | None
-    jp_target: float
-    total: int
-    page: int
-    per_page: int | None
-    rows: list[BelowTargetRow]
+from app.targets.schemas import (
+    BelowTargetPageRead,
+    BelowTargetRowRead,
+    DistributionBucketRead,
+    FundingTargetRead,
+    MonthTrendRead,
+    OpdTargetRead,
+    TargetsReportRead,
+)
 
 
 def percent(part: int, whole: int) -> float:
@@ -178,7 +104,7 @@ def opd_choices(session: Session) -> list[tuple[str, str]]:
 # --- the dashboard -------------------------------------------------------------------------------
 
 
-def report(session: Session, year: int, settings: Settings) -> TargetsReport:
+def report(session: Session, year: int, settings: Settings) -> TargetsReportRead:
     """Every figure of the dashboard for a year (six GROUP BY queries); unit kerja count in their
     top-level OPD."""
     target, cap = jp_target(settings), pppk_cap(settings)
@@ -206,7 +132,7 @@ def report(session: Session, year: int, settings: Settings) -> TargetsReport:
     participated = sum(o.participated for o in by_opd)
     compliant = sum(o.jp_compliant for o in by_opd)
     jp_total = round(math.fsum(o.jp_total for o in by_opd), 2)
-    return TargetsReport(
+    return TargetsReportRead(
         year=year,
         active_asn=active,
         participated=participated,
@@ -226,9 +152,9 @@ def report(session: Session, year: int, settings: Settings) -> TargetsReport:
 
 def _opd_target(
     code: str | None, name: str | None, asn: float, part: float, compliant: float, jp: float
-) -> OpdTarget:
+) -> OpdTargetRead:
     n, p, c = int(asn), int(part), int(compliant)
-    return OpdTarget(
+    return OpdTargetRead(
         opd_code=code,
         opd_name=name,
         active_asn=n,
@@ -241,14 +167,19 @@ def _opd_target(
     )
 
 
-def _funding(session: Session, year: int) -> list[FundingTarget]:
+def _funding(session: Session, year: int) -> list[FundingTargetRead]:
     """The four sumber dana always (zero when unused), then any other value seen, then credits
     without a funding source ("tidak_diketahui") when there are some."""
     found = {
-        str(source): FundingTarget(str(source), int(n), round(float(jp or 0), 2))
+        str(source): FundingTargetRead(
+            funding_source=str(source), participants=int(n), jp=round(float(jp or 0), 2)
+        )
         for source, n, jp in repository.funding_sources(session, year, constants.UNKNOWN_FUNDING)
     }
-    rows = [found.pop(s, FundingTarget(s, 0, 0.0)) for s in constants.FUNDING_SOURCES]
+    rows = [
+        found.pop(s, FundingTargetRead(funding_source=s, participants=0, jp=0.0))
+        for s in constants.FUNDING_SOURCES
+    ]
     unknown = found.pop(constants.UNKNOWN_FUNDING, None)
     rows += sorted(found.values(), key=lambda f: f.funding_source)
     return rows + ([unknown] if unknown else [])
@@ -256,18 +187,18 @@ def _funding(session: Session, year: int) -> list[FundingTarget]:
 
 def _distribution(
     buckets: list[int], edges: Sequence[float], active: int
-) -> list[DistributionBucket]:
+) -> list[DistributionBucketRead]:
     bounds: list[tuple[float, float | None]] = [(0.0, 0.0)]
     lows = [0.0, *edges]
     bounds += [(lo, hi) for lo, hi in zip(lows, edges, strict=False)]
     bounds.append((lows[-1], None))
     return [
-        DistributionBucket(key, lo, hi, n, percent(n, active))
+        DistributionBucketRead(bucket=key, min_jp=lo, max_jp=hi, asn=n, percent=percent(n, active))
         for key, (lo, hi), n in zip(distribution_keys(edges), bounds, buckets, strict=True)
     ]
 
 
-def _trend(session: Session, year: int, active: int) -> list[MonthTrend]:
+def _trend(session: Session, year: int, active: int) -> list[MonthTrendRead]:
     """JP credited per month and the cumulative number of ASN who had joined by each month's end;
     a credit dated outside the year (rare) counts in its nearest month of the year."""
 
@@ -284,17 +215,24 @@ def _trend(session: Session, year: int, active: int) -> list[MonthTrend]:
     trend, running = [], 0
     for month in range(1, 13):
         running += first[month]
-        trend.append(MonthTrend(month, round(jp[month], 2), running, percent(running, active)))
+        trend.append(
+            MonthTrendRead(
+                month=month,
+                jp=round(jp[month], 2),
+                participants_cumulative=running,
+                participation_percent=percent(running, active),
+            )
+        )
     return trend
 
 
-def sort_opds(rows: Sequence[OpdTarget], sort: str) -> list[OpdTarget]:
+def sort_opds(rows: Sequence[OpdTargetRead], sort: str) -> list[OpdTargetRead]:
     """The by-OPD table in the order of a ?sort= key (constants.OPD_SORT_FIELDS; "-" for
     descending); an unknown key sorts by OPD code. ASN without an OPD always come last."""
     descending = sort.startswith("-")
     field = constants.OPD_SORT_FIELDS.get(sort.lstrip("-"), "opd_code")
 
-    def key(row: OpdTarget) -> tuple[Any, str]:
+    def key(row: OpdTargetRead) -> tuple[Any, str]:
         value = getattr(row, field)
         return (value if value is not None else "", row.opd_code or "")
 
@@ -324,7 +262,7 @@ def below_target(
     opd_code: str | None = None,
     page: int = 1,
     per_page: int | None = constants.BELOW_PER_PAGE,
-) -> BelowTargetPage:
+) -> BelowTargetPageRead:
     """Active ASN below the JP target (fewest JP first), in an OPD and its unit kerja when given
     (constants.NO_OPD: without an OPD), with their competency gaps; per_page None returns every
     row (the export)."""
@@ -358,7 +296,7 @@ def below_target(
         assessed = summary is not None and summary.jpm_percent is not None
         jp_value = round(float(jp or 0), 2)
         items.append(
-            BelowTargetRow(
+            BelowTargetRowRead(
                 user_id=int(user_id),
                 nip=str(nip),
                 name=str(name),
@@ -374,9 +312,12 @@ def below_target(
                 gap_codes=list(summary.gap_codes) if summary else [],
             )
         )
-    return BelowTargetPage(year, opd_code or None, target, total, page, per_page, items)
+    return BelowTargetPageRead(
+        year=year, opd_code=opd_code or None, jp_target=target, total=total, page=page,
+        per_page=per_page, items=items,
+    )  # fmt: skip
 
 
-def with_opd_sort(report_: TargetsReport, sort: str) -> TargetsReport:
+def with_opd_sort(report_: TargetsReportRead, sort: str) -> TargetsReportRead:
     """The same report with its by-OPD table in another order."""
-    return replace(report_, by_opd=sort_opds(report_.by_opd, valid_sort(sort)))
+    return report_.model_copy(update={"by_opd": sort_opds(report_.by_opd, valid_sort(sort))})

@@ -4,12 +4,13 @@ at once when the course auto-issues, and nothing recomputed when nothing changed
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.certificates.models import Certificate, CertificationRules, RunCompletion
-from app.core.db import get_engine, session_scope
+from app.core.db import session_scope
 from app.jp.models import JpCredit
 from tests.factories import complete_activity, enrol, make_completed_run, make_learner, set_profile
+from tests.queries import count_queries
 
 
 def _completion(enrolment_id: int) -> RunCompletion | None:
@@ -51,20 +52,10 @@ def test_officer_issued_course_only_stores_completion() -> None:
 def test_already_complete_costs_one_read() -> None:
     data = make_completed_run(1, auto_issue=False)
     eid = data["enrolments"][0]  # type: ignore[index]
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    engine = get_engine()
     from app.certificates import service
 
-    with session_scope() as session:
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            service.enrolment_changed(session, eid, service.get_settings())
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
+    with session_scope() as session, count_queries() as statements:
+        service.enrolment_changed(session, eid, service.get_settings())
     assert len(statements) == 1, statements
 
 

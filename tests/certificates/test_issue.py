@@ -6,35 +6,19 @@ queries."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.certificates import service
 from app.certificates.models import Certificate, CertificationRules
 from app.core.config import get_settings
-from app.core.db import get_engine, session_scope
+from app.core.db import session_scope
 from app.core.errors import Conflict
 from app.jp import service as jp_service
 from app.jp.models import JpCredit
 from tests.factories import make_completed_run, make_user, set_profile
-
-
-@contextmanager
-def count_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_a: object) -> None:
-        statements.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.queries import count_queries
 
 
 def _issue_all(run_id: int) -> list[int]:

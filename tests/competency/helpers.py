@@ -4,14 +4,10 @@ counter."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event
 
 from app.accounts.models import User
 from app.competency.models import CompetencyAssessment, CompetencyStandard
-from app.core.db import get_engine, session_scope
+from app.core.db import session_scope
 from tests.factories import make_opd, make_user
 
 
@@ -64,18 +60,3 @@ def assess(
                 method="assessment center",
             )
         )
-
-
-@contextmanager
-def count_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_a: object) -> None:
-        statements.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)

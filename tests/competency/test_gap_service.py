@@ -7,7 +7,8 @@ import datetime as dt
 
 from app.competency import service
 from app.core.db import session_scope
-from tests.competency.helpers import asn, assess, count_queries, standard
+from tests.competency.helpers import asn, assess, standard
+from tests.queries import count_queries
 
 
 def test_jpm_and_band_rules(settings) -> None:  # type: ignore[no-untyped-def]

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from app.core.db import session_scope
 from app.courses.models import CourseCompetency, Enrolment
-from tests.competency.helpers import asn, assess, count_queries, standard
+from tests.competency.helpers import asn, assess, standard
 from tests.factories import api_token, make_course, make_run, make_user
+from tests.queries import count_queries
 
 
 async def login(client, user) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -7,22 +7,21 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from openpyxl import Workbook
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from app.core.db import get_engine, session_scope
+from app.core.db import session_scope
 from app.courses import studio
 from app.courses.models import Activity, Course, Enrolment, Run, Section
 from app.progress import service as progress_service
 from tests.courses.conftest import pdf_bytes
 from tests.factories import browser_login, make_opd, make_user, valid_nip
+from tests.queries import count_queries
 
 pytestmark = pytest.mark.anyio
 
@@ -124,21 +123,6 @@ def activities(course_id: int) -> list[Activity]:
         ).all()
         session.expunge_all()
         return list(rows)
-
-
-@contextmanager
-def count_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def make_course_with_run(*, capacity: int | None = None) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from app.courses.models import Run
 from app.evaluation import service as evaluation_service
 from app.evaluation.constants import DEFAULT_QUESTIONS
 from tests.factories import api_token, enrol, make_course, make_run, make_user
+from tests.queries import count_queries
 
 
 @pytest.fixture
@@ -270,26 +271,13 @@ async def test_rtl_rules(client: httpx.AsyncClient, announced: list[int]) -> Non
 
 
 def test_submissions_take_two_queries() -> None:
-    from sqlalchemy import event
-
-    from app.core.db import get_engine
-
     course = make_course()
     run_id = make_run(course["course"])
     ids = [enrol(run_id, make_user().id) for _ in range(5)]
-    seen: list[str] = []
-
-    def count(*_args: Any) -> None:
-        seen.append("x")
-
-    engine = get_engine()
     with session_scope() as session:
         session.connection()
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with count_queries() as seen:
             result = evaluation_service.submissions(session, ids)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
     assert len(seen) == 2 and result == {i: (False, False) for i in ids}
 
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from app.core.db import get_engine, session_scope
+from app.core.db import session_scope
 from app.external_training import service
 from app.jp import service as jp_service
 from app.jp.models import JpCredit
 from tests.factories import api_token, make_user
+from tests.queries import count_queries
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 TODAY = dt.date.today()
@@ -49,21 +48,6 @@ async def submit(
     return await client.post(
         url, data=fields(**overrides), files=pdf_file(content), headers=headers
     )
-
-
-@contextmanager
-def count_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_a: object) -> None:
-        statements.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def credits_of(user_id: int) -> list[JpCredit]:

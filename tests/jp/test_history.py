@@ -85,7 +85,7 @@ async def test_history_shows_only_the_callers_credits_and_the_pppk_cap(client) -
 
 
 def test_history_reads_in_a_constant_number_of_queries(settings) -> None:  # type: ignore[no-untyped-def]
-    from tests.external_training.test_api import count_queries
+    from tests.queries import count_queries
 
     user = make_user()
     add_credits(user.id)

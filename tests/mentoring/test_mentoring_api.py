@@ -4,19 +4,18 @@ rule refused with its message, who sees what, evidence uploads, bulk assignment,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from app.core.db import get_engine, session_scope
+from app.core.db import session_scope
 from app.jp.models import JpCredit
 from app.mentoring import service
 from app.mentoring.models import MentoringAssignment
 from tests.factories import api_token, make_opd, make_user
+from tests.queries import count_queries
 
 API = "/api/v1/mentoring"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -41,21 +40,6 @@ def _grow(**extra: Any) -> dict[str, Any]:
     }
     body.update(extra)
     return body
-
-
-@contextmanager
-def count_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_a: object) -> None:
-        statements.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def _people(client: httpx.AsyncClient) -> dict[str, Any]:

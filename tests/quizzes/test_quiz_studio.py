@@ -7,18 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from app.core.db import get_engine, session_scope
+from app.core.db import session_scope
 from app.courses.models import Activity
 from app.quizzes.models import Attempt, BankQuestion, QuestionVersion, Quiz, QuizAuditLog, QuizSlot
 from tests.factories import browser_login, make_course, make_quiz, make_run, make_user
+from tests.queries import count_queries
 from tests.quizzes.test_reports import RIGHT, TWO_QUESTIONS, four_learners, learner, take, wrong
 
 pytestmark = pytest.mark.anyio
@@ -27,21 +25,6 @@ pytestmark = pytest.mark.anyio
 async def sign_in(client: httpx.AsyncClient, *roles: str) -> str:
     person = make_user(roles=roles)
     return await browser_login(client, person.email or "")
-
-
-@contextmanager
-def count_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def slot_question_ids(quiz_id: int) -> list[int]:

@@ -9,14 +9,12 @@ import io
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from app.accounts.models import Opd, User
 from app.competency.models import CompetencyAssessment
@@ -24,26 +22,13 @@ from app.core.db import get_engine, session_scope
 from app.jp.models import JpCredit
 from app.targets import charts, service
 from app.targets.constants import DISTRIBUTION_EDGES, FUNDING_SOURCES, UNKNOWN_FUNDING
+from app.targets.schemas import OpdTargetRead
 from tests.factories import api_token, browser_login, make_user, valid_nip
+from tests.queries import count_queries
 
 YEAR = 2025
 TARGET = 20.0
 CAP = 24.0
-
-
-@contextmanager
-def count_queries() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_a: object) -> None:
-        statements.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 # --- the seeded data set -------------------------------------------------------------------------
@@ -257,7 +242,7 @@ def test_pppk_cap_exact_target_and_withdrawn_credit(settings) -> None:  # type: 
         below = service.below_target(s, YEAR, settings)
     assert (report.active_asn, report.participated, report.jp_compliant) == (4, 3, 2)
     assert report.jp_total == 12 + 8 + 19.5 + 24
-    assert [(r.name, r.jp, r.shortfall, r.participated) for r in below.rows] == [
+    assert [(r.name, r.jp, r.shortfall, r.participated) for r in below.items] == [
         ("withdrawn", 0.0, 20.0, False), ("below", 19.5, 0.5, True)]  # fmt: skip
     # the withdrawn credit's funding source is empty; the unknown row appears for live ones only
     assert UNKNOWN_FUNDING in {f.funding_source for f in report.by_funding_source}
@@ -286,10 +271,14 @@ def test_report_query_count_does_not_grow_with_data(settings) -> None:  # type: 
 
 
 def test_sort_keys() -> None:
+    fields = list(OpdTargetRead.model_fields)
     rows = [
-        service.OpdTarget("B", "Dinas B", 10, 5, 50.0, 1, 10.0, 50.0, 5.0),
-        service.OpdTarget(None, None, 3, 0, 0.0, 0, 0.0, 0.0, 0.0),
-        service.OpdTarget("A", "Dinas A", 20, 19, 95.0, 8, 40.0, 300.0, 15.0),
+        OpdTargetRead(**dict(zip(fields, values, strict=True)))
+        for values in (
+            ("B", "Dinas B", 10, 5, 50.0, 1, 10.0, 50.0, 5.0),
+            (None, None, 3, 0, 0.0, 0, 0.0, 0.0, 0.0),
+            ("A", "Dinas A", 20, 19, 95.0, 8, 40.0, 300.0, 15.0),
+        )
     ]
     assert [r.opd_code for r in service.sort_opds(rows, "opd")] == ["A", "B", None]
     assert [r.opd_code for r in service.sort_opds(rows, "-partisipasi")] == ["A", "B", None]
@@ -311,18 +300,18 @@ def test_below_target_filters_by_opd_with_unit_kerja_and_pages(settings) -> None
         only_a = service.below_target(s, YEAR, settings, opd_code="A", per_page=None)
         page2 = service.below_target(s, YEAR, settings, page=2, per_page=7)
         no_opd = service.below_target(s, YEAR, settings, opd_code="-", per_page=None)
-    assert sorted(r.user_id for r in everyone.rows) == expected["below"]
+    assert sorted(r.user_id for r in everyone.items) == expected["below"]
     assert everyone.total == len(expected["below"])
-    jps = [r.jp for r in everyone.rows]
+    jps = [r.jp for r in everyone.items]
     assert jps == sorted(jps)
-    assert sorted(r.user_id for r in only_a.rows) == [
+    assert sorted(r.user_id for r in only_a.items) == [
         u for u in expected["below"] if opd_of[u] in in_a
     ]
-    assert page2.total == everyone.total and page2.rows == everyone.rows[7:14]
-    assert sorted(r.user_id for r in no_opd.rows) == [
+    assert page2.total == everyone.total and page2.items == everyone.items[7:14]
+    assert sorted(r.user_id for r in no_opd.items) == [
         u for u in expected["below"] if opd_of[u] is None
     ]
-    assert no_opd.rows and all(r.opd_code is None for r in no_opd.rows)
+    assert no_opd.items and all(r.opd_code is None for r in no_opd.items)
     with session_scope() as s, pytest.raises(Exception, match="tidak ada"):
         service.below_target(s, YEAR, settings, opd_code="NOPE")
 
@@ -336,7 +325,7 @@ def test_below_target_shows_competency_gaps(settings) -> None:  # type: ignore[n
                                        required_level=required, assessed_on=dt.date(YEAR, 2, 1),
                                        method="assessment_center"))  # fmt: skip
     with session_scope() as s:
-        rows = {r.name: r for r in service.below_target(s, YEAR, settings).rows}
+        rows = {r.name: r for r in service.below_target(s, YEAR, settings).items}
     assert rows["Budi Santoso"].gap_count == 1
     assert rows["Budi Santoso"].gap_codes == ["literasi_digital"]
     assert rows["Budi Santoso"].jpm_percent == pytest.approx(500 / 7, abs=0.01)
