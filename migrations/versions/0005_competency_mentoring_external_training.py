@@ -263,6 +263,11 @@ def upgrade() -> None:
         batch_op.create_index("ix_jp_credit_year_user", ["year", "user_id"], unique=False)
 
     _seed_catalog()
+    # Credits of certificates issued before this revision take their run's funding source.
+    op.execute(
+        "UPDATE jp_credit SET funding_source = (SELECT c.funding_source FROM certificate c "
+        "WHERE c.id = jp_credit.source_id) WHERE source = 'certificate' AND funding_source IS NULL"
+    )
 
 
 def downgrade() -> None:
