@@ -145,6 +145,14 @@ def latest_of_run(session: Session, run_id: int) -> dict[int, Certificate]:
     return {c.enrolment_id: c for c in rows}
 
 
+def course_titles(session: Session, cert_ids: Sequence[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for chunk in _chunks(cert_ids):
+        query = select(Certificate.id, Certificate.course_title).where(Certificate.id.in_(chunk))
+        found.update((cert_id, title) for cert_id, title in session.execute(query))
+    return found
+
+
 def certificates_of_user(session: Session, user_id: int) -> Sequence[Certificate]:
     return session.scalars(
         select(Certificate)

@@ -1024,6 +1024,11 @@ def run_pdf_keys(session: Session, run_id: int) -> list[tuple[str, str, str]]:
     return [(n, k, h) for _i, n, k, h in repository.run_pdfs(session, run_id) if k]
 
 
+def course_titles(session: Session, cert_ids: Sequence[int]) -> dict[int, str]:
+    """Certificate id -> the course title it was issued for (JP history labels)."""
+    return repository.course_titles(session, cert_ids)
+
+
 def siasn_rows(session: Session, year: int) -> list[dict[str, Any]]:
     """SIASN riwayat kursus rows for the year: valid certificates (e-learning, 16), verified
     mentoring (15) and verified external training (by its mode), sorted by NIP and end date."""

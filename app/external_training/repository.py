@@ -119,3 +119,12 @@ def count_pending(session: Session) -> int:
         )
         or 0
     )
+
+
+def names(session: Session, record_ids: Collection[int]) -> dict[int, str]:
+    if not record_ids:
+        return {}
+    query = select(ExternalTraining.id, ExternalTraining.name).where(
+        ExternalTraining.id.in_(list(record_ids))
+    )
+    return {record_id: name for record_id, name in session.execute(query)}

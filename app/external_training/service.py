@@ -7,7 +7,7 @@ import datetime as dt
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -518,6 +518,11 @@ def queue(
         search_key=certificate_key(text) if text else None, limit=limit, offset=offset,
     )  # fmt: skip
     return ExternalTrainingPage(total=total, items=_reads(session, rows, with_duplicates=True))
+
+
+def names(session: Session, record_ids: Collection[int]) -> dict[int, str]:
+    """Record id -> training name (JP history labels)."""
+    return repository.names(session, record_ids)
 
 
 def pending_count(session: Session) -> int:

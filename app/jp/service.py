@@ -126,6 +126,7 @@ class HistoryEntry:
     reference: str
     funding_source: str | None
     withdrawn_reason: str | None = None
+    source_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +157,7 @@ def history(session: Session, user_id: int, year: int, settings: Settings) -> Jp
     by_source: dict[str, list[HistoryEntry]] = {s: [] for s in SOURCES}
     for r in live:
         by_source.setdefault(r.source, []).append(
-            HistoryEntry(r.jp, r.credited_on, r.reference, r.funding_source)
+            HistoryEntry(r.jp, r.credited_on, r.reference, r.funding_source, source_id=r.source_id)
         )
     raw_total = round(math.fsum(r.jp for r in live), 2)
     total = year_total([r.jp for r in live], employment=user.employment, settings=settings)
@@ -176,7 +177,12 @@ def history(session: Session, user_id: int, year: int, settings: Settings) -> Jp
             (
                 r.source,
                 HistoryEntry(
-                    r.jp, r.credited_on, r.reference, r.funding_source, r.withdrawn_reason
+                    r.jp,
+                    r.credited_on,
+                    r.reference,
+                    r.funding_source,
+                    r.withdrawn_reason,
+                    source_id=r.source_id,
                 ),
             )
             for r in repository.withdrawn_of(session, user_id, year)

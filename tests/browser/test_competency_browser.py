@@ -123,4 +123,5 @@ def test_import_gap_map_enrol_by_gap_completion_and_jp(
     learner.get_by_role("link", name="Riwayat JP").first.click()
     code = "UJI-KI-" + title.rsplit(" ", 1)[1]  # the certificate number names the course code
     expect(learner.locator("main")).to_contain_text(re.compile(rf"\d{{4}}/{code}/"))
+    expect(learner.locator(".jp-entry").filter(has_text=code)).to_contain_text(title)
     fits_phone(learner, "competency-jp-history")

@@ -69,6 +69,7 @@ def test_record_verify_and_see_jp_on_a_phone(
     learner.goto(f"/my/jp?year={year}")
     group = learner.locator("article").filter(has_text="Pelatihan eksternal terverifikasi")
     expect(group).to_contain_text("800/777/BPSDM-BANTEN")
+    expect(group).to_contain_text(TRAINING)  # the credit names what earned it
     expect(group).to_contain_text("24 JP")
     fits_phone(learner, "jp-history")
     learner.goto("/my/external-trainings")
