@@ -112,6 +112,7 @@ def load_demo_development(session: Session, settings: Settings) -> bool:
     """Demo standards, assessments and a mentoring assignment (once; False when already there)."""
     from sqlalchemy import select
 
+    from app.competency import service as competency_service
     from app.competency.models import CompetencyAssessment, CompetencyStandard
     from app.mentoring.models import MentoringAssignment, MentoringSession
 
@@ -130,7 +131,7 @@ def load_demo_development(session: Session, settings: Settings) -> bool:
         session.execute(select(CompetencyStandard.jabatan_key, CompetencyStandard.competency_code))
     )
     for jabatan, code, level in _DEMO_STANDARDS:
-        key = " ".join(jabatan.lower().split())
+        key = competency_service.fold(jabatan)
         if (key, code) not in have:
             session.add(CompetencyStandard(jabatan=jabatan, jabatan_key=key, competency_code=code,
                                            required_level=level))  # fmt: skip

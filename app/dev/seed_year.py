@@ -19,11 +19,14 @@ from sqlalchemy.orm import Session
 from app.accounts.constants import Role
 from app.accounts.models import User, UserRole
 from app.certificates import repository as certificates_repository
+from app.certificates import rules
 from app.certificates.models import CertificateCounter, RunCompletion
+from app.competency import service as competency_service
 from app.competency.models import Competency, CompetencyAssessment, CompetencyStandard
 from app.core.config import Settings
 from app.core.db import bulk_insert_rows, utcnow
 from app.courses.models import Activity, Course, Enrolment, Run
+from app.external_training import service as external_training_service
 from app.external_training.models import ExternalTraining
 from app.jp.models import JpCredit
 from app.mentoring.models import MentoringAssignment, MentoringSession
@@ -46,6 +49,18 @@ _EXTERNAL_NAMES = ("Pelatihan Kepemimpinan Pengawas", "Webinar Keamanan Siber",
 _MODES = ("klasikal", "e_learning", "blended", "jarak_jauh")
 _FUNDING = ("apbd_provinsi", "apbn", "non_anggaran", "apbd_kabupaten")
 _LEADER_JABATAN = ("Kepala Seksi", "Kepala Bidang")
+
+
+def _insert_returning_ids(
+    session: Session,
+    model: type[MentoringAssignment | MentoringSession | ExternalTraining],
+    rows: list[dict[str, Any]],
+) -> list[int]:
+    """Insert many rows and return their new ids in the order of `rows`."""
+    if not rows:
+        return []
+    query = insert(model).returning(model.id, sort_by_parameter_order=True)
+    return [i for (i,) in session.execute(query, rows)]
 
 
 def _random_day(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
@@ -160,8 +175,9 @@ def _learning(
             continue
         issued_at = _at(finished_on, rng)
         score = float(rng.randrange(70, 101))
-        predikat = next((label for bound, label in settings.cert_predikat_bands if score > bound),
-                        settings.cert_predikat_lowest)  # fmt: skip
+        predikat = rules.predikat(
+            score, settings.cert_predikat_bands, settings.cert_predikat_lowest
+        )
         completions.append({"enrolment_id": enrolment_id, "run_id": run_id, "user_id": user_id,
                             "completed_at": issued_at, "final_score": score, "predikat": predikat})  # fmt: skip
         seq += 1
@@ -227,10 +243,10 @@ def _competencies(
     jabatan = sorted({row.jabatan for row in learners if row.jabatan})
     now = utcnow()
     standards = [
-        {"jabatan": j, "jabatan_key": " ".join(j.lower().split()), "competency_code": code,
+        {"jabatan": j, "jabatan_key": competency_service.fold(j), "competency_code": code,
          "required_level": 4 if j in _LEADER_JABATAN and code in codes[:8] else 3,
          "created_at": now, "updated_at": now}
-        for j in jabatan if " ".join(j.lower().split()) not in have
+        for j in jabatan if competency_service.fold(j) not in have
         for code in codes
     ]  # fmt: skip
     bulk_insert_rows(session, CompetencyStandard, standards)
@@ -315,11 +331,7 @@ def _mentoring(
             "created_by_id": None, "created_at": now, "updated_at": now,
         })  # fmt: skip
         plans.append((mentee.id, days, status))
-    ids = [
-        i for (i,) in session.execute(
-            insert(MentoringAssignment).returning(MentoringAssignment.id, sort_by_parameter_order=True), assignments
-        )
-    ] if assignments else []  # fmt: skip
+    ids = _insert_returning_ids(session, MentoringAssignment, assignments)
     sessions: list[dict[str, Any]] = []
     credited: list[tuple[int, dt.date, int]] = []  # (assignment index, day, mentee)
     for index, (assignment_id, (mentee, days, status)) in enumerate(zip(ids, plans, strict=True)):
@@ -332,11 +344,7 @@ def _mentoring(
             })  # fmt: skip
             if status == "verified":
                 credited.append((index, day, mentee))
-    session_ids = [
-        i for (i,) in session.execute(
-            insert(MentoringSession).returning(MentoringSession.id, sort_by_parameter_order=True), sessions
-        )
-    ] if sessions else []  # fmt: skip
+    session_ids = _insert_returning_ids(session, MentoringSession, sessions)
     by_session = {
         (s["assignment_id"], s["held_on"]): sid
         for s, sid in zip(sessions, session_ids, strict=True)
@@ -378,17 +386,14 @@ def _external(
             "organiser": rng.choice(_ORGANISERS), "starts_on": begins,
             "ends_on": begins + dt.timedelta(days=rng.randrange(0, 3)),
             "jp": float(rng.choice((2, 4, 8, 16, 24, 32))), "certificate_number": number,
-            "certificate_key": "".join(number.upper().split()), "funding_source": rng.choice(_FUNDING),
+            "certificate_key": external_training_service.certificate_key(number),
+            "funding_source": rng.choice(_FUNDING),
             "mode": rng.choice(_MODES), "file_id": None, "file_name": None, "status": status,
             "decision_reason": "Sertifikat tidak terbaca." if status == "rejected" else None,
             "decided_at": now if status != "pending" else None, "decided_by_id": None,
             "recorded_by_id": learner.id, "created_at": now, "updated_at": now,
         })  # fmt: skip
-    ids = [
-        i for (i,) in session.execute(
-            insert(ExternalTraining).returning(ExternalTraining.id, sort_by_parameter_order=True), rows
-        )
-    ] if rows else []  # fmt: skip
+    ids = _insert_returning_ids(session, ExternalTraining, rows)
     credits = [
         {"user_id": r["user_id"], "year": r["ends_on"].year, "source": "external_training",
          "source_id": rid, "jp": r["jp"], "credited_on": r["ends_on"],
