@@ -16,11 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/h2_bench"
 
 
-def configure(database_url: str, workdir: Path | None = None) -> Path:
+def configure(database_url: str, workdir: Path | None = None, *, prefix: str = "certs") -> Path:
     """Point the app at the bench database and a scratch folder (before any app import)."""
-    if "/test" in database_url.rsplit("/", 1)[-1:][0] or database_url.endswith("/test"):
+    if database_url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] == "test":
         sys.exit("refusing the test database")
-    work = workdir or Path(tempfile.mkdtemp(prefix="lms-bench-certs-"))
+    work = workdir or Path(tempfile.mkdtemp(prefix=f"lms-bench-{prefix}-"))
     os.environ.update(
         {
             "LMS_ENVIRONMENT": "development",

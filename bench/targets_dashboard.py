@@ -27,10 +27,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+import _cert_setup  # the bench folder's shared setup (sibling module)
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,26 +39,6 @@ OFFICER_EMAIL = "bench-targets@example.go.id"
 OFFICER_PASSWORD = "Dasbor-Target-Uji-2026"
 MARK = "BENCH-TARGETS"
 MAX_REPEAT = 50
-
-
-def configure(database_url: str) -> dict[str, str]:
-    """Environment for the app in this process and in the server (before any app import)."""
-    if database_url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] == "test":
-        sys.exit("refusing the test database")
-    work = Path(tempfile.mkdtemp(prefix="lms-bench-targets-"))
-    env = {
-        "LMS_ENVIRONMENT": "development",
-        "LMS_DATABASE_URL": database_url,
-        "LMS_STORAGE_URL": f"file://{work / 'objects'}",
-        "LMS_KEYS_DIR": str(work / "keys"),
-        "LMS_JOBS_URL": "immediate",
-        "LMS_JOBS_IN_PROCESS_WORKER": "false",
-        "LMS_LOG_LEVEL": "WARNING",
-        "LMS_QUIZ_SWEEP_SECONDS": "0",
-    }
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    return {**os.environ, **env}
 
 
 def run_seed(env: dict[str, str]) -> None:
@@ -194,7 +174,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--min-credits", type=int, default=1_000)
     args = parser.parse_args()
-    env = configure(args.database_url)
+    _cert_setup.configure(args.database_url, prefix="targets")
+    env = dict(os.environ)  # the server gets the same settings
     if args.seed:
         run_seed(env)
     counts = prepare(args.year, args.min_credits)
