@@ -7,12 +7,14 @@ import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from babel.dates import get_month_names
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from app.auth.dependencies import SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
 from app.competency import service as competency_service
+from app.core.i18n import current_locale
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
 from app.courses.pages import funding_labels
@@ -28,6 +30,7 @@ Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 def labels() -> dict[str, Any]:
     """UI texts of the dashboard, its exports and the drill-down."""
+    locale = current_locale.get()
     bounds = [0.0, *constants.DISTRIBUTION_EDGES]
     buckets = {"0": _("0 JP")}
     keys = service.distribution_keys()
@@ -45,34 +48,9 @@ def labels() -> dict[str, Any]:
         "funding": {**funding_labels(), constants.UNKNOWN_FUNDING: _("Tidak diketahui")},
         "buckets": buckets,
         "buckets_short": short,
-        "months": [
-            _("Januari"),
-            _("Februari"),
-            _("Maret"),
-            _("April"),
-            _("Mei"),
-            _("Juni"),
-            _("Juli"),
-            _("Agustus"),
-            _("September"),
-            _("Oktober"),
-            _("November"),
-            _("Desember"),
-        ],
-        "months_short": [
-            _("Jan"),
-            _("Feb"),
-            _("Mar"),
-            _("Apr"),
-            _("Mei"),
-            _("Jun"),
-            _("Jul"),
-            _("Agu"),
-            _("Sep"),
-            _("Okt"),
-            _("Nov"),
-            _("Des"),
-        ],
+        # CLDR month names in the reader's language (Babel) rather than our own list.
+        "months": list(get_month_names("wide", locale=locale).values()),
+        "months_short": list(get_month_names("abbreviated", locale=locale).values()),
         "bands": {
             "optimal": _("Optimal"),
             "cukup_optimal": _("Cukup optimal"),
