@@ -72,6 +72,7 @@ def users_create(
     name: Annotated[str, typer.Option(help="Full name")],
     nip: Annotated[str | None, typer.Option(help="18-digit NIP")] = None,
     email: Annotated[str | None, typer.Option()] = None,
+    phone: Annotated[str | None, typer.Option(help="WhatsApp number, e.g. 0812-3456-7890")] = None,
     role: Annotated[list[str] | None, typer.Option(help="Role (repeat for several)")] = None,
     password: Annotated[str | None, typer.Option(prompt=True, hide_input=True)] = None,
     opd: Annotated[str | None, typer.Option(help="OPD code")] = None,
@@ -87,7 +88,7 @@ def users_create(
     try:
         with session_scope() as session:
             data = UserCreate.model_validate({
-                "nip": nip, "name": name, "email": email, "password": password,
+                "nip": nip, "name": name, "email": email, "phone": phone, "password": password,
                 "roles": role or ["learner"], "opd_code": opd, "employment": employment,
                 "pangkat_golongan": pangkat,
             })  # fmt: skip
@@ -114,13 +115,17 @@ def users_import(
 
     try:
         with session_scope() as session, file.open("rb") as handle:
-            result = roster.import_roster(session, handle, skip_invalid=skip_invalid)
+            result = roster.import_roster(
+                session, handle, skip_invalid=skip_invalid, file_name=file.name
+            )
     except LMSError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
     for err in result.errors:
         typer.echo(f"row {err.row}, {err.field}: {err.message}", err=True)
     typer.echo(f"created {result.created}, updated {result.updated}, invalid rows {result.skipped}")
+    if result.import_id:
+        typer.echo(f"import id {result.import_id} (send activation: /studio/activation)")
     if result.errors and not skip_invalid:
         typer.echo("nothing imported: fix the rows above or use --skip-invalid", err=True)
         raise typer.Exit(1)
@@ -347,14 +352,51 @@ def certificates_resume(
 def jobs_worker(
     workers: Annotated[int, typer.Option(help="Worker threads")] = 1,
 ) -> None:
-    """Consume background jobs (production; LMS_JOBS_URL=redis://... or sqlite:///...)."""
-    from app.certificates import service as _listeners  # noqa: F401 - completion listeners
-    from app.certificates import tasks
+    """Consume background jobs and run the minute tick (production; LMS_JOBS_URL=redis://...
+    or sqlite:///...)."""
+    from app.jobs import queue
 
+    queue.load_tasks()
     settings = get_settings()
-    huey = tasks.get_huey()
-    tasks.resume_stale(settings)
-    huey.create_consumer(workers=workers, worker_type="thread").run()
+    huey = queue.get_huey()
+    queue.run_startup_hooks(settings)
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+
+
+@jobs_cli.command("run-due")
+def jobs_run_due(
+    job: Annotated[str | None, typer.Option(help="Only this job")] = None,
+    force: Annotated[bool, typer.Option(help="Run even before its time (with --job)")] = False,
+    outbox: Annotated[bool, typer.Option(help="Also deliver the outbox")] = True,
+) -> None:
+    """Run the scheduled jobs that are due now and deliver what the outbox holds (for cron,
+    every minute, instead of a worker)."""
+    from app.jobs import queue, service
+    from app.outbox import service as outbox_service
+
+    queue.load_tasks()
+    settings = get_settings()
+    for outcome in service.run_due(settings, only=job, force=force and job is not None):
+        typer.echo(f"{outcome.job} [{outcome.period}]: {outcome.state} — {outcome.result}")
+    if outbox:
+        stats = outbox_service.dispatch(settings)
+        typer.echo(
+            f"outbox: {stats.sent} sent, {stats.failed} to retry, {stats.dead} dead, "
+            f"{stats.cancelled} cancelled"
+        )
+
+
+@jobs_cli.command("list")
+def jobs_list() -> None:
+    """The scheduled jobs with their last run."""
+    from app.core.db import session_scope
+    from app.jobs import queue, service
+
+    queue.load_tasks()
+    with session_scope() as session:
+        for row in service.status(session, get_settings()):
+            last = f"{row.last_state} {row.last_period}" if row.last_state else "never run"
+            typer.echo(f"{row.name:32} {row.cadence:8} {last}: {row.last_result or ''}")
 
 
 def main() -> None:

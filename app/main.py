@@ -12,13 +12,18 @@ from fastapi import FastAPI
 
 from app.accounts import pages as accounts_pages
 from app.accounts import router as accounts_router
+from app.accounts import studio as accounts_studio
 from app.auth import pages as auth_pages
 from app.auth import router as auth_router
+from app.auth import selfservice_pages as auth_selfservice_pages
+from app.auth import selfservice_router as auth_selfservice_router
+from app.auth import sso_pages as auth_sso_pages
+from app.auth import tasks as auth_tasks  # noqa: F401 - scheduled housekeeping
 from app.certificates import pages as certificates_pages
 from app.certificates import router as certificates_router
 from app.certificates import service as certificates_service  # noqa: F401 - completion listeners
 from app.certificates import studio as certificates_studio
-from app.certificates import tasks as certificates_tasks
+from app.certificates import tasks as certificates_tasks  # noqa: F401 - issue jobs
 from app.competency import pages as competency_pages
 from app.competency import router as competency_router
 from app.core.config import get_settings
@@ -26,14 +31,22 @@ from app.core.logging import RequestLogMiddleware, configure_logging
 from app.courses import pages as courses_pages
 from app.courses import router as courses_router
 from app.courses import studio, upload_router
+from app.courses import tasks as courses_tasks  # noqa: F401 - scheduled housekeeping
 from app.evaluation import pages as evaluation_pages
 from app.evaluation import router as evaluation_router
 from app.external_training import pages as external_training_pages
 from app.external_training import router as external_training_router
+from app.jobs import queue as jobs_queue
+from app.jobs import service as jobs_service  # noqa: F401 - the minute tick
 from app.jp import pages as jp_pages
 from app.jp import router as jp_router
 from app.mentoring import pages as mentoring_pages
 from app.mentoring import router as mentoring_router
+from app.notifications import delivery as notifications_delivery  # noqa: F401 - outbox handlers
+from app.notifications import pages as notifications_pages
+from app.notifications import router as notifications_router
+from app.notifications import tasks as notifications_tasks  # noqa: F401 - reminders, digests
+from app.outbox import tasks as outbox_tasks  # noqa: F401 - scheduled housekeeping
 from app.quizzes import pages as quizzes_pages
 from app.quizzes import reports_router
 from app.quizzes import router as quizzes_router
@@ -48,9 +61,9 @@ from app.web.static import HashedStaticFiles
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Every domain's background work while the app serves: the quiz sweep, and the certificate
-    job worker with its resume sweep."""
-    async with quizzes_tasks.lifespan(app), certificates_tasks.lifespan(app):
+    """Every domain's background work while the app serves: the quiz sweep, and the job worker
+    (certificate jobs, the outbox, scheduled jobs) with its start-up hooks."""
+    async with quizzes_tasks.lifespan(app), jobs_queue.lifespan(app):
         yield
 
 
@@ -63,11 +76,12 @@ def create_app() -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
-        lifespan=lifespan,  # quiz sweep thread + certificate job worker
+        lifespan=lifespan,  # quiz sweep thread + job worker
     )
     errors.install(app)
     for module in (
         auth_router,
+        auth_selfservice_router,
         accounts_router,
         courses_router,
         upload_router,
@@ -80,11 +94,15 @@ def create_app() -> FastAPI:
         mentoring_router,
         external_training_router,
         targets_router,
+        notifications_router,
     ):
         app.include_router(module.router)
     for module in (
         auth_pages,
+        auth_sso_pages,
+        auth_selfservice_pages,
         accounts_pages,
+        accounts_studio,
         courses_pages,
         studio,
         quizzes_pages,
@@ -97,6 +115,7 @@ def create_app() -> FastAPI:
         external_training_pages,
         jp_pages,
         targets_pages,
+        notifications_pages,
         web_i18n,
         pages,
     ):

@@ -15,6 +15,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/h2_bench"
 
+# Names as real rosters have them (titles, apostrophes, accents): printed on certificates and
+# letters, so the benchmarks render the glyphs real documents need.
+FIRST = [
+    "Ni Luh Putu", "I Gusti Ngurah", "Siti", "Muhammad", "Dewi", "Agus", "Ma'ruf", "Nur'aini",
+    "Budi", "Rina", "Yohanes", "Made", "Ketut", "Fransiskus Xaverius", "Théresia", "Andi",
+]  # fmt: skip
+LAST = [
+    "Lestari", "Santoso", "Wijaya", "Sukmawatì", "Hutagalung", "Pangaribuan", "Rahmawati",
+    "Saputra", "Nasution", "D'Costa", "Siregar", "Kurniawan", "Simanjuntak", "Purnamasari",
+]  # fmt: skip
+
 
 def configure(database_url: str, workdir: Path | None = None, *, prefix: str = "certs") -> Path:
     """Point the app at the bench database and a scratch folder (before any app import)."""

@@ -34,15 +34,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+import _cert_setup  # noqa: E402 - the shared name lists
 
-FIRST = [
-    "Ni Luh Putu", "I Gusti Ngurah", "Siti", "Muhammad", "Dewi", "Agus", "Ma'ruf", "Nur'aini",
-    "Budi", "Rina", "Yohanes", "Made", "Ketut", "Fransiskus Xaverius", "Théresia", "Andi",
-]  # fmt: skip
-LAST = [
-    "Lestari", "Santoso", "Wijaya", "Sukmawatì", "Hutagalung", "Pangaribuan", "Rahmawati",
-    "Saputra", "Nasution", "D'Costa", "Siregar", "Kurniawan", "Simanjuntak", "Purnamasari",
-]  # fmt: skip
 PANGKAT = ["Penata Muda (III/a)", "Penata Muda Tk. I (III/b)", "Penata (III/c)", "Pembina (IV/a)"]
 
 
@@ -124,7 +118,8 @@ def _seed(count: int, curriculum: bool, background: bytes | None) -> list[int]:
         run_name, starts, ends = run.name, run.starts_on, run.ends_on
         course_title = course.title
 
-    names = [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(count)]
+    first, last = _cert_setup.FIRST, _cert_setup.LAST
+    names = [f"{rng.choice(first)} {rng.choice(last)}" for _ in range(count)]
     with session_scope() as session:
         user_rows = [
             {

@@ -36,9 +36,14 @@ os.environ.update(
         # Cheap argon2 for speed; production keeps the RFC 9106 profile (tested in tests/accounts).
         "LMS_ARGON2_TIME_COST": "1",
         "LMS_ARGON2_MEMORY_KIB": "8192",
+        # The outbox is delivered when a test calls `deliver()` (tests/notifications/helpers).
+        "LMS_OUTBOX_KICK": "false",
+        "LMS_SMTP_URL": "",
+        "LMS_WHATSAPP_URL": "",
     }
 )
 
+from app import main as _composition_root  # noqa: E402, F401 - every domain's listeners, tasks, handlers
 from app.cli import upgrade_database  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
 from app.core.db import get_engine, reset_engine  # noqa: E402
@@ -159,3 +164,46 @@ def db() -> Iterator:  # type: ignore[type-arg]
 
     with session_scope() as session:
         yield session
+
+
+# --- real message servers: an SMTP sink (aiosmtpd) and a WhatsApp gateway stand-in -----------
+
+
+@pytest.fixture(scope="session")
+def _mail_server() -> Iterator[object]:
+    from tests.mailsink import MailSink
+
+    sink = MailSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mail(_mail_server, settings, monkeypatch):  # type: ignore[no-untyped-def]
+    """The SMTP sink, emptied, with the LMS's LMS_SMTP_URL pointing at it."""
+    _mail_server.clear()
+    if _mail_server._controller is None:  # a test stopped it
+        _mail_server.start()
+    monkeypatch.setattr(settings, "smtp_url", _mail_server.url)
+    return _mail_server
+
+
+@pytest.fixture(scope="session")
+def _whatsapp_server() -> Iterator[object]:
+    from tests.wagateway import WhatsAppGateway
+
+    gateway = WhatsAppGateway().start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture
+def whatsapp(_whatsapp_server, settings, monkeypatch):  # type: ignore[no-untyped-def]
+    """The WhatsApp gateway stand-in, emptied, configured, quiet hours off."""
+    _whatsapp_server.clear()
+    _whatsapp_server.status = 200
+    monkeypatch.setattr(settings, "whatsapp_url", _whatsapp_server.url)
+    monkeypatch.setattr(settings, "whatsapp_token", "uji-token-wa")
+    monkeypatch.setattr(settings, "whatsapp_quiet_start", "00:00")
+    monkeypatch.setattr(settings, "whatsapp_quiet_end", "00:00")
+    return _whatsapp_server

@@ -10,6 +10,7 @@ import httpx
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.accounts.schemas import OpdCreate, UserCreate
+from app.core import clock
 from app.core.config import get_settings
 from app.core.db import session_scope
 
@@ -164,7 +165,7 @@ def make_run(
 
     from app.courses.models import Run
 
-    today = dt.date.today()
+    today = clock.today()
     with session_scope() as session:
         run = Run(
             course_id=course_id,
@@ -300,7 +301,6 @@ def make_certificate_record(
 ) -> int:
     """An issued certificate row (course, run, learner, enrolment made too) without going through
     the issuing service, and without its PDF: for PDF/signing tests. Returns the certificate id."""
-    import datetime as dt
     import json
     import secrets
 
@@ -312,7 +312,7 @@ def make_certificate_record(
     user = make_user(name=holder_name)
     enrolment_id = enrol(run_id, user.id)
     n = seq if seq is not None else next(_seq)
-    today = dt.date.today()
+    today = clock.today()
     with session_scope() as session:
         course = session.get(Course, ids["course"])
         run = session.get(Run, run_id)

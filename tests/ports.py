@@ -1,9 +1,13 @@
-"""Loopback ports for the servers tests and benchmarks start (moto, the LMS, uvicorn children)."""
+"""Loopback ports and child processes for the servers tests and benchmarks start (moto, the
+OpenID Connect provider, the LMS, uvicorn children)."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
+import urllib.error
+import urllib.request
 
 
 def free_port() -> int:
@@ -23,3 +27,25 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("server did not start")
+
+
+def http_answers(url: str) -> bool:
+    """True when something answers HTTP at `url` (any status: the server is up)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - our own http:// URL
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a child server, killing it when it does not stop within 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

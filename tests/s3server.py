@@ -11,12 +11,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import IO
 
-from tests.ports import free_port
+from tests.ports import free_port, http_answers, stop_process
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -29,25 +27,9 @@ FAKE_AWS_ENV = {
 }
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - our own http:// URL
-            return True
-    except urllib.error.HTTPError:
-        return True  # Any HTTP answer means the server is up.
-    except OSError:
-        return False
-
-
 def _stopper(proc: subprocess.Popen[bytes], log: IO[bytes]) -> Callable[[], None]:
     def stop() -> None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
         log.close()
 
     return stop
@@ -73,11 +55,11 @@ def start_s3_server(timeout: float = 30.0) -> tuple[str, Callable[[], None]]:
         endpoint = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and proc.poll() is None:
-            if _answers(endpoint + "/moto-api/"):
+            if http_answers(endpoint + "/moto-api/"):
                 break
             time.sleep(0.1)
 
-        if proc.poll() is None and _answers(endpoint + "/moto-api/"):
+        if proc.poll() is None and http_answers(endpoint + "/moto-api/"):
             return endpoint, _stopper(proc, log)
 
         proc.kill()

@@ -11,6 +11,7 @@ from enum import StrEnum
 class Role(StrEnum):
     LEARNER = "learner"
     MENTOR = "mentor"
+    OPD_HEAD = "opd_head"  # kepala OPD: reads their own OPD's participation, gets the digest
     CONTENT_ADMIN = "content_admin"
     TRAINING_OFFICER = "training_officer"
     ADMIN = "admin"

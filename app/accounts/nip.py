@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from app.accounts.constants import Employment
+from app.core import clock
 
 NIP_RE = re.compile(r"^[0-9]{18}$")
 SCIENTIFIC_RE = re.compile(r"^[0-9]+[eE]\+?[0-9]+$")  # '1.99001E+17' once the dot is stripped
@@ -43,7 +44,7 @@ def normalise_nip(raw: str) -> str:
 
 def parse_nip(raw: str, *, today: dt.date | None = None) -> NIPInfo:
     """Validate a NIP and return what it encodes; raise NIPError naming the broken rule."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     nip = normalise_nip(raw)
     if not nip:
         raise NIPError("NIP wajib diisi.")

@@ -5,20 +5,24 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from app.accounts import roster, service
+from app.accounts import activation, roster, service
 from app.accounts.constants import GOLONGAN_PPPK, PANGKAT_PNS, Employment, JenisJabatan, Role
 from app.accounts.schemas import OpdCreate, UserCreate, UserUpdate
 from app.auth import service as auth_service
-from app.auth.dependencies import AdminPrincipal, SessionDep, SettingsDep
+from app.auth.dependencies import AdminPrincipal, SessionDep, SettingsDep, require_roles
+from app.auth.service import Principal
 from app.core.errors import LMSError
 from app.core.i18n import gettext_ as _
 from app.web.templating import render
 
 router = APIRouter(prefix="/admin", tags=["pages"], include_in_schema=False)
+
+# The roster import is the training unit's work as much as the admin's (then: send activation).
+RosterOfficer = Annotated[Principal, Depends(require_roles("training_officer", "admin"))]
 
 PER_PAGE = 50
 
@@ -87,8 +91,8 @@ async def _form_values(request: Request) -> dict[str, Any]:
     form = await request.form()
     values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
     values["roles"] = [r for r in form.getlist("roles") if isinstance(r, str)]
-    for key in ("nip", "email", "opd_code", "pangkat_golongan", "jabatan", "jenis_jabatan",
-                "password", "employment"):  # fmt: skip
+    for key in ("nip", "email", "phone", "opd_code", "pangkat_golongan", "jabatan",
+                "jenis_jabatan", "password", "employment"):  # fmt: skip
         if key in values and not values[key].strip():
             values[key] = None
     return values
@@ -110,25 +114,30 @@ async def create_user_page(
 
 
 @router.get("/users/import")
-def import_page(request: Request, _admin: AdminPrincipal) -> Response:
+def import_page(request: Request, _officer: RosterOfficer) -> Response:
     return render(request, "admin/import.html", {"result": None})
 
 
 @router.post("/users/import")
 def import_upload(
-    request: Request, db: SessionDep, settings: SettingsDep, _admin: AdminPrincipal,
+    request: Request, db: SessionDep, settings: SettingsDep, officer: RosterOfficer,
     file: Annotated[UploadFile, File()], skip_invalid: Annotated[bool, Form()] = False,
 ) -> Response:  # fmt: skip
     try:
         if file.size is not None and file.size > settings.max_roster_bytes:
             raise LMSError(_("Berkas terlalu besar."), code="file_too_large")
-        result = roster.import_roster(db, file.file, skip_invalid=skip_invalid)
+        result = roster.import_roster(
+            db, file.file, skip_invalid=skip_invalid, by=officer.user_id, file_name=file.filename
+        )
     except LMSError as exc:
         db.rollback()
         return render(request, "admin/import.html", {"result": None, "error": exc.detail},
                       status_code=exc.status_code)  # fmt: skip
     status = 422 if result.errors and not skip_invalid else 200
-    return render(request, "admin/import.html", {"result": result, "filename": file.filename},
+    # The import's ASN who still wait for activation: one click sends it (channel auto).
+    pending = activation.pending_in_import(db, result.import_id) if result.import_id else 0
+    return render(request, "admin/import.html",
+                  {"result": result, "filename": file.filename, "pending": pending},
                   status_code=status)  # fmt: skip
 
 

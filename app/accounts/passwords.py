@@ -1,18 +1,22 @@
 """Password hashing (argon2id via argon2-cffi) and the password policy.
 
-Policy: minimum length from settings, not all one character, not in a small deny list of
-passwords seen in Indonesian and global breach lists, not the user's own NIP or email.
+Policy: minimum length from settings, not all one or two characters, not a common password
+(zxcvbn's bundled list of the 30,000 most frequent leaked passwords plus an Indonesian list,
+also with a year or digits tacked on), not containing the user's own NIP or email.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]
 
 from app.core.config import get_settings
 from app.core.errors import ValidationFailed
+from app.core.i18n import gettext_ as _
 
 
 @lru_cache(maxsize=1)
@@ -108,27 +112,51 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher().check_needs_rehash(password_hash)
 
 
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The bundled deny list: zxcvbn's leaked-password frequency list and the Indonesian one."""
+    bundled: list[str] = FREQUENCY_LISTS["passwords"]
+    return frozenset(p.lower() for p in bundled) | COMMON_PASSWORDS
+
+
+# "bismillah2026", "Merdeka45!!": a common word with digits or symbols around it is guessed as
+# early as the word itself.
+_DECORATION = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+
+
+def is_common_password(password: str) -> bool:
+    """In the deny list as typed, or once leading/trailing digits and symbols are removed."""
+    lowered = password.lower()
+    common = common_passwords()
+    if lowered in common:
+        return True
+    core = _DECORATION.sub("", lowered)
+    return len(core) >= 4 and core != lowered and core in common
+
+
 def check_password_policy(
     password: str, *, min_length: int, personal: tuple[str | None, ...] = ()
 ) -> None:
     """Raise ValidationFailed(field='password') naming the rule a weak password breaks."""
     if len(password) < min_length:
         raise ValidationFailed(
-            f"Kata sandi minimal {min_length} karakter (diterima {len(password)}).",
+            _("Kata sandi minimal %(min)d karakter (diterima %(n)d).")
+            % {"min": min_length, "n": len(password)},
             field="password",
             code="weak_password",
         )
     lowered = password.lower()
-    if lowered in COMMON_PASSWORDS or len(set(lowered)) <= 2:
+    if len(set(lowered)) <= 2 or is_common_password(password):
         raise ValidationFailed(
-            "Kata sandi terlalu umum dan mudah ditebak; pilih yang lain.",
+            _("Kata sandi terlalu umum dan mudah ditebak (ada di daftar kata sandi yang sering "
+              "dipakai); pilih yang lain."),
             field="password",
             code="weak_password",
-        )
+        )  # fmt: skip
     for value in personal:
         if value and value.lower() in lowered:
             raise ValidationFailed(
-                "Kata sandi tidak boleh memuat NIP atau email Anda.",
+                _("Kata sandi tidak boleh memuat NIP atau email Anda."),
                 field="password",
                 code="weak_password",
             )

@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Integer, Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
-from app.accounts.models import Opd, User, UserRole
+from app.accounts.models import (
+    ActivationLetterFile,
+    ActivationLetterJob,
+    Opd,
+    RosterImport,
+    RosterImportUser,
+    User,
+    UserRole,
+)
 
 # Longer look-up lists read the whole column once instead: the table holds one regency (about
 # 10,000 ASN), and chunked IN lists re-sent on one pooled connection become a prepared statement
@@ -181,3 +201,167 @@ def profile_rows(session: Session, user_ids: Sequence[int]) -> Sequence[Any]:
         wanted = set(user_ids)
         return [r for r in session.execute(query) if r[0] in wanted]
     return session.execute(query.where(User.id.in_(list(user_ids)))).all()
+
+
+def users_with_role(session: Session, role: str) -> list[tuple[int, str | None]]:
+    """(user id, OPD code) of the active users holding a role."""
+    rows = session.execute(
+        select(User.id, Opd.code)
+        .join(UserRole, UserRole.user_id == User.id)
+        .outerjoin(Opd, Opd.id == User.opd_id)
+        .where(UserRole.role == role, User.is_active.is_(True))
+        .order_by(User.id)
+    )
+    return [(uid, code) for uid, code in rows]
+
+
+# --- roster imports and activation selections ---------------------------------------------------
+
+
+def add_import_users(session: Session, import_id: int, user_ids: Iterable[int]) -> None:
+    rows = [{"import_id": import_id, "user_id": uid} for uid in sorted(set(user_ids))]
+    for i in range(0, len(rows), 5_000):
+        session.execute(insert(RosterImportUser), rows[i : i + 5_000])
+
+
+def get_import(session: Session, import_id: int) -> RosterImport | None:
+    return session.get(RosterImport, import_id)
+
+
+def recent_imports(session: Session, limit: int) -> Sequence[Any]:
+    """(import, importer's name, number of users) of the latest imports, newest first."""
+    counts = (
+        select(RosterImportUser.import_id, func.count().label("n"))
+        .group_by(RosterImportUser.import_id)
+        .subquery()
+    )
+    return session.execute(
+        select(RosterImport, User.name, func.coalesce(counts.c.n, 0))
+        .outerjoin(User, User.id == RosterImport.created_by_id)
+        .outerjoin(counts, counts.c.import_id == RosterImport.id)
+        .order_by(RosterImport.id.desc())
+        .limit(limit)
+    ).all()
+
+
+class Candidate(NamedTuple):
+    """What deciding an activation message needs to know about one account."""
+
+    id: int
+    nip: str | None
+    name: str
+    email: str | None
+    phone: str | None
+    is_active: bool
+    activated: bool  # activated, or given a password by an administrator before
+    opd_id: int | None
+
+
+def _candidate_query() -> Any:
+    activated = or_(User.activated_at.is_not(None), User.password_hash.is_not(None))
+    return select(
+        User.id, User.nip, User.name, User.email, User.phone, User.is_active,
+        case((activated, True), else_=False), User.opd_id,
+    )  # fmt: skip
+
+
+def candidates(
+    session: Session, *, user_ids: Sequence[int] = (), nips: Sequence[str] = (),
+    opd_id: int | None = None, import_id: int | None = None,
+) -> dict[int, Candidate]:  # fmt: skip
+    """Accounts selected by id, NIP, OPD or import batch (the union), by id."""
+    found: dict[int, Candidate] = {}
+
+    def read(query: Any) -> None:
+        for row in session.execute(query):
+            uid, nip, name, email, phone, active, activated, opd_id = row
+            found[uid] = Candidate(uid, nip, name, email, phone, active, bool(activated), opd_id)
+
+    if opd_id is not None:
+        read(_candidate_query().where(User.opd_id == opd_id))
+    if import_id is not None:
+        members = select(RosterImportUser.user_id).where(RosterImportUser.import_id == import_id)
+        read(_candidate_query().where(User.id.in_(members)))
+    for chunk_start in range(0, len(user_ids), _LONG_LIST):
+        read(
+            _candidate_query().where(User.id.in_(user_ids[chunk_start : chunk_start + _LONG_LIST]))
+        )
+    for chunk_start in range(0, len(nips), _LONG_LIST):
+        read(_candidate_query().where(User.nip.in_(nips[chunk_start : chunk_start + _LONG_LIST])))
+    return found
+
+
+# --- activation letter jobs ---------------------------------------------------------------------
+
+
+def get_letter_job(session: Session, job_id: str) -> ActivationLetterJob | None:
+    return session.get(ActivationLetterJob, job_id)
+
+
+def claim_letter_job(session: Session, job_id: str, now: Any, stale_before: Any) -> bool:
+    """Queued (or failed, run again, or running but abandoned by a runner that died before
+    `stale_before`) -> running; False when it is running elsewhere or done."""
+    result = session.execute(
+        update(ActivationLetterJob)
+        .where(
+            ActivationLetterJob.id == job_id,
+            or_(
+                ActivationLetterJob.state.in_(("queued", "failed")),
+                and_(
+                    ActivationLetterJob.state == "running",
+                    ActivationLetterJob.started_at < stale_before,
+                ),
+            ),
+        )
+        .values(state="running", started_at=now, error=None)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def letter_jobs_to_resume(session: Session, stale_before: Any) -> list[str]:
+    """Jobs never started (their queue message was lost) or abandoned by a dead runner."""
+    return list(
+        session.scalars(
+            select(ActivationLetterJob.id).where(
+                or_(
+                    ActivationLetterJob.state == "queued",
+                    and_(
+                        ActivationLetterJob.state == "running",
+                        ActivationLetterJob.started_at < stale_before,
+                    ),
+                )
+            )
+        )
+    )
+
+
+def set_letter_progress(session: Session, job_id: str, done: int) -> None:
+    session.execute(
+        update(ActivationLetterJob).where(ActivationLetterJob.id == job_id).values(done_count=done)
+    )
+
+
+def finish_letter_job(
+    session: Session, job_id: str, state: str, error: str | None, now: Any
+) -> None:
+    session.execute(
+        update(ActivationLetterJob)
+        .where(ActivationLetterJob.id == job_id)
+        .values(state=state, error=error, finished_at=now)
+    )
+
+
+def letter_files(session: Session, job_id: str) -> Sequence[ActivationLetterFile]:
+    return session.scalars(
+        select(ActivationLetterFile)
+        .where(ActivationLetterFile.job_id == job_id)
+        .order_by(ActivationLetterFile.opd_code, ActivationLetterFile.id)
+    ).all()
+
+
+def get_letter_file(session: Session, job_id: str, file_id: int) -> ActivationLetterFile | None:
+    return session.scalar(
+        select(ActivationLetterFile).where(
+            ActivationLetterFile.id == file_id, ActivationLetterFile.job_id == job_id
+        )
+    )

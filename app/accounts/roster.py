@@ -1,6 +1,7 @@
 """Roster import: the agency's ASN spreadsheet (CSV or XLSX) upserted by NIP, all or nothing.
 
 Every bad row is reported with its row number, column and reason; `skip_invalid` imports the rest.
+Each import is recorded (RosterImport) with the users it touched: a selection for officer actions.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import repository
 from app.accounts.constants import GOLONGAN_PPPK, PANGKAT_PNS, JenisJabatan, Role
+from app.accounts.models import RosterImport
 from app.accounts.schemas import ImportError_, ImportResult
 from app.accounts.service import check_profile
 from app.core.db import utcnow
@@ -30,7 +32,7 @@ TEMPLATE_HEADERS = (
     "Jabatan",
     "Kode OPD",
 )
-OPTIONAL_HEADERS = ("Jenis Jabatan",)
+OPTIONAL_HEADERS = ("Jenis Jabatan", "No HP")
 
 # Normalised header text -> field. Indonesian first, English aliases for integrators.
 HEADER_ALIASES: dict[str, str] = {
@@ -43,13 +45,17 @@ HEADER_ALIASES: dict[str, str] = {
     "jabatan": "jabatan", "position": "jabatan",
     "jenis jabatan": "jenis_jabatan", "jenis_jabatan": "jenis_jabatan",
     "kode opd": "opd_code", "opd_code": "opd_code", "opd": "opd_code",
+    "no hp": "phone", "nomor hp": "phone", "no. hp": "phone", "hp": "phone", "telepon": "phone",
+    "no telepon": "phone", "nomor telepon": "phone", "whatsapp": "phone", "no wa": "phone",
+    "nomor wa": "phone", "no. wa": "phone", "wa": "phone", "nomor whatsapp": "phone",
+    "no hp/wa": "phone", "nomor hp/wa": "phone", "phone": "phone", "mobile": "phone",
 }  # fmt: skip
 REQUIRED_FIELDS = ("nip", "name", "employment", "opd_code")
-OPTIONAL_FIELDS = ("email", "pangkat_golongan", "jabatan", "jenis_jabatan")
+OPTIONAL_FIELDS = ("email", "pangkat_golongan", "jabatan", "jenis_jabatan", "phone")
 COLUMN_LABEL = {
     "nip": "NIP", "name": "Nama", "email": "Email", "employment": "Jenis Pegawai",
     "pangkat_golongan": "Pangkat/Golongan", "jabatan": "Jabatan",
-    "jenis_jabatan": "Jenis Jabatan", "opd_code": "Kode OPD",
+    "jenis_jabatan": "Jenis Jabatan", "opd_code": "Kode OPD", "phone": "No HP",
 }  # fmt: skip
 MAX_ROWS = 100_000
 _BATCH = 2_000
@@ -126,25 +132,41 @@ def _rows_from(table: Iterator[list[Any]]) -> list[RosterRow]:
     return rows
 
 
-def import_roster(session: Session, data: IO[bytes], *, skip_invalid: bool = False) -> ImportResult:
-    """Validate every row, then upsert by NIP; with errors and no `skip_invalid`, write nothing."""
+def import_roster(
+    session: Session, data: IO[bytes], *, skip_invalid: bool = False, by: int | None = None,
+    file_name: str | None = None,
+) -> ImportResult:  # fmt: skip
+    """Validate every row, then upsert by NIP; with errors and no `skip_invalid`, write nothing.
+    What was written is recorded as one RosterImport (its id is in the result)."""
     rows = read_rows(data)
     plan = _plan(session, rows)
     if plan.errors and not skip_invalid:
         return ImportResult(created=0, updated=0, skipped=len(plan.bad_rows), errors=plan.errors)
     inserts = [r for r in plan.inserts if r.pop("_row") not in plan.bad_rows]
     updates = [r for r in plan.updates if r.pop("_row") not in plan.bad_rows]
+    touched: list[int] = [r["id"] for r in updates]
     for i in range(0, len(inserts), _BATCH):
         new_ids = repository.bulk_insert_users(session, inserts[i : i + _BATCH])
         repository.bulk_insert_roles(
             session, [{"user_id": uid, "role": Role.LEARNER.value} for uid in new_ids.values()]
         )
+        touched.extend(new_ids.values())
     for i in range(0, len(updates), _BATCH):
         repository.bulk_update_users(session, updates[i : i + _BATCH], keep_if_null=OPTIONAL_FIELDS)
+    import_id = None
+    if touched:
+        batch = RosterImport(
+            created_by_id=by, file_name=(file_name or "")[:255] or None,
+            created_count=len(inserts), updated_count=len(updates),
+        )  # fmt: skip
+        repository.add(session, batch)
+        repository.add_import_users(session, batch.id, touched)
+        import_id = batch.id
     session.flush()
     return ImportResult(
-        created=len(inserts), updated=len(updates), skipped=len(plan.bad_rows), errors=plan.errors
-    )
+        created=len(inserts), updated=len(updates), skipped=len(plan.bad_rows),
+        errors=plan.errors, import_id=import_id,
+    )  # fmt: skip
 
 
 def _plan(session: Session, rows: list[RosterRow]) -> _Plan:
@@ -167,6 +189,7 @@ def _plan(session: Session, rows: list[RosterRow]) -> _Plan:
             pangkat_golongan=v.get("pangkat_golongan"),
             jabatan=v.get("jabatan"),
             jenis_jabatan=v.get("jenis_jabatan"),
+            phone=v.get("phone"),
         )
         for fld, message in profile.errors:
             if v.get(fld):  # an empty required field is already reported above
@@ -232,13 +255,15 @@ def template_xlsx(opds: list[tuple[str, str]]) -> bytes:
     sheet.append([*TEMPLATE_HEADERS, *OPTIONAL_HEADERS])
     sheet.append(
         ["198503152010011001", "Budi Santoso, S.Kom.", "budi@example.go.id", "PNS", "III/b",
-         "Pranata Komputer Ahli Pertama", opds[0][0] if opds else "DISKOMINFO", "fungsional"]
+         "Pranata Komputer Ahli Pertama", opds[0][0] if opds else "DISKOMINFO", "fungsional",
+         "0812-3456-7890"]
     )  # fmt: skip
-    for column, width in zip("ABCDEFGH", (22, 30, 28, 14, 16, 34, 14, 16), strict=True):
+    for column, width in zip("ABCDEFGHI", (22, 30, 28, 14, 16, 34, 14, 16, 18), strict=True):
         sheet.column_dimensions[column].width = width
-    for row in sheet.iter_rows(min_row=1, max_row=200, min_col=1, max_col=1):
+    for row in sheet.iter_rows(min_row=1, max_row=200, min_col=1, max_col=9):
         for cell in row:
-            cell.number_format = "@"  # keep NIP as text so Excel does not round it
+            if cell.column in (1, 9):
+                cell.number_format = "@"  # NIP and phone as text: Excel drops zeros, rounds
     ref = book.create_sheet("Referensi")
     ref.append(
         [

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from starlette.responses import Response
 
-from app.accounts import roster, service
+from app.accounts import activation, roster, service
 from app.accounts.schemas import (
+    ActivationRequest,
+    ActivationResult,
     ImportResult,
     OpdCreate,
     OpdRead,
@@ -19,10 +21,20 @@ from app.accounts.schemas import (
 )
 from app.auth import policy
 from app.auth import service as auth_service
-from app.auth.dependencies import AdminPrincipal, CurrentPrincipal, SessionDep, SettingsDep
+from app.auth.dependencies import (
+    AdminPrincipal,
+    CurrentPrincipal,
+    SessionDep,
+    SettingsDep,
+    require_roles,
+)
+from app.auth.service import Principal
 from app.core.errors import PayloadTooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+# Roster imports and activation are the training unit's daily work as much as the admin's.
+RosterOfficer = Annotated[Principal, Depends(require_roles("training_officer", "admin"))]
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -59,7 +71,7 @@ def list_users(
 
 
 @router.get("/users/import/template")
-def roster_template(db: SessionDep, _admin: AdminPrincipal) -> Response:
+def roster_template(db: SessionDep, _officer: RosterOfficer) -> Response:
     opds = [(o.code, o.name) for o in service.list_opds(db)]
     return Response(
         roster.template_xlsx(opds),
@@ -72,17 +84,31 @@ def roster_template(db: SessionDep, _admin: AdminPrincipal) -> Response:
 def import_users(
     db: SessionDep,
     settings: SettingsDep,
-    _admin: AdminPrincipal,
+    officer: RosterOfficer,
     file: Annotated[UploadFile, File(description="CSV atau XLSX dengan kolom templat")],
     skip_invalid: bool = False,
 ) -> ImportResult:
-    """Upsert by NIP; any bad row imports nothing unless `skip_invalid=true`."""
+    """Upsert by NIP; any bad row imports nothing unless `skip_invalid=true`. The result's
+    `import_id` selects the batch for POST /users/activation."""
     if file.size is not None and file.size > settings.max_roster_bytes:
         raise PayloadTooLarge(
             f"Berkas maksimal {settings.max_roster_bytes // (1024 * 1024)} MiB.",
             code="file_too_large",
         )
-    return roster.import_roster(db, file.file, skip_invalid=skip_invalid)
+    return roster.import_roster(
+        db, file.file, skip_invalid=skip_invalid, by=officer.user_id, file_name=file.filename
+    )
+
+
+@router.post("/users/activation", status_code=202, response_model=ActivationResult)
+def send_activation(
+    data: ActivationRequest, db: SessionDep, settings: SettingsDep, officer: RosterOfficer
+) -> ActivationResult:
+    """Activation for a selection (the union of `user_ids`, `nips`, `opd_code`, `import_id`):
+    `auto` sends e-mail where the account has one, else WhatsApp where it has a phone, else a
+    printed letter (one PDF per OPD, made in the background: `letter_url`). Accounts already
+    activated are skipped unless `resend`; every skip names its reason."""
+    return activation.send(db, data, by=officer.user_id, settings=settings)
 
 
 @router.get("/users/{user_id}", response_model=UserRead)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.constants import Employment, JenisJabatan, Role
@@ -32,6 +35,7 @@ class UserCreate(BaseModel):
     nip: str | None = Field(default=None, max_length=32)
     name: str = Field(min_length=1, max_length=255)
     email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32, description="WhatsApp, e.g. 0812...")
     password: str | None = Field(default=None, max_length=256)
     roles: list[Role] = Field(default_factory=lambda: [Role.LEARNER])
     opd_code: str | None = None
@@ -44,6 +48,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32, description="WhatsApp, e.g. 0812...")
     password: str | None = Field(default=None, max_length=256)
     roles: list[Role] | None = None
     opd_code: str | None = None
@@ -59,6 +64,7 @@ class UserRead(BaseModel):
     nip: str | None
     name: str
     email: str | None
+    phone: str | None = None  # E.164, +62...
     roles: list[str]
     opd: OpdRef | None
     employment: str | None
@@ -66,6 +72,7 @@ class UserRead(BaseModel):
     jabatan: str | None
     jenis_jabatan: str | None
     is_active: bool
+    activated_at: dt.datetime | None = None
 
 
 class UserPage(BaseModel):
@@ -84,3 +91,32 @@ class ImportResult(BaseModel):
     updated: int
     skipped: int = 0
     errors: list[ImportError_]
+    import_id: int | None = None  # the batch, a selection for sending activation
+
+
+ActivationChannel = Literal["email", "whatsapp", "letter", "auto"]
+
+
+class ActivationRequest(BaseModel):
+    """Who gets an activation message, and how; the selections add up."""
+
+    user_ids: list[int] | None = Field(default=None, max_length=100_000)
+    nips: list[str] | None = Field(default=None, max_length=100_000)
+    opd_code: str | None = Field(default=None, max_length=32)
+    import_id: int | None = None
+    channel: ActivationChannel = "auto"
+    resend: bool = False  # also accounts that are activated already (a new link or letter)
+
+
+class ActivationSkip(BaseModel):
+    user_id: int | None
+    nip: str | None = None
+    reason: str
+
+
+class ActivationResult(BaseModel):
+    queued: int
+    by_channel: dict[str, int] = Field(default_factory=dict)
+    skipped: list[ActivationSkip]
+    letter_url: str | None = None
+    letter_job_id: str | None = None

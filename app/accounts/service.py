@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from app.accounts.schemas import OpdCreate, OpdRead, OpdRef, UserCreate, UserRea
 from app.core import events
 from app.core.config import Settings
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.i18n import gettext_ as _
 
 
 @dataclass(slots=True)
@@ -34,6 +36,7 @@ class Profile:
     pangkat_golongan: str | None
     jabatan: str | None
     jenis_jabatan: str | None
+    phone: str | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -42,6 +45,36 @@ def normalise_email(raw: str | None) -> str | None:
     if raw is None or not raw.strip():
         return None
     return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+
+
+# WhatsApp reaches mobile numbers; a fixed line (021...) would never get the message.
+_MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+
+
+def normalise_phone(raw: str | None) -> str | None:
+    """A WhatsApp number in E.164 (+62...): '0812-3456-7890', '62812...', '+62 812...' and
+    '812...' (a spreadsheet that dropped the leading zero) are read as Indonesian numbers."""
+    if raw is None or not str(raw).strip():
+        return None
+    text = str(raw).strip()
+    if text.endswith(".0") and text[:-2].isdigit():  # a number cell read as a float
+        text = text[:-2]
+    try:
+        number = phonenumbers.parse(text, "ID")
+    except phonenumbers.NumberParseException:
+        raise ValueError(_("Nomor HP '%(v)s' tidak terbaca; tulis seperti 0812-3456-7890.")
+                         % {"v": text}) from None  # fmt: skip
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(
+            _("Nomor HP '%(v)s' tidak sah; tulis seperti 0812-3456-7890.") % {"v": text}
+        )
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        raise ValueError(
+            _("Nomor '%(v)s' bukan nomor seluler; WhatsApp memerlukan nomor HP.") % {"v": text}
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def check_profile(
@@ -53,6 +86,7 @@ def check_profile(
     pangkat_golongan: str | None,
     jabatan: str | None = None,
     jenis_jabatan: str | None = None,
+    phone: str | None = None,
 ) -> Profile:
     """Validate identity fields without the database; every problem lands in `errors`."""
     errors: list[tuple[str, str]] = []
@@ -72,6 +106,11 @@ def check_profile(
         clean_email = normalise_email(email)
     except EmailNotValidError as exc:
         errors.append(("email", f"Email tidak sah: {exc}"))
+    clean_phone = None
+    try:
+        clean_phone = normalise_phone(phone)
+    except ValueError as exc:
+        errors.append(("phone", str(exc)))
     clean_employment = None
     if employment is not None and str(employment).strip():
         value = str(employment).strip().upper()
@@ -119,6 +158,7 @@ def check_profile(
         pangkat_golongan=clean_pangkat,
         jabatan=(jabatan or "").strip() or None,
         jenis_jabatan=clean_jenis,
+        phone=clean_phone,
         errors=errors,
     )
 
@@ -147,6 +187,7 @@ def to_read(user: User) -> UserRead:
         nip=user.nip,
         name=user.name,
         email=user.email,
+        phone=user.phone,
         roles=sorted(user.role_names),
         opd=OpdRef(code=user.opd.code, name=user.opd.name) if user.opd else None,
         employment=user.employment,
@@ -154,6 +195,7 @@ def to_read(user: User) -> UserRead:
         jabatan=user.jabatan,
         jenis_jabatan=user.jenis_jabatan,
         is_active=user.is_active,
+        activated_at=user.activated_at,
     )
 
 
@@ -181,6 +223,21 @@ def identity(session: Session, user_id: int) -> Identity | None:
     return Identity(
         user_id, rows[0].name, rows[0].is_active, frozenset(r.role for r in rows if r.role)
     )
+
+
+def load_user(session: Session, user_id: int) -> User | None:
+    """A user with roles and OPD, or None."""
+    return repository.get_user(session, user_id)
+
+
+def user_by_nip(session: Session, nip: str) -> User | None:
+    return repository.get_user_by_nip(session, normalise_nip(nip)) if nip.strip() else None
+
+
+def email_taken(session: Session, email: str, *, by_other_than: int | None) -> bool:
+    """Another account already uses this (normalised) e-mail."""
+    other = repository.get_user_by_email(session, email)
+    return other is not None and other.id != by_other_than
 
 
 def find_login_user(session: Session, identifier: str) -> User | None:
@@ -235,6 +292,7 @@ def create_user(session: Session, data: UserCreate, settings: Settings) -> User:
         pangkat_golongan=data.pangkat_golongan,
         jabatan=data.jabatan,
         jenis_jabatan=data.jenis_jabatan,
+        phone=data.phone,
     )
     _raise_first(profile)
     if profile.nip is None and profile.email is None:
@@ -244,6 +302,7 @@ def create_user(session: Session, data: UserCreate, settings: Settings) -> User:
         nip=profile.nip,
         name=profile.name,
         email=profile.email,
+        phone=profile.phone,
         employment=profile.employment,
         pangkat_golongan=profile.pangkat_golongan,
         jabatan=profile.jabatan,
@@ -274,10 +333,15 @@ def update_user(session: Session, user: User, data: UserUpdate, settings: Settin
         else user.pangkat_golongan,
         jabatan=data.jabatan if "jabatan" in fields else user.jabatan,
         jenis_jabatan=data.jenis_jabatan if "jenis_jabatan" in fields else user.jenis_jabatan,
+        phone=data.phone if "phone" in fields else user.phone,
     )
     _raise_first(profile)
     _check_unique(session, nip=None, email=profile.email, user_id=user.id)
-    user.name, user.email = profile.name, profile.email
+    if profile.email != user.email:
+        user.email_verified_at = None  # a new address has not been reached yet
+    if profile.phone != user.phone:
+        user.phone_verified_at = None
+    user.name, user.email, user.phone = profile.name, profile.email, profile.phone
     user.employment, user.pangkat_golongan = profile.employment, profile.pangkat_golongan
     user.jabatan, user.jenis_jabatan = profile.jabatan, profile.jenis_jabatan
     if "opd_code" in fields:
@@ -360,3 +424,8 @@ def profiles(session: Session, user_ids: Sequence[int]) -> dict[int, ProfileView
     if not user_ids:
         return {}
     return {r[0]: ProfileView(*r) for r in repository.profile_rows(session, user_ids)}
+
+
+def users_with_role(session: Session, role: str) -> list[tuple[int, str | None]]:
+    """(user id, OPD code) of every active user with a role (digests for OPD heads, officers)."""
+    return repository.users_with_role(session, role)

@@ -47,10 +47,17 @@ async def database_slot() -> AsyncIterator[None]:
         yield
 
 
-def get_db(_slot: Annotated[None, Depends(database_slot, scope="function")]) -> Iterator[Session]:
-    """One session per request: committed when the route returns, rolled back on any error."""
+def get_db(
+    request: Request, _slot: Annotated[None, Depends(database_slot, scope="function")]
+) -> Iterator[Session]:
+    """One session per request: committed when the route returns, rolled back on any error.
+    Kept on request.state so the page shell (the bell's count) reads with it too."""
     with session_scope() as session:
-        yield session
+        request.state.db = session
+        try:
+            yield session
+        finally:
+            request.state.db = None
 
 
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from app.auth import service
+from app.accounts.models import User
+from app.auth import selfservice, service, sso
 from app.auth.dependencies import (
     SESSION_COOKIE,
     OptionalPrincipal,
@@ -16,6 +18,7 @@ from app.auth.dependencies import (
     client_address,
     verify_csrf,
 )
+from app.core.config import Settings
 from app.core.errors import Forbidden, InvalidCredentials, Throttled
 from app.core.i18n import gettext_ as _
 from app.web.i18n import LANG_COOKIE
@@ -32,10 +35,27 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, principal: OptionalPrincipal, next: str | None = None) -> Response:
+def login_page(
+    request: Request,
+    principal: OptionalPrincipal,
+    settings: SettingsDep,
+    next: str | None = None,
+    nip: str | None = None,
+    done: str | None = None,
+) -> Response:
+    """`done` (activated, reset) shows self-service's fixed message; `nip` prefills the name."""
     if principal is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "auth/login.html", {"next": safe_next(next)})
+    return render(
+        request,
+        "auth/login.html",
+        {
+            "next": safe_next(next),
+            "sso": sso.buttons(settings),
+            "username": nip if nip and nip.isdigit() and len(nip) <= 18 else "",
+            "notice": selfservice.login_notice(done),
+        },
+    )
 
 
 @router.post("/login", dependencies=[Depends(verify_csrf)])
@@ -53,18 +73,38 @@ def login(
         )
     except (InvalidCredentials, Throttled, Forbidden) as exc:
         message = {
-            InvalidCredentials: _("NIP/email atau kata sandi salah."),
-            Forbidden: _("Akun Anda dinonaktifkan. Hubungi admin BKPSDM."),
-        }.get(type(exc), exc.detail)
+            "invalid_credentials": _("NIP/email atau kata sandi salah."),
+            "account_inactive": _("Akun Anda dinonaktifkan. Hubungi admin BKPSDM."),
+        }.get(exc.code, exc.detail)
         response = render(
             request,
             "auth/login.html",
-            {"next": safe_next(next), "username": username, "error": message},
+            {
+                "next": safe_next(next),
+                "username": username,
+                "error": message,
+                "sso": sso.buttons(settings),
+            },
             status_code=exc.status_code,
         )
         if isinstance(exc, Throttled):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    return signed_in(request, db, settings, user, next)
+
+
+def signed_in(
+    request: Request,
+    db: Session,
+    settings: Settings,
+    user: User,
+    next: str | None,
+    *,
+    sso_provider: str | None = None,
+    id_token: str | None = None,
+) -> Response:
+    """A fresh session for a user who just proved who they are (password or SSO), its cookie and
+    the user's language, and the redirect to where they were going."""
     raw = service.start_session(
         db,
         user,
@@ -72,6 +112,8 @@ def login(
         address=client_address(request, settings),
         user_agent=request.headers.get("user-agent"),
         settings=settings,
+        sso_provider=sso_provider,
+        id_token=id_token,
     )
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
@@ -89,10 +131,14 @@ def login(
 
 
 @router.post("/logout")
-def logout(principal: OptionalPrincipal, db: SessionDep) -> Response:
-    """Ends every browser session of the user (shared phones and kiosks are common)."""
+def logout(principal: OptionalPrincipal, db: SessionDep, settings: SettingsDep) -> Response:
+    """Ends every browser session of the user (shared phones and kiosks are common); an SSO
+    session goes on to the provider's end-session endpoint (RP-initiated logout)."""
+    target = "/login"
     if principal is not None:  # get_principal already checked CSRF for the session cookie
+        if principal.session_hash:
+            target = sso.logout_url(db, settings, principal.session_hash) or target
         service.end_all_sessions(db, principal.user_id)
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.auth.models import ApiToken, LoginFailure, WebSession
+from app.auth.models import (
+    AccountToken,
+    ApiToken,
+    LoginFailure,
+    SsoIdentity,
+    SsoLoginState,
+    WebSession,
+)
 
 
 def add(session: Session, obj: object) -> None:
@@ -46,6 +55,8 @@ def delete_expired(session: Session, now: dt.datetime, failure_cutoff: dt.dateti
     session.execute(delete(WebSession).where(WebSession.expires_at < now))
     session.execute(delete(ApiToken).where(ApiToken.expires_at < now))
     session.execute(delete(LoginFailure).where(LoginFailure.at < failure_cutoff))
+    session.execute(delete(SsoLoginState).where(SsoLoginState.expires_at < now))
+    session.execute(delete(AccountToken).where(AccountToken.expires_at < now))  # used or not
 
 
 def failures_since(
@@ -81,3 +92,105 @@ def delete_failures_before(session: Session, scope: str, key: str, before: dt.da
             LoginFailure.scope == scope, LoginFailure.key == key, LoginFailure.at < before
         )
     )
+
+
+# --- single sign-on ---------------------------------------------------------------------------
+
+
+def take_sso_state(session: Session, state_hash: str) -> SsoLoginState | None:
+    """Delete a login state and return it; of two concurrent callbacks only one gets it."""
+    row = session.get(SsoLoginState, state_hash)
+    if row is None:
+        return None
+    result = session.execute(delete(SsoLoginState).where(SsoLoginState.state_hash == state_hash))
+    return row if getattr(result, "rowcount", 0) == 1 else None
+
+
+def delete_expired_sso_states(session: Session, now: dt.datetime) -> None:
+    session.execute(delete(SsoLoginState).where(SsoLoginState.expires_at < now))
+
+
+def get_sso_identity(session: Session, provider: str, subject: str) -> SsoIdentity | None:
+    return session.execute(
+        select(SsoIdentity).where(SsoIdentity.provider == provider, SsoIdentity.subject == subject)
+    ).scalar_one_or_none()
+
+
+def sso_providers_of(session: Session, user_id: int) -> set[str]:
+    """The providers through which a user has signed in."""
+    return set(
+        session.execute(
+            select(SsoIdentity.provider).where(SsoIdentity.user_id == user_id).distinct()
+        ).scalars()
+    )
+
+
+def get_web_session_sso(session: Session, id_hash: str) -> tuple[str | None, str | None]:
+    """The provider and ID token of a browser session (both None for a password login)."""
+    row = session.execute(
+        select(WebSession.sso_provider, WebSession.id_token).where(WebSession.id_hash == id_hash)
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+# --- account tokens (activation, password reset) and ending the other sessions -----------------
+
+
+def delete_account_tokens(session: Session, user_ids: Sequence[int], purpose: str) -> None:
+    """A new activation or reset secret invalidates the user's older ones of that purpose."""
+    for start in range(0, len(user_ids), 900):
+        session.execute(
+            delete(AccountToken).where(
+                AccountToken.user_id.in_(user_ids[start : start + 900]),
+                AccountToken.purpose == purpose,
+            )
+        )
+
+
+def insert_account_tokens(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(AccountToken), rows)
+
+
+def usable_account_token(
+    session: Session, purpose: str, now: dt.datetime, *, token_hash: str | None = None,
+    user_id: int | None = None, code_hash: str | None = None,
+) -> AccountToken | None:  # fmt: skip
+    """An unused, unexpired token of `purpose`, by its link hash or by user and code hash."""
+    query = select(AccountToken).where(
+        AccountToken.purpose == purpose, AccountToken.used_at.is_(None),
+        AccountToken.expires_at > now,
+    )  # fmt: skip
+    if token_hash is not None:
+        query = query.where(AccountToken.token_hash == token_hash)
+    elif user_id is not None and code_hash is not None:
+        query = query.where(AccountToken.user_id == user_id, AccountToken.code_hash == code_hash)
+    else:
+        return None
+    return session.scalars(query.limit(1)).first()
+
+
+def use_account_token(session: Session, token_id: int, now: dt.datetime) -> bool:
+    """Mark a token used; False when another request used it first (single use under races)."""
+    result = session.execute(
+        update(AccountToken)
+        .where(AccountToken.id == token_id, AccountToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def delete_other_sessions(session: Session, user_id: int, keep: str | None) -> None:
+    """Every browser session of a user but `keep` (the id hash of the caller's own)."""
+    query = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep is not None:
+        query = query.where(WebSession.id_hash != keep)
+    session.execute(query)
+
+
+def delete_other_tokens(session: Session, user_id: int, keep: str | None) -> None:
+    """Every API token of a user but `keep` (the hash of the caller's own)."""
+    query = delete(ApiToken).where(ApiToken.user_id == user_id)
+    if keep is not None:
+        query = query.where(ApiToken.token_hash != keep)
+    session.execute(query)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
-from app.auth import repository
+from app.auth import repository, sso
 from app.auth.models import ApiToken, WebSession
 from app.core.config import Settings
 from app.core.db import session_scope, utcnow
@@ -98,6 +98,7 @@ def authenticate(
         raise InvalidCredentials("NIP/email atau kata sandi salah.")
     if not user.is_active:
         raise Forbidden("Akun Anda dinonaktifkan. Hubungi admin BKPSDM.", code="account_inactive")
+    sso.refuse_password_login(session, user.id, settings)  # local passwords off for SSO users
     repository.clear_failures(session, *keys[0])
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -116,8 +117,11 @@ def start_session(
     address: str | None,
     user_agent: str | None,
     settings: Settings,
+    sso_provider: str | None = None,
+    id_token: str | None = None,
 ) -> str:
-    """A new session id at every login (the old one, if any, is dropped); returns the cookie."""
+    """A new session id at every login (the old one, if any, is dropped); returns the cookie.
+    An SSO login keeps the provider and ID token for RP-initiated logout."""
     if previous_cookie:
         repository.delete_web_session(session, token_hash(previous_cookie))
     raw = secrets.token_urlsafe(32)
@@ -132,6 +136,8 @@ def start_session(
             expires_at=now + dt.timedelta(hours=settings.session_absolute_hours),
             ip_address=address,
             user_agent=(user_agent or "")[:255] or None,
+            sso_provider=sso_provider,
+            id_token=id_token,
         ),
     )
     return raw

@@ -19,6 +19,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.certificates import keys
+from app.core import clock
 from app.core.config import Settings
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -31,7 +32,7 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def issuer_id(settings: Settings) -> str:
-    return f"{settings.base_url.rstrip('/')}/api/v1/verify/issuer"
+    return settings.absolute_url("/api/v1/verify/issuer")
 
 
 def build(fields: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -96,7 +97,9 @@ def build(fields: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "evidence": [{"id": verify, "type": ["Evidence"], "name": fields["number"]}],
     }
     if fields.get("valid_until"):
-        credential["validUntil"] = f"{fields['valid_until']:%Y-%m-%d}T23:59:59Z"
+        # valid through that date where the institution is: until its local midnight
+        ends = clock.start_of_day(fields["valid_until"] + dt.timedelta(days=1))
+        credential["validUntil"] = _iso(ends - dt.timedelta(seconds=1))
     return credential
 
 

@@ -15,6 +15,7 @@ from openpyxl.styles import Font
 
 from app.certificates.models import Certificate
 from app.certificates.schemas import CertificateRead, ParticipantRow
+from app.core import clock
 from app.core.tables import csv_safe
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -82,8 +83,8 @@ def certificates_xlsx(items: Sequence[CertificateRead]) -> bytes:
 
 def monitor_xlsx(rows: Sequence[ParticipantRow]) -> bytes:
     header = ["Nama", "NIP", "OPD", "Status", "Progres (%)", "Waktu belajar (menit)",
-              "Selesai", "Layak sertifikat", "Yang belum", "Nomor sertifikat",
-              "Status sertifikat"]  # fmt: skip
+              f"Selesai ({clock.tz_label()})", "Layak sertifikat", "Yang belum",
+              "Nomor sertifikat", "Status sertifikat"]  # fmt: skip
     data = (
         [
             r.name,
@@ -92,7 +93,7 @@ def monitor_xlsx(rows: Sequence[ParticipantRow]) -> bytes:
             r.enrolment_status,
             r.percent,
             r.learning_minutes,
-            r.completed_at.replace(tzinfo=None) if r.completed_at else None,
+            local.replace(tzinfo=None) if (local := clock.to_local(r.completed_at)) else None,
             "ya" if r.eligible else "tidak",
             "; ".join(r.missing),
             r.certificate_number,

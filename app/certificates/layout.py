@@ -258,7 +258,7 @@ def layout_json(layout: Layout) -> str:
 
 def verify_url(code: str, settings: Settings) -> str:
     """The public verification page a certificate's QR code points to."""
-    return f"{settings.base_url.rstrip('/')}/verify/{code}"
+    return settings.absolute_url(f"/verify/{code}")
 
 
 def display_code(code: str, group: int = 4) -> str:

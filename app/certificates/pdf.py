@@ -42,6 +42,8 @@ from app.certificates.layout import (
     placeholders,
     verify_url,
 )
+from app.core import clock
+from app.core.clock import MONTHS_ID, tanggal
 from app.core.config import Settings
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
@@ -58,12 +60,6 @@ _FONT_FILES = {
 
 PAGE_W = PAGE_WIDTH_MM * mm
 PAGE_H = PAGE_HEIGHT_MM * mm
-
-MONTHS_ID = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
-)  # fmt: skip
-
 
 @dataclass(frozen=True, slots=True)
 class CurriculumSection:
@@ -98,11 +94,6 @@ class CertificateData:
     issued_on: dt.date
     valid_until: dt.date | None = None
     curriculum: tuple[CurriculumSection, ...] = ()
-
-
-def tanggal(day: dt.date) -> str:
-    """Indonesian long date: `5 Maret 2026`."""
-    return f"{day.day} {MONTHS_ID[day.month - 1]} {day.year}"
 
 
 def rentang_tanggal(start: dt.date, end: dt.date) -> str:
@@ -647,7 +638,7 @@ def render(data: CertificateData, template: RenderTemplate, settings: Settings) 
 
 def sample_data(settings: Settings, *, curriculum: bool = True) -> CertificateData:
     """Made-up certificate for template previews (a name with an apostrophe and a diacritic)."""
-    today = dt.date.today()
+    today = clock.today()
     return CertificateData(
         number=numbering.format_number(
             settings.cert_number_template, seq=1, course_code="PLT-001", issued_on=today

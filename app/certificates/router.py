@@ -3,7 +3,6 @@ exports (api-v1.md "Progress, completion, JP" and "Certificates and verification
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Annotated, Literal
@@ -37,6 +36,7 @@ from app.certificates.schemas import (
     VerifyPdfRead,
     VerifyRead,
 )
+from app.core import clock
 from app.core.config import Settings
 from app.core.errors import PayloadTooLarge, ValidationFailed
 from app.courses import service as courses_service
@@ -324,7 +324,7 @@ def siasn_report(
     format: Literal["json", "csv"] = "json",
 ) -> Response:
     """Completed trainings of a year with SIASN's riwayat kursus fields (CSV or JSON)."""
-    year = year or dt.date.today().year
+    year = year or clock.today().year
     rows = service.siasn_rows(db, year)
     if format == "csv":
         return Response(

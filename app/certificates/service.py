@@ -47,12 +47,15 @@ from app.certificates.schemas import (
     VerifyPdfRead,
     VerifyRead,
 )
+from app.core import clock
 from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.courses import service as courses_service
 from app.courses.models import Course, Enrolment, Run
 from app.jp import service as jp_service
+from app.notifications import service as notifications
+from app.notifications.constants import NewNotification
 from app.progress import service as progress_service
 from app.quizzes import service as quizzes_service
 
@@ -70,7 +73,8 @@ def is_staff(principal: Principal) -> bool:
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    """The institution's date (its time zone, not the server's); tests monkeypatch this."""
+    return clock.today()
 
 
 # --- verification codes ---------------------------------------------------------------------------
@@ -385,6 +389,20 @@ def missing(session: Session, run_id: int, user_id: int, settings: Settings) -> 
     return eligibility(session, run_id, user_id, settings).missing
 
 
+def missing_for_run(session: Session, run_id: int, settings: Settings) -> dict[int, list[str]]:
+    """What each active participant of a run who has not completed it still misses (the
+    failed checks' reasons), keyed by user id; a fixed number of queries for the whole run."""
+    ctx = _context(session, run_id, settings)
+    found: dict[int, list[str]] = {}
+    for uid, learner in _run_learners(session, ctx).items():
+        assert learner.result is not None
+        if learner.enrolment_status != "active" or learner.completion is not None:
+            continue
+        if not learner.result.completed:
+            found[uid] = [c.reason for c in learner.result.missing]
+    return found
+
+
 def eligibility_for(
     session: Session, run_id: int, user_id: int, principal: Principal, settings: Settings
 ) -> Eligibility:
@@ -582,6 +600,16 @@ def jp_credit_row(row: dict[str, Any], cert_id: int) -> dict[str, Any]:
     }
 
 
+def issued_notice(row: dict[str, Any], cert_id: int) -> NewNotification:
+    """The holder's "certificate issued" message (keyed by the certificate: made once)."""
+    return NewNotification(
+        event="certificate_issued", user_id=row["user_id"], key=f"certificate_issued:{cert_id}",
+        context={"course_title": row["course_title"], "run_name": row["run_name"],
+                 "number": row["number"], "predikat": row["predikat"], "jp": row["jp"]},
+        url=f"/sertifikat/{cert_id}",
+    )  # fmt: skip
+
+
 def produce_pdf(session: Session, cert: Certificate, settings: Settings) -> None:
     """Render, sign and store the PDF (the PDF domain, H3's documents module)."""
     from app.certificates import documents
@@ -597,8 +625,10 @@ def _issue_one(
     by: int | None,
     settings: Settings,
     render: bool = True,
+    notices: list[NewNotification] | None = None,
 ) -> Certificate:
-    """Issue one certificate now: number, record, JP credit, PDF."""
+    """Issue one certificate now: number, record, JP credit, the holder's message (made now, or
+    added to `notices` for the caller's one notify_many), PDF."""
     if learner.completion is None:
         _store_completion(session, ctx, learner)
     issued_at = utcnow()
@@ -619,6 +649,10 @@ def _issue_one(
     cert = Certificate(**row)
     repository.add(session, cert)
     jp_service.credit(session, **{k: v for k, v in jp_credit_row(row, cert.id).items()})
+    if notices is None:
+        notifications.notify(session, issued_notice(row, cert.id), settings)
+    else:
+        notices.append(issued_notice(row, cert.id))
     learner.certificate = cert
     if render:
         produce_pdf(session, cert, settings)
@@ -672,9 +706,11 @@ def issue(
         job_id = start_issue_job(session, run_id, [lr.facts.user_id for lr in chosen], by, settings)
         return IssueResult(issued=[], ineligible=refused, job_id=job_id)
     issued: list[IssuedItem] = []
+    notices: list[NewNotification] = []
     for learner in chosen:
-        cert = _issue_one(session, ctx, learner, by=by, settings=settings)
+        cert = _issue_one(session, ctx, learner, by=by, settings=settings, notices=notices)
         issued.append(IssuedItem(id=cert.id, number=cert.number, user_id=cert.user_id))
+    notifications.notify_many(session, notices, settings)  # one call for the whole run
     return IssueResult(issued=issued, ineligible=refused)
 
 
@@ -825,6 +861,7 @@ def reissue(
         session, source=jp_service.CERTIFICATE, old_id=old.id, new_id=cert.id,
         reference=cert.number,
     )  # fmt: skip
+    notifications.notify(session, issued_notice(row, cert.id), settings)  # a new number
     log.info("certificate %s re-issued as %s: %s", old.number, cert.number, reason)
     produce_pdf(session, cert, settings)
     return cert

@@ -1,25 +1,18 @@
-"""Background bulk issuance on huey: create the items, issue in batches (a block of numbers per
-batch under the counter lock, Core bulk inserts, one commit per batch, counters for the progress
-bar), then render the PDFs still missing. Resumable: a job whose heartbeat went stale (its
-process died) is taken over by the startup sweep or `lms certificates resume`; every step is
-idempotent (pending items only, certificates without a PDF only).
-
-The queue comes from settings.jobs_url: "immediate" (tests: run in the caller), sqlite:///path
-(embedded default, consumed by a thread in the web process when jobs_in_process_worker), or
-redis://host:port/db (production; run `lms jobs worker`).
+"""Background bulk issuance on the job queue (app.jobs.queue): create the items, issue in batches
+(a block of numbers per batch under the counter lock, Core bulk inserts, one commit per batch,
+counters for the progress bar), then render the PDFs still missing. Resumable: a job whose
+heartbeat went stale (its process died) is taken over by the worker start-up hook or
+`lms certificates resume`; every step is idempotent (pending items only, certificates without a
+PDF only).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey  # type: ignore[import-untyped]
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -28,52 +21,23 @@ from app.certificates import service as cert_service
 from app.certificates.models import RunCompletion
 from app.core.config import Settings, get_settings
 from app.core.db import session_factory, session_scope, utcnow
+from app.jobs import queue
 from app.jp import service as jp_service
+from app.notifications import service as notifications
 
 log = logging.getLogger(__name__)
 
-_huey: Huey | None = None
-_issue_task: Any = None
-_stopping = threading.Event()
+ISSUE_TASK = "certificates.issue_job"
 
 
-def make_huey(url: str) -> Huey:
-    """The queue behind settings.jobs_url."""
-    if url == "immediate":
-        return MemoryHuey("lms", immediate=True)
-    if url.startswith(("redis://", "rediss://")):
-        return RedisHuey("lms", url=url)
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///") :])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey("lms", filename=str(path))
-    raise ValueError(
-        f"LMS_JOBS_URL not understood: {url!r} (immediate, sqlite:///..., redis://...)"
-    )
-
-
-def get_huey() -> Huey:
-    global _huey, _issue_task
-    if _huey is None:
-        _huey = make_huey(get_settings().jobs_url)
-        _issue_task = _huey.task(name="certificates.issue_job")(_run_job_task)
-    return _huey
-
-
-def reset_huey() -> None:
-    """Forget the queue (tests that switch settings)."""
-    global _huey, _issue_task
-    _huey = _issue_task = None
-
-
+@queue.task(ISSUE_TASK)
 def _run_job_task(job_id: str) -> None:
     run_job(job_id, get_settings())
 
 
 def enqueue(job_id: str) -> None:
     """Queue a job (the caller has committed it)."""
-    get_huey()
-    _issue_task(job_id)
+    queue.enqueue(ISSUE_TASK, job_id)
 
 
 # --- the job -------------------------------------------------------------------------------------
@@ -132,7 +96,7 @@ def _issue_pending(job_id: str, settings: Settings, on_batch: Callable[[int], No
     curriculum = cert_service._curriculum_json(ctx)
     size = settings.cert_job_batch
     for start in range(0, len(pending), size):
-        if _stopping.is_set():
+        if queue.stopping.is_set():
             return False  # shutting down: the heartbeat goes stale and a sweep resumes it
         batch = pending[start : start + size]
         for attempt in range(3):
@@ -218,6 +182,11 @@ def _issue_batch(
         jp_service.credit_many(
             session, [cert_service.jp_credit_row(r, i) for r, i in zip(rows, ids, strict=True)]
         )
+        notifications.notify_many(  # one call per batch: a few queries whatever its size
+            session,
+            [cert_service.issued_notice(r, i) for r, i in zip(rows, ids, strict=True)],
+            settings,
+        )
         for lr, row, cid in zip(chosen, rows, ids, strict=True):
             items.append({"job_id": job_id, "user_id": lr.facts.user_id, "state": "issued",
                           "certificate_id": cid, "message": row["number"]})  # fmt: skip
@@ -235,7 +204,7 @@ def _render_pending(job_id: str, settings: Settings, workers: int | None = None)
 
     with session_scope() as session:
         ids = repository.unrendered_of_job(session, job_id, 10**9)
-    if not ids or _stopping.is_set():
+    if not ids or queue.stopping.is_set():
         return not ids
 
     def progress(_done: int) -> None:
@@ -283,51 +252,7 @@ def resume_stale(settings: Settings, *, inline: bool = False, include_failed: bo
     return ids
 
 
-# --- the in-process worker and the app's lifespan -------------------------------------------------
-
-
-class InProcessWorker:
-    """Huey's consumer threads inside the web process (embedded default). Started without the
-    consumer's signal handlers, which belong to the server."""
-
-    def __init__(self, huey: Huey) -> None:
-        self.consumer = huey.create_consumer(workers=1, worker_type="thread", periodic=False,
-                                             check_worker_health=False)  # fmt: skip
-
-    def start(self) -> InProcessWorker:
-        self.consumer.scheduler.start()
-        for _, thread in self.consumer.worker_threads:
-            thread.daemon = True
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        _stopping.set()
-        self.consumer.stop_flag.set()
-        for _, thread in self.consumer.worker_threads:
-            thread.join(5)
-        _stopping.clear()
-
-
-def start_worker(settings: Settings) -> InProcessWorker | None:
-    if not settings.jobs_in_process_worker or settings.jobs_url == "immediate":
-        return None
-    return InProcessWorker(get_huey()).start()
-
-
-@asynccontextmanager
-async def lifespan(_app: Any) -> AsyncIterator[None]:
-    """Jobs while the web process serves: the in-process worker (if configured) and a sweep that
-    resumes jobs left behind by a crash."""
-    settings = get_settings()
-    worker = start_worker(settings)
-    if worker is not None:
-        try:
-            resume_stale(settings)
-        except Exception:  # a database not migrated yet must not stop the server
-            log.exception("resuming certificate jobs failed")
-    try:
-        yield
-    finally:
-        if worker is not None:
-            worker.stop()
+@queue.on_worker_start
+def _resume_on_start(settings: Settings) -> None:
+    """A worker starting resumes the jobs a crashed process left behind."""
+    resume_stale(settings)

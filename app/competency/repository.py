@@ -340,6 +340,23 @@ def enrolled_course_ids(session: Session, user_id: int, course_ids: Sequence[int
     )
 
 
+def enrolled_course_ids_of_users(
+    session: Session, user_ids: Sequence[int], course_ids: Sequence[int]
+) -> dict[int, set[int]]:
+    """user -> courses (of these) in which they have a live enrolment; one query per IN chunk."""
+    found: dict[int, set[int]] = {}
+    if not user_ids or not course_ids:
+        return found
+    query = (
+        select(Enrolment.user_id, Run.course_id)
+        .join(Run, Run.id == Enrolment.run_id)
+        .where(Enrolment.withdrawn_at.is_(None), Run.course_id.in_(list(course_ids)))
+    )
+    for uid, cid in _rows_in(session, query, Enrolment.user_id, list(user_ids), chunk=_GAP_CHUNK):
+        found.setdefault(uid, set()).add(cid)
+    return found
+
+
 def mentors_for(session: Session, codes: Sequence[str]) -> list[Any]:
     """Active users with role mentor and their latest level in these competencies."""
     if not codes:

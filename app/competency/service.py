@@ -10,6 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -334,13 +335,26 @@ def recommend_courses(
     """Published courses tagged with a gap competency whose target level (or no level) is above
     the achieved level; biggest gaps first, then the ones the ASN is already enrolled in (to
     finish), then courses with an open run."""
+    codes = [g.competency for g in gaps]
+    rows = repository.courses_for(session, codes, courses_service.today())
+    enrolled = repository.enrolled_course_ids(session, user_id, list({r.id for r in rows}))
+    return rank_courses(gaps, rows, enrolled)[:MAX_RECOMMENDED_COURSES]
+
+
+def rank_courses(
+    gaps: Sequence[GapRead], rows: Sequence[Any], enrolled: set[int]
+) -> list[RecommendedCourse]:
+    """Of the courses tagged with the gaps (`rows` of repository.courses_for), those whose
+    target level (or no level) is above the achieved one; biggest gaps first, then the ones the
+    ASN is already enrolled in (to finish), then courses with an open run. Pure."""
     order = {g.competency: i for i, g in enumerate(gaps)}
     achieved = {g.competency: g.achieved for g in gaps}
-    rows = repository.courses_for(session, list(order), courses_service.today())
     fitting = [
-        r for r in rows if r.target_level is None or r.target_level > achieved[r.competency_code]
+        r
+        for r in rows
+        if r.competency_code in order
+        and (r.target_level is None or r.target_level > achieved[r.competency_code])
     ]
-    enrolled = repository.enrolled_course_ids(session, user_id, list({r.id for r in fitting}))
     fitting.sort(
         key=lambda r: (
             order[r.competency_code],
@@ -355,12 +369,60 @@ def recommend_courses(
         if r.id not in out:
             out[r.id] = RecommendedCourse(
                 id=r.id, code=r.code, title=r.title, jp=r.jp, competency=r.competency_code,
-                target_level=r.target_level, run_id=r.run_id,
+                target_level=r.target_level, run_id=r.run_id, enrolled=r.id in enrolled,
             )  # fmt: skip
-    chosen = list(out.values())[:MAX_RECOMMENDED_COURSES]
-    for course in chosen:
-        course.enrolled = course.id in enrolled
-    return chosen
+    return list(out.values())
+
+
+def gap_reads(
+    rows: Sequence[tuple[str, int, int | None]], catalog: Mapping[str, Competency]
+) -> list[GapRead]:
+    """(competency, achieved, required) of one ASN as their gaps, biggest first (then group and
+    name, as the ASN's own page lists them)."""
+    gaps = []
+    for code, achieved, required in rows:
+        gap = gap_of(achieved, required)
+        if required is None or gap <= 0:
+            continue
+        c = catalog.get(code)
+        gaps.append((gap, c.group if c else "", c.name if c else code, code, achieved, required))
+    gaps.sort(key=lambda g: (-g[0], g[1] or "", g[2]))
+    return [
+        GapRead(competency=code, name=name, required=required, achieved=achieved, gap=gap)
+        for gap, _group, name, code, achieved, required in gaps
+    ]
+
+
+def course_suggestions(
+    session: Session, user_ids: Sequence[int], *, limit: int = 3
+) -> dict[int, list[RecommendedCourse]]:
+    """Up to `limit` recommended courses (as `recommend_courses`) for each of many ASN, in a
+    fixed number of queries (the monthly reminder for 10,000 ASN): their gaps, the courses
+    tagged with any gap, their enrolments in those. ASN without a gap get no entry."""
+    ids = list(dict.fromkeys(user_ids))
+    levels: dict[int, list[tuple[str, int, int | None]]] = defaultdict(list)
+    for uid, code, achieved, required in repository.gap_rows(session, ids):
+        levels[uid].append((code, achieved, required))
+    if not levels:
+        return {}
+    catalog = {c.code: c for c in repository.competencies(session)}
+    gaps = {uid: gap_reads(rows, catalog) for uid, rows in levels.items()}
+    gaps = {uid: g for uid, g in gaps.items() if g}
+    codes = sorted({g.competency for found in gaps.values() for g in found})
+    rows = repository.courses_for(session, codes, courses_service.today())
+    by_code: dict[str, list[Any]] = defaultdict(list)
+    for r in rows:
+        by_code[r.competency_code].append(r)
+    enrolled = repository.enrolled_course_ids_of_users(
+        session, list(gaps), list({r.id for r in rows})
+    )
+    out: dict[int, list[RecommendedCourse]] = {}
+    for uid, found in gaps.items():
+        mine = [r for g in found for r in by_code.get(g.competency, ())]
+        ranked = rank_courses(found, mine, enrolled.get(uid, set()))[:limit]
+        if ranked:
+            out[uid] = ranked
+    return out
 
 
 def recommend_mentors(

@@ -8,11 +8,28 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - the sentinel we refuse in production
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect identity provider (LMS_OIDC_PROVIDERS is a JSON list of these)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")  # in /login/sso/{name}
+    label: str = "SSO"  # the login button reads "Masuk dengan {label}"
+    discovery_url: str  # .../.well-known/openid-configuration
+    client_id: str
+    client_secret: str | None = None
+    scopes: str = "openid profile email"
+    nip_claim: str = "nip"  # the claim that carries the 18-digit NIP
+    auto_provision: bool = False  # unknown NIP: create the account instead of refusing
+    opd_claim: str | None = None  # claim naming the OPD code of an auto-provisioned account
+    local_password: bool = True  # False: users who signed in here may no longer use a password
+    timeout_seconds: float = Field(default=10, gt=0)
 
 
 class Settings(BaseSettings):
@@ -30,6 +47,8 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     institution_name: str = "BKPSDM Kabupaten Contoh"
     default_locale: Literal["id", "en"] = "id"
+    # Institution time zone (IANA): every date and time shown or typed uses it; stored UTC.
+    timezone: str = "Asia/Jakarta"
 
     # Browser sessions.
     session_idle_minutes: int = Field(default=60, ge=1)
@@ -155,7 +174,63 @@ class Settings(BaseSettings):
     max_evidence_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
     external_training_max_jp: float = Field(default=200, gt=0)
 
+    # Accounts self-service (issue 12): activation links and letter codes, password resets.
+    activation_days: int = Field(default=7, ge=1, le=90)
+    password_reset_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
+    activation_code_length: int = Field(default=8, ge=8, le=16)
+
+    # Single sign-on: OpenID Connect providers (JSON list, see OidcProvider and README).
+    oidc_providers: list[OidcProvider] = []
+
+    # Notifications. E-mail over SMTP: smtp://user:pass@host:port, smtps://... (TLS from the
+    # start) or smtp+starttls://...; unset: e-mail is not sent (messages wait in the outbox).
+    smtp_url: str | None = None
+    mail_from: str = "LMS Diklat ASN <noreply@lms.example.go.id>"
+    mail_reply_to: str | None = None
+    smtp_timeout_seconds: float = Field(default=20, gt=0)
+    # WhatsApp through the agency's HTTP gateway: POST whatsapp_url with the JSON of
+    # whatsapp_template, where "{phone}" (E.164 without +: "{phone_digits}") and "{text}" in any
+    # string are replaced; whatsapp_token goes in an Authorization: Bearer header.
+    whatsapp_url: str | None = None
+    whatsapp_token: str | None = None
+    whatsapp_template: str = '{"to": "{phone_digits}", "type": "text", "text": {"body": "{text}"}}'
+    whatsapp_timeout_seconds: float = Field(default=15, gt=0)
+    # No WhatsApp between these local times (messages wait until the end); equal: no quiet hours.
+    whatsapp_quiet_start: str = Field(default="21:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    whatsapp_quiet_end: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # Messages per minute and channel across every process (0: no limit).
+    notify_email_per_minute: int = Field(default=30_000, ge=0)
+    notify_whatsapp_per_minute: int = Field(default=60, ge=0)
+
+    # Outbox (one for every side effect): retries with exponential backoff, then "dead".
+    outbox_max_attempts: int = Field(default=10, ge=1, le=100)
+    outbox_backoff_seconds: float = Field(default=30, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=3600, gt=0)
+    outbox_batch: int = Field(default=200, ge=1, le=5000)
+    outbox_lease_seconds: int = Field(default=300, ge=10)
+    # Deliver right after the transaction that wrote to the outbox commits (else: next tick).
+    outbox_kick: bool = True
+
+    # Scheduled jobs (institution time): daily run reminders, monthly below-pace reminders and
+    # OPD-head digests (day of month), weekly verification digest for officers (ISO weekday).
+    schedule_daily_at: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    schedule_monthly_day: int = Field(default=1, ge=1, le=28)
+    schedule_weekly_day: int = Field(default=1, ge=1, le=7)
+    run_closing_reminder_days: int = Field(default=3, ge=1, le=30)
+
     log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        """An IANA name the tz database knows (Asia/Jakarta, Asia/Makassar, Asia/Jayapura...)."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"LMS_TIMEZONE {value!r} is not an IANA time zone (e.g. Asia/Jakarta)"
+            ) from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -168,6 +243,10 @@ class Settings(BaseSettings):
                 "when LMS_ENVIRONMENT=production"
             )
         return self
+
+    def absolute_url(self, path: str) -> str:
+        """An address inside the LMS as the public sees it: base_url + "/path"."""
+        return self.base_url.rstrip("/") + path
 
     @property
     def secure_cookies(self) -> bool:

@@ -11,8 +11,11 @@ from app.core.db import Base
 from app.courses import models as courses_models
 from app.evaluation import models as evaluation_models
 from app.external_training import models as external_training_models
+from app.jobs import models as jobs_models
 from app.jp import models as jp_models
 from app.mentoring import models as mentoring_models
+from app.notifications import models as notifications_models
+from app.outbox import models as outbox_models
 from app.progress import models as progress_models
 from app.quizzes import models as quizzes_models
 
@@ -25,8 +28,11 @@ __all__ = [
     "courses_models",
     "evaluation_models",
     "external_training_models",
+    "jobs_models",
     "jp_models",
     "mentoring_models",
+    "notifications_models",
+    "outbox_models",
     "progress_models",
     "quizzes_models",
 ]

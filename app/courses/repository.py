@@ -371,3 +371,31 @@ def enrolment_rows(session: Session, run_id: int) -> list[tuple[int, int, str]]:
         select(Enrolment.id, Enrolment.user_id, Enrolment.status).where(Enrolment.run_id == run_id)
     )
     return [(i, u, s) for i, u, s in rows]
+
+
+def runs_dated(
+    session: Session, *, starts_on: dt.date | None = None, ends_on: dt.date | None = None
+) -> list[tuple[Run, Course]]:
+    """Runs of published courses that start (or end) on a day, with their course."""
+    query = (
+        select(Run, Course)
+        .join(Course, Course.id == Run.course_id)
+        .where(Course.status == "published")
+    )
+    if starts_on is not None:
+        query = query.where(Run.starts_on == starts_on)
+    if ends_on is not None:
+        query = query.where(Run.ends_on == ends_on)
+    return [(r, c) for r, c in session.execute(query.order_by(Run.id))]
+
+
+def active_participants(session: Session, run_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(run id, user id) of the active enrolments of some runs."""
+    if not run_ids:
+        return []
+    rows = session.execute(
+        select(Enrolment.run_id, Enrolment.user_id).where(
+            Enrolment.run_id.in_(list(run_ids)), Enrolment.status == "active"
+        )
+    )
+    return [(r, u) for r, u in rows]

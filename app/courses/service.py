@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.accounts.constants import Role
 from app.accounts.nip import normalise_nip
 from app.auth.service import Principal
+from app.core import clock
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.markdown import render_markdown
@@ -42,6 +44,8 @@ from app.courses.schemas import (
     SectionRead,
     SkippedItem,
 )
+from app.notifications import service as notifications
+from app.notifications.constants import NewNotification
 from app.progress import service as progress_service
 from app.progress.service import ActivityFacts
 
@@ -56,7 +60,8 @@ def is_staff(principal: Principal) -> bool:
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    """The institution's date (its time zone, not the server's); tests monkeypatch this."""
+    return clock.today()
 
 
 # --- courses ------------------------------------------------------------------------------------
@@ -484,6 +489,7 @@ def self_enrol(session: Session, run: Run, principal: Principal) -> Enrolment:
     if isinstance(result, str):
         code = "run_full" if "penuh" in result else "already_enrolled"
         raise Conflict(result, code=code)
+    notifications.notify_many(session, enrolled_notices(run, course, [principal.user_id]))
     return result
 
 
@@ -536,7 +542,32 @@ def enrol_many(
             skipped.append(SkippedItem(user_id=uid, nip=nip, reason=result))
         else:
             enrolled.append(EnrolledItem(user_id=uid, nip=nip, name=name, enrolment_id=result.id))
+    course = repository.get_course(session, run.course_id) if enrolled else None
+    if course is not None:  # one notify_many for the whole OPD: no query per learner
+        notifications.notify_many(
+            session, enrolled_notices(run, course, [e.user_id for e in enrolled])
+        )
     return EnrolResult(enrolled=enrolled, skipped=skipped)
+
+
+def run_context(run: Run, course: Course) -> dict[str, Any]:
+    """What the run messages (enrolled, run_starting, run_closing) print of a run (JSON)."""
+    return {
+        "course_title": course.title, "run_name": run.name,
+        "starts_on": run.starts_on.isoformat(), "ends_on": run.ends_on.isoformat(),
+        "jp": course.jp,
+    }  # fmt: skip
+
+
+def enrolled_notices(run: Run, course: Course, user_ids: Sequence[int]) -> list[NewNotification]:
+    """The "you are enrolled" message of each new participant; keyed by run and learner, so
+    enrolling again (after a withdrawal) does not repeat it."""
+    context = run_context(run, course)
+    return [
+        NewNotification(event="enrolled", user_id=uid, key=f"enrolled:{run.id}:{uid}",
+                        context=context, url=f"/courses/{course.id}")
+        for uid in user_ids
+    ]  # fmt: skip
 
 
 def get_enrolment(session: Session, run_id: int, user_id: int) -> Enrolment:
@@ -736,3 +767,18 @@ def user_enrolments(session: Session, user_id: int) -> list[tuple[Enrolment, Run
 def enrolment_rows(session: Session, run_id: int) -> list[tuple[int, int, str]]:
     """(enrolment id, user id, status) of every enrolment of a run (no ORM objects: bulk)."""
     return repository.enrolment_rows(session, run_id)
+
+
+def runs_dated(
+    session: Session, *, starts_on: dt.date | None = None, ends_on: dt.date | None = None
+) -> list[tuple[Run, Course]]:
+    """Runs of published courses starting (or ending) on a day, with their courses (reminders)."""
+    return repository.runs_dated(session, starts_on=starts_on, ends_on=ends_on)
+
+
+def active_participants(session: Session, run_ids: Sequence[int]) -> dict[int, list[int]]:
+    """User ids of each run's active participants, in one query."""
+    found: dict[int, list[int]] = {rid: [] for rid in run_ids}
+    for run_id, user_id in repository.active_participants(session, run_ids):
+        found[run_id].append(user_id)
+    return found

@@ -18,6 +18,7 @@ from app.accounts.constants import GOLONGAN_PPPK, PANGKAT_PNS, JenisJabatan, Rol
 from app.accounts.models import User
 from app.accounts.roster import TEMPLATE_HEADERS
 from app.accounts.schemas import OpdCreate
+from app.core import clock
 from app.core.config import Settings
 from app.core.db import utcnow
 
@@ -59,7 +60,8 @@ DEMO_ACCOUNTS = [
                 (Role.CONTENT_ADMIN,), "BKPSDM", "III/b", "Widyaiswara Ahli Pertama",
                 JenisJabatan.FUNGSIONAL),
     DemoAccount("197501202000031001", "Dr. Bambang Hidayat, M.Si.", "mentor@demo.lms.go.id",
-                (Role.MENTOR, Role.LEARNER), "DISKOMINFO", "IV/b", "Kepala Dinas", JenisJabatan.JPT),
+                (Role.MENTOR, Role.LEARNER, Role.OPD_HEAD), "DISKOMINFO", "IV/b", "Kepala Dinas",
+                JenisJabatan.JPT),
     DemoAccount("199304152019032005", "Dewi Lestari", "peserta@demo.lms.go.id", (Role.LEARNER,),
                 "DISKOMINFO", "III/a", "Pengelola Layanan Informasi", JenisJabatan.PELAKSANA),
 ]  # fmt: skip
@@ -126,7 +128,7 @@ def load_demo_development(session: Session, settings: Settings) -> bool:
         select(CompetencyAssessment.id).where(CompetencyAssessment.user_id == learner)
     ):
         return False
-    today = utcnow().date()
+    today = clock.today()
     have = set(
         session.execute(select(CompetencyStandard.jabatan_key, CompetencyStandard.competency_code))
     )

@@ -23,6 +23,7 @@ from app.certificates import rules
 from app.certificates.models import CertificateCounter, RunCompletion
 from app.competency import service as competency_service
 from app.competency.models import Competency, CompetencyAssessment, CompetencyStandard
+from app.core import clock
 from app.core.config import Settings
 from app.core.db import bulk_insert_rows, utcnow
 from app.courses.models import Activity, Course, Enrolment, Run
@@ -68,7 +69,10 @@ def _random_day(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
 
 
 def _at(day: dt.date, rng: random.Random) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(rng.randrange(7, 17), rng.randrange(60)), dt.UTC)
+    # office hours where the institution is, stored as UTC like every moment
+    return clock.from_local(
+        dt.datetime.combine(day, dt.time(rng.randrange(7, 17), rng.randrange(60)))
+    )
 
 
 def seed_year(
@@ -83,7 +87,7 @@ def seed_year(
     if marked:
         return {"year_seeded_before": int(marked)}
     rng = random.Random(seed_value)  # noqa: S311 - test data
-    today = utcnow().date()
+    today = clock.today()
     year_start = dt.date(today.year, 1, 1)
     learners = list(
         session.execute(

@@ -49,6 +49,8 @@ from app.external_training.schemas import (
     ExternalTrainingRead,
 )
 from app.jp import service as jp_service
+from app.notifications import service as notifications
+from app.notifications.constants import NewNotification
 from app.storage import ReadableStream
 from app.storage.service import get_storage
 
@@ -396,6 +398,16 @@ def decide(
     row.decided_at = utcnow()
     row.decided_by_id = principal.user_id
     session.flush()
+    notifications.notify(
+        session,
+        NewNotification(
+            event="external_training_decided", user_id=row.user_id,
+            key=f"external_training_decided:{row.id}",
+            context={"training": row.name, "approved": approved, "jp": row.jp,
+                     "reason": row.decision_reason},
+            url="/my/external-trainings",
+        ),
+    )  # fmt: skip
     return row
 
 

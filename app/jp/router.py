@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep
+from app.core import clock
 from app.jp import service
 from app.jp.schemas import JpEntryRead, JpSummaryRead
 
@@ -22,7 +22,7 @@ def my_jp(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> JpSummaryRead:
     """The caller's JP for a year (default: this year) against the annual target."""
-    result = service.summary(db, principal.user_id, year or dt.date.today().year, settings)
+    result = service.summary(db, principal.user_id, year or clock.today().year, settings)
     return JpSummaryRead(
         year=result.year,
         total_jp=result.total_jp,

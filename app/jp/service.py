@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
+from app.core import clock
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.jp import repository
@@ -161,7 +162,7 @@ def history(session: Session, user_id: int, year: int, settings: Settings) -> Jp
         )
     raw_total = round(math.fsum(r.jp for r in live), 2)
     total = year_total([r.jp for r in live], employment=user.employment, settings=settings)
-    years = set(repository.years_of(session, user_id)) | {year, dt.date.today().year}
+    years = set(repository.years_of(session, user_id)) | {year, clock.today().year}
     return JpHistory(
         year=year,
         years=sorted(years, reverse=True),

@@ -16,6 +16,7 @@ from app.accounts import service as accounts_service
 from app.accounts.constants import Role
 from app.auth.service import Principal
 from app.competency import service as competency_service
+from app.core import clock
 from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.errors import (
@@ -48,6 +49,8 @@ from app.mentoring.schemas import (
     SessionCreate,
     SessionRead,
 )
+from app.notifications import service as notifications
+from app.notifications.constants import NewNotification
 from app.storage.service import get_storage
 
 OFFICERS = (Role.TRAINING_OFFICER, Role.ADMIN)
@@ -66,7 +69,8 @@ GROW_FIELDS = ("goal", "reality", "options", "way_forward")
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    """The institution's date (its time zone, not the server's); tests monkeypatch this."""
+    return clock.today()
 
 
 def is_officer(principal: Principal) -> bool:
@@ -569,6 +573,19 @@ def log_session(
         way_forward=data.way_forward.strip(),
     )
     repository.add(session, row)
+    names = competency_service.competency_names(session)
+    notifications.notify(
+        session,
+        NewNotification(
+            event="mentoring_session_pending", user_id=a.mentee_id,
+            key=f"mentoring_session_pending:{row.id}",
+            context={"mentor_name": principal.name, "held_on": row.held_on.isoformat(),
+                     "duration_minutes": row.duration_minutes,
+                     "competency": names.get(a.competency_code, a.competency_code)},
+            url=f"/mentoring/assignments/{a.id}",
+        ),
+        settings,
+    )  # fmt: skip
     return row
 
 
@@ -814,3 +831,8 @@ def todo(session: Session, principal: Principal) -> Todo:
             else 0
         ),
     )
+
+
+def awaiting_verification(session: Session) -> int:
+    """Assignments signed off by their mentor and waiting for an officer (weekly digest)."""
+    return repository.count_assignments(session, statuses=("signed_off",))

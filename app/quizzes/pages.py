@@ -12,7 +12,6 @@ import math
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep
 from app.auth.service import Principal
+from app.core.clock import format_datetime
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import Conflict
@@ -34,8 +34,6 @@ from app.web.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-# Dates on these pages are shown in Western Indonesia Time.
-DISPLAY_TZ = ZoneInfo("Asia/Jakarta")
 NO_CONTROL_TYPES = frozenset({"description"})
 
 
@@ -48,14 +46,6 @@ FormDep = Annotated[FormData, Depends(_form)]
 
 
 # --- small formatting helpers -------------------------------------------------------------------
-
-
-def local_time(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(DISPLAY_TZ).strftime("%d-%m-%Y %H:%M") + " WIB"
 
 
 def duration_text(seconds: int | None) -> str:
@@ -117,7 +107,6 @@ def kind_labels() -> dict[str, str]:
 
 def _helpers() -> dict[str, Any]:
     return {
-        "local_time": local_time,
         "duration_text": duration_text,
         "number": number,
         "clock": clock,
@@ -153,9 +142,9 @@ def _blocker(
     if question_count == 0:
         return _("Kuis ini belum memiliki soal.")
     if quiz.open_at and now < quiz.open_at:
-        return _("Kuis belum dibuka. Kuis dibuka %(t)s.") % {"t": local_time(quiz.open_at)}
+        return _("Kuis belum dibuka. Kuis dibuka %(t)s.") % {"t": format_datetime(quiz.open_at)}
     if quiz.close_at and now >= quiz.close_at:
-        return _("Kuis sudah ditutup sejak %(t)s.") % {"t": local_time(quiz.close_at)}
+        return _("Kuis sudah ditutup sejak %(t)s.") % {"t": format_datetime(quiz.close_at)}
     counted = [a for a in attempts if not a.preview]
     if preview:
         return None

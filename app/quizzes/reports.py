@@ -18,7 +18,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -26,6 +25,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Opd, User
+from app.core import clock
 from app.core.markdown import render_rich
 from app.core.tables import csv_safe, xlsx_safe
 from app.courses import service as courses_service
@@ -45,28 +45,17 @@ from app.quizzes.models import (
 from app.quizzes.questions import QuestionType as QT
 from app.quizzes.schemas import ResultRow
 
-# The app has no time zone setting yet: times are entered and shown in the institution's zone,
-# Western Indonesia Time (UTC+7 all year, no daylight saving).
-INSTITUTION_TZ_NAME = "Asia/Jakarta"
-INSTITUTION_TZ_LABEL = "WIB"
-try:
-    INSTITUTION_TZ: dt.tzinfo = ZoneInfo(INSTITUTION_TZ_NAME)
-except ZoneInfoNotFoundError:  # no tz database on the host: WIB is a fixed offset anyway
-    INSTITUTION_TZ = dt.timezone(dt.timedelta(hours=7), INSTITUTION_TZ_LABEL)
-
 NOT_STARTED = "not_started"
 RESULT_STATES = (NOT_STARTED, service.IN_PROGRESS, service.NEEDS_GRADING, service.GRADED)
 SNIPPET_CHARS = 120
-CSV_HEADERS = (
-    "NIP",
-    "Nama",
-    "OPD",
-    "Percobaan",
-    "Nilai (%)",
-    "Lulus",
-    "Status",
-    f"Dikumpulkan ({INSTITUTION_TZ_LABEL})",
-)
+RESULT_COLUMNS = ("NIP", "Nama", "OPD", "Percobaan", "Nilai (%)", "Lulus", "Status")
+
+
+def csv_headers() -> tuple[str, ...]:
+    """The export's columns; the submit time is local, so its header names the zone."""
+    return (*RESULT_COLUMNS, f"Dikumpulkan ({clock.tz_label()})")
+
+
 STATE_TEXT = {
     NOT_STARTED: "Belum mengerjakan",
     service.IN_PROGRESS: "Sedang mengerjakan",
@@ -74,11 +63,6 @@ STATE_TEXT = {
     service.GRADED: "Selesai dinilai",
 }
 _TAG = re.compile(r"<[^>]+>")
-
-
-def local_time(value: dt.datetime | None) -> dt.datetime | None:
-    """A stored (UTC) time in the institution's zone."""
-    return value.astimezone(INSTITUTION_TZ) if value is not None else None
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -208,7 +192,7 @@ def _passed_text(passed: bool | None) -> str:
 
 
 def _time_text(value: dt.datetime | None) -> str:
-    local = local_time(value)
+    local = clock.to_local(value)
     return local.strftime("%Y-%m-%d %H:%M") if local else ""
 
 
@@ -216,7 +200,7 @@ def results_csv(rows: Iterable[ResultRow]) -> bytes:
     """UTF-8 CSV with a byte order mark (so Excel reads the accents), one learner per line."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADERS)
+    writer.writerow(csv_headers())
     for r in rows:
         writer.writerow(
             [
@@ -240,11 +224,11 @@ def results_xlsx(rows: Iterable[ResultRow], title: str = "Hasil kuis") -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "Hasil"
-    sheet.append(list(CSV_HEADERS))
+    sheet.append(list(csv_headers()))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for number, r in enumerate(rows, start=2):
-        local = local_time(r.submitted_at)
+        local = clock.to_local(r.submitted_at)
         values: list[Any] = [
             r.nip,
             xlsx_safe(r.name),

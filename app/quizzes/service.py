@@ -28,6 +28,8 @@ from app.core.markdown import render_rich
 from app.courses import service as courses_service
 from app.courses.constants import ActivityKind, CompletionRule
 from app.courses.models import Activity, Section
+from app.notifications import service as notifications
+from app.notifications.constants import NewNotification
 from app.progress import service as progress_service
 from app.quizzes import aiken, bank, gift, repository, scoring, xlsx
 from app.quizzes.bank import FALSE_ID, TRUE_ID, StoredQuestion
@@ -1167,6 +1169,7 @@ def grade_essays(
     essay is left without points."""
     if attempt.state == IN_PROGRESS:
         raise Conflict("Percobaan belum dikumpulkan.", code="attempt_open")
+    waiting = attempt.state == NEEDS_GRADING
     items = {item["q"]: s for item, s in _attempt_questions(session, attempt)}
     now = utcnow()
     for grade in grades:
@@ -1205,8 +1208,25 @@ def grade_essays(
             ),
         )
     session.flush()
-    _apply_grade(session, attempt, get_quiz(session, attempt.quiz_id), now)
+    quiz = get_quiz(session, attempt.quiz_id)
+    _apply_grade(session, attempt, quiz, now)
+    if waiting and attempt.state == GRADED and not attempt.preview:
+        _notify_graded(session, attempt, quiz)
     return _result(attempt)
+
+
+def _notify_graded(session: Session, attempt: Attempt, quiz: Quiz) -> None:
+    """Tell the learner their essays were graded (once per attempt)."""
+    notifications.notify(
+        session,
+        NewNotification(
+            event="essay_graded", user_id=attempt.user_id, key=f"essay_graded:{attempt.id}",
+            context={"quiz_title": quiz_activity(session, quiz).title,
+                     "course_title": courses_service.course_content(session, quiz.course_id).title,
+                     "percent": attempt.percent, "passed": bool(attempt.passed)},
+            url=f"/attempts/{attempt.id}/review",
+        ),
+    )  # fmt: skip
 
 
 # --- review -------------------------------------------------------------------------------------

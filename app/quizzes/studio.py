@@ -3,8 +3,7 @@ preview, question import, results with the essay grading queue, item analysis an
 pre-test/post-test comparison of a run. HTML routes only; the rules are the quizzes service's and
 `reports`'s.
 
-Times are typed and shown in the institution's zone (`reports.INSTITUTION_TZ`, WIB): the app has no
-time zone setting yet.
+Times are typed and shown in the institution's zone (settings.timezone, via `app.core.clock`).
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from app.auth.dependencies import SessionDep, require_roles
 from app.auth.service import Principal
+from app.core import clock
 from app.core.errors import LMSError, NotFound, PayloadTooLarge, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.core.markdown import render_rich
@@ -42,7 +42,6 @@ Editor = Annotated[Principal, Depends(require_roles(*service.EDITORS))]
 Viewer = Annotated[Principal, Depends(require_roles(*service.RESULT_VIEWERS))]
 FormText = Annotated[str | None, Form()]
 
-TZ_LABEL = reports.INSTITUTION_TZ_LABEL
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 QUESTION_TYPES = ("single", "multiple", "truefalse", "short", "numeric", "matching", "essay",
                   "description")  # fmt: skip
@@ -193,7 +192,7 @@ def _fmt_number(value: float | int | None) -> str:
 
 def local_input(value: dt.datetime | None) -> str:
     """A stored time as a datetime-local input value in the institution's zone."""
-    local = reports.local_time(value)
+    local = clock.to_local(value)
     return local.strftime(LOCAL_FORMAT) if local else ""
 
 
@@ -204,7 +203,7 @@ def parse_local(text: str) -> dt.datetime | None:
         return None
     for pattern in (LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"):
         try:
-            return dt.datetime.strptime(text, pattern).replace(tzinfo=reports.INSTITUTION_TZ)
+            return clock.from_local(dt.datetime.strptime(text, pattern))
         except ValueError:
             continue
     raise ValueError(text)
@@ -220,9 +219,7 @@ def _quiz_context(db: Session, quiz: Quiz, principal: Principal) -> dict[str, An
         "course": course,
         "can_edit": principal.has_any(*service.EDITORS),
         "labels": labels(),
-        "tz_label": TZ_LABEL,
         "fmt": _fmt_number,
-        "local_time": reports.local_time,
     }
 
 

@@ -11,6 +11,7 @@ from babel.dates import get_month_names
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from app.accounts.constants import Role
 from app.auth.dependencies import SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
 from app.competency import service as competency_service
@@ -25,6 +26,10 @@ from app.web.templating import render
 router = APIRouter(prefix="/studio/targets", include_in_schema=False)
 
 Officer = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS))]
+# The below-target list is also for a kepala OPD, scoped to their own OPD (service.readable_opd).
+Reader = Annotated[
+    Principal, Depends(require_roles(*courses_service.RUN_MANAGERS, Role.OPD_HEAD))
+]
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 
@@ -162,14 +167,17 @@ def below_target_page(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
-    _officer: Officer,
+    principal: Reader,
     year: Year = None,
     opd: Annotated[str | None, Query(max_length=32)] = None,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    """ASN below the annual JP target, fewest JP first, with their competency gaps."""
+    """ASN below the annual JP target, fewest JP first, with their competency gaps (a kepala
+    OPD sees their own OPD only)."""
     current = courses_service.today().year
     year = year or current
+    opd = service.readable_opd(db, principal, opd or None)
+    officer = principal.has_any(*courses_service.RUN_MANAGERS)
     result = service.below_target(db, year, settings, opd_code=opd or None, page=page)
     query = urlencode({k: v for k, v in {"year": year, "opd": opd or ""}.items() if v})
     return render(
@@ -179,7 +187,8 @@ def below_target_page(
             "p": result,
             "year": year,
             "years": service.years(db, current),
-            "opds": service.opd_choices(db),
+            "opds": service.opd_choices(db) if officer else [],
+            "officer": officer,
             "opd": opd or "",
             "competency_names": competency_service.competency_names(db),
             "query": query,

@@ -191,3 +191,9 @@ def count_below_target(
 ) -> int:
     users, where = _below(year, pppk_cap=pppk_cap, jp_target=jp_target, opd_ids=opd_ids)
     return int(session.scalar(select(func.count()).select_from(users).where(*where)) or 0)
+
+
+def asn_jp(session: Session, year: int, *, pppk_cap: float) -> Sequence[Any]:
+    """(user_id, jp) of every active ASN (PPPK capped); one query however many ASN."""
+    users = per_user(year, pppk_cap=pppk_cap)
+    return session.execute(select(users.c.user_id, users.c.jp).order_by(users.c.user_id)).all()

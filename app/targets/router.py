@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
+from app.accounts.constants import Role
 from app.auth.dependencies import SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
 from app.competency import service as competency_service
@@ -23,6 +24,10 @@ from app.targets.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["targets"])
 
 Officer = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS))]
+# The below-target list is also for a kepala OPD, scoped to their own OPD (service.readable_opd).
+Reader = Annotated[
+    Principal, Depends(require_roles(*courses_service.RUN_MANAGERS, Role.OPD_HEAD))
+]
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
 Format = Annotated[Literal["json", "xlsx"], Query()]
 
@@ -66,7 +71,7 @@ def targets_report(
 def below_target(
     db: SessionDep,
     settings: SettingsDep,
-    _officer: Officer,
+    principal: Reader,
     year: Year = None,
     opd: Annotated[str | None, Query(max_length=32)] = None,
     page: Annotated[int, Query(ge=1)] = 1,
@@ -74,8 +79,10 @@ def below_target(
     format: Format = "json",
 ) -> BelowTargetPageRead | Response:
     """Active ASN below the annual JP target (fewest JP first) with their competency gaps, in an
-    OPD and its unit kerja when `opd` (a code) is given; `format=xlsx` exports every row."""
+    OPD and its unit kerja when `opd` (a code) is given; `format=xlsx` exports every row. A
+    kepala OPD (opd_head) gets their own OPD whatever `opd` says."""
     year = year or courses_service.today().year
+    opd = service.readable_opd(db, principal, opd or None)
     result = service.below_target(
         db, year, settings, opd_code=opd or None, page=page,
         per_page=None if format == "xlsx" else per_page,

@@ -11,9 +11,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.accounts import service as accounts_service
+from app.accounts.constants import Role
+from app.auth.service import Principal
 from app.competency import service as competency_service
 from app.core.config import Settings
-from app.core.errors import ValidationFailed
+from app.core.errors import Forbidden, ValidationFailed
+from app.core.i18n import gettext_ as _
+from app.courses import service as courses_service
 from app.targets import constants, repository
 from app.targets.schemas import (
     BelowTargetPageRead,
@@ -254,6 +259,19 @@ def years(session: Session, current: int) -> list[int]:
 # --- the drill-down ------------------------------------------------------------------------------
 
 
+def readable_opd(session: Session, principal: Principal, requested: str | None) -> str | None:
+    """Which OPD's list the caller may read: officers any (or all); a kepala OPD (role opd_head)
+    only their own OPD, whatever they ask for (DESIGN.md: OPD heads read their own OPD)."""
+    if principal.has_any(*courses_service.RUN_MANAGERS):
+        return requested
+    if principal.has_any(Role.OPD_HEAD):
+        own = accounts_service.profiles(session, [principal.user_id]).get(principal.user_id)
+        if own is not None and own.opd_code:
+            return own.opd_code
+        raise Forbidden(_("Akun kepala OPD Anda belum terhubung ke OPD. Hubungi admin."))
+    raise Forbidden(_("Anda tidak berwenang membuka halaman atau data ini."), code="forbidden_role")
+
+
 def below_target(
     session: Session,
     year: int,
@@ -321,3 +339,20 @@ def below_target(
 def with_opd_sort(report_: TargetsReportRead, sort: str) -> TargetsReportRead:
     """The same report with its by-OPD table in another order."""
     return report_.model_copy(update={"by_opd": sort_opds(report_.by_opd, valid_sort(sort))})
+
+
+# --- for reminders and digests -------------------------------------------------------------------
+
+
+def asn_jp(session: Session, year: int, settings: Settings) -> dict[int, float]:
+    """The year's JP of every active ASN, PPPK cap applied (the monthly below-pace reminder):
+    user id -> JP, in one query."""
+    rows = repository.asn_jp(session, year, pppk_cap=pppk_cap(settings))
+    return {int(uid): round(float(jp or 0), 2) for uid, jp in rows}
+
+
+def top_level_opds(session: Session) -> dict[str, str]:
+    """Code of every OPD and unit kerja -> code of the top-level OPD it counts in (the
+    dashboard's by-OPD rows are top-level OPDs)."""
+    tree = _opd_tree(session)
+    return {code: tree.code[tree.root(opd_id)] for opd_id, code in tree.code.items()}

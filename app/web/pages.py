@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +16,7 @@ from app.auth.service import Principal
 from app.certificates import service as certificates_service
 from app.certificates.pages import certificate_view
 from app.certificates.pages import labels as certificate_labels
+from app.core import clock
 from app.core.config import Settings
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
@@ -46,7 +46,7 @@ def learner_dashboard(session: Session, user_id: int, settings: Settings) -> dic
     """The learner's part of the dashboard: courses with progress and what is still missing for
     the certificate, this year's JP against the target, and the certificates."""
     courses = certificates_service.my_courses(session, user_id, settings)
-    jp = jp_service.summary(session, user_id, dt.date.today().year, settings)
+    jp = jp_service.summary(session, user_id, clock.today().year, settings)
     certificates = [
         certificate_view(c)
         for c in certificates_service.my_certificates(session, user_id, settings)

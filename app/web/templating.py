@@ -5,6 +5,7 @@ Templates receive plain data only; `render` adds the request's principal, CSRF t
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +20,13 @@ from app.accounts.constants import Role
 from app.auth import service as auth_service
 from app.auth.dependencies import ANON_COOKIE, csrf_binding
 from app.auth.service import Principal
-from app.core import i18n
+from app.core import clock, i18n
 from app.core.config import get_settings
+from app.core.db import session_scope
+from app.notifications import service as notifications
 from app.web.static import static_url
+
+log = logging.getLogger(__name__)
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 
@@ -34,6 +39,12 @@ _env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext_, i18n.ngettext_, newstyle=True
 )
 _env.globals["static_url"] = static_url
+# Stored moments are UTC; pages show them in the institution's zone (settings.timezone).
+_env.filters["local_datetime"] = clock.format_datetime  # "06-12-2026 14:05" and the zone label
+_env.filters["local_date"] = clock.format_date  # a moment's local date, "06-12-2026"
+_env.globals["tz_label"] = clock.tz_label  # clock.INDONESIAN_ZONE_LABELS, else the abbreviation
+_env.globals["utc_offset"] = clock.utc_offset  # "UTC+7"
+_env.globals["institution_tz"] = clock.institution_tz  # .key: the IANA name, for scripts
 
 
 def upload_mode() -> str:
@@ -76,10 +87,28 @@ def navigation(principal: Principal | None) -> list[NavItem]:
             NavItem("/studio/certificates", _("Kelola sertifikat")),
             NavItem("/studio/competency", _("Pengembangan kompetensi")),
             NavItem("/studio/targets", _("Dasbor target")),
+            NavItem("/studio/activation", _("Aktivasi akun")),
+            NavItem("/studio/notifications", _("Notifikasi & jadwal")),
         ]
+    elif principal.has_any(Role.OPD_HEAD):
+        items.append(NavItem("/studio/targets/below", _("JP pegawai OPD")))
     if principal.has_any(Role.ADMIN):
         items += [NavItem("/admin/users", _("Pengguna")), NavItem("/admin/opds", _("OPD"))]
     return items
+
+
+def unread_count(request: Request, principal: Principal) -> int | None:
+    """The bell's number: one COUNT with the request's session (or a short one of its own when
+    the page has none); None when the database cannot say, so the page still renders."""
+    try:
+        db = getattr(request.state, "db", None)
+        if db is not None:
+            return notifications.unread_count(db, principal.user_id)
+        with session_scope() as session:
+            return notifications.unread_count(session, principal.user_id)
+    except Exception:  # the bell must never break a page (nor the error page)
+        log.warning("unread count for the bell failed", exc_info=True)
+        return None
 
 
 def render(
@@ -88,6 +117,10 @@ def render(
     """Render a page (or its partial for htmx) with the shell's common context."""
     settings = get_settings()
     principal: Principal | None = getattr(request.state, "principal", None)
+    # htmx restoring history asks for the whole page (with the header) although it is htmx
+    is_htmx = request.headers.get("hx-request") == "true" and not request.headers.get(
+        "hx-history-restore-request"
+    )
     new_anon = None
     binding = csrf_binding(request)
     if binding is None:
@@ -100,7 +133,12 @@ def render(
         "csrf_token": auth_service.csrf_token(binding, settings),
         "locale": i18n.current_locale.get(),
         "institution_name": settings.institution_name,
-        "is_htmx": request.headers.get("hx-request") == "true",
+        "is_htmx": is_htmx,
+        # The header's bell (a page that knows the number passes it); htmx partials have no
+        # header, so they skip the query.
+        "unread_count": unread_count(request, principal)
+        if principal and not is_htmx and "unread_count" not in (context or {})
+        else None,
         **(context or {}),
     }
     response = templates.TemplateResponse(request, name, data, status_code=status_code)

@@ -2,6 +2,7 @@
 // 1. htmx requests carry the page's CSRF token (meta csrf-token).
 // 2. Form errors (4xx pages with content) are swapped in like successes, so users see them.
 // 3. Forms with data-progress show upload progress in their <progress> element.
+// 4. After an htmx swap, focus goes to the message it brought. 5. Dropdown menus close on Escape.
 (function () {
   "use strict";
   if (window.htmx) {
@@ -27,6 +28,30 @@
     if (status && event.detail.loaded >= event.detail.total) {
       status.textContent = status.dataset.processing || "";
       bar.removeAttribute("value");
+    }
+  });
+  // 4. After an htmx swap, focus moves to the message it brought ([data-swap-focus]), so
+  //    keyboard and screen-reader users learn what happened (the button they used may be gone).
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-swap-focus]").forEach(function (el) {
+      el.removeAttribute("data-swap-focus");
+    });
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var el = document.querySelector("[data-swap-focus]");
+    if (el) { el.removeAttribute("data-swap-focus"); el.focus(); }
+  });
+  // 5. Dropdown menus (details.dropdown, the header's account menu): Escape closes and returns
+  //    to the toggle; moving focus out of the menu closes it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var open = document.querySelector("details.dropdown[open]");
+    if (open) { open.removeAttribute("open"); open.querySelector("summary").focus(); }
+  });
+  document.addEventListener("focusout", function (event) {
+    var menu = event.target.closest ? event.target.closest("details.dropdown[open]") : null;
+    if (menu && event.relatedTarget && !menu.contains(event.relatedTarget)) {
+      menu.removeAttribute("open");
     }
   });
   document.addEventListener("htmx:sendError", function (event) {

@@ -52,7 +52,12 @@
   function hhmm(iso) {
     var t = iso ? new Date(iso) : new Date();
     if (isNaN(t.getTime())) { t = new Date(); }
-    return pad(t.getHours()) + ":" + pad(t.getMinutes());
+    try {  // in the institution's zone (data-timezone), as the pages show times; not the device's
+      return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+        timeZone: d.timezone || undefined }).format(t);
+    } catch (e) {
+      return pad(t.getHours()) + ":" + pad(t.getMinutes());
+    }
   }
   function clock(seconds) {
     var h = Math.floor(seconds / 3600);

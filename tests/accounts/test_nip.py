@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from app.accounts.constants import Employment
 from app.accounts.nip import NIPError, NIPInfo, parse_nip
+from app.core import clock
 
 TODAY = dt.date(2026, 5, 15)
 
@@ -151,7 +152,7 @@ def test_sequence_000_hints_at_excel_rounding() -> None:
 
 
 def test_default_today_is_the_real_date() -> None:
-    next_year = dt.date.today().year + 2
+    next_year = clock.today().year + 2
     with pytest.raises(NIPError, match="masa depan"):
         parse_nip(f"19900101{next_year}031002")
 

@@ -10,6 +10,7 @@ import re
 import zipfile
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from app.accounts.models import Opd, User, UserRole
 from app.cli import cli
 from app.core.db import session_scope
 from tests.accounts.helpers import admin_browser, admin_headers, user_by_nip, user_count
+from tests.factories import api_token as api_token_for
 from tests.factories import make_opd, make_user
 
 pytestmark = pytest.mark.anyio
@@ -118,7 +120,7 @@ async def test_csv_with_commas_creates_learners(client: httpx.AsyncClient) -> No
     before = user_count()
     r = await upload(client, headers, csv_bytes(ROWS))
     assert r.status_code == 200, r.text
-    assert r.json() == {"created": 3, "updated": 0, "skipped": 0, "errors": []}
+    assert r.json() == {"created": 3, "updated": 0, "skipped": 0, "errors": [], "import_id": ANY}
     assert user_count() == before + 3
     assert saved(BUDI[0]) == {
         "name": "Budi Santoso, S.Kom.", "email": "budi@dinas.go.id", "employment": "PNS",
@@ -270,7 +272,7 @@ async def test_second_import_updates_by_nip(client: httpx.AsyncClient) -> None:
         client, headers, xlsx_bytes([promoted, SARI, new]), name="d.xlsx", content_type=XLSX_TYPE
     )
     assert r.status_code == 200, r.text
-    assert r.json() == {"created": 1, "updated": 2, "skipped": 0, "errors": []}
+    assert r.json() == {"created": 1, "updated": 2, "skipped": 0, "errors": [], "import_id": ANY}
     assert user_count() == count + 1
     budi = saved(BUDI[0])
     assert budi["name"] == "Budi Santoso, S.Kom., M.T."
@@ -292,7 +294,7 @@ async def test_update_keeps_roles_password_and_values_the_file_does_not_give(
     r = await upload(
         client, headers, csv_bytes([[BUDI[0], "Budi Santoso", "PNS", "DINKES"]], headers=short)
     )
-    assert r.json() == {"created": 0, "updated": 1, "skipped": 0, "errors": []}
+    assert r.json() == {"created": 0, "updated": 1, "skipped": 0, "errors": [], "import_id": ANY}
     r = await upload(
         client, headers, csv_bytes([[BUDI[0], "Budi Santoso", "", "PNS", "", "", "DINKES"]])
     )
@@ -315,12 +317,24 @@ async def test_large_roster_crosses_batches_and_updates_in_bulk(client: httpx.As
     opds()
     rows = synthetic_rows(2_100, ["DINKES", "DINDIK"], seed=7)
     first = await upload(client, headers, rows_to_csv(rows))
-    assert first.json() == {"created": 2_100, "updated": 0, "skipped": 0, "errors": []}
+    assert first.json() == {
+        "created": 2_100,
+        "updated": 0,
+        "skipped": 0,
+        "errors": [],
+        "import_id": ANY,
+    }
     for row in rows[::3]:
         row["Jabatan"] = "Jabatan Baru"
     rows.append({**rows[0], "NIP": "198001012005011001", "Email": "baru@asn.example.go.id"})
     second = await upload(client, headers, rows_to_csv(rows))
-    assert second.json() == {"created": 1, "updated": 2_100, "skipped": 0, "errors": []}
+    assert second.json() == {
+        "created": 1,
+        "updated": 2_100,
+        "skipped": 0,
+        "errors": [],
+        "import_id": ANY,
+    }
     with session_scope() as session:
         renamed = session.scalar(
             select(func.count()).select_from(User).where(User.jabatan == "Jabatan Baru")
@@ -547,7 +561,13 @@ async def test_template_round_trips(client: httpx.AsyncClient) -> None:
         client, headers, out.getvalue(), name="templat.xlsx", content_type=XLSX_TYPE
     )
     assert imported.status_code == 200, imported.text
-    assert imported.json() == {"created": 3, "updated": 0, "skipped": 0, "errors": []}
+    assert imported.json() == {
+        "created": 3,
+        "updated": 0,
+        "skipped": 0,
+        "errors": [],
+        "import_id": ANY,
+    }
     assert saved(ANDI[0])["jenis_jabatan"] == "fungsional"
 
 
@@ -672,3 +692,108 @@ def test_users_and_roles_stay_consistent_after_imports(tmp_path: Path) -> None:
         roles = session.scalar(select(func.count()).select_from(UserRole))
         users = session.scalar(select(func.count()).select_from(User))
     assert roles == users == 3
+
+
+# --- phone numbers, import batches, officers ---------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["No HP", "Nomor HP", "Telepon", "WhatsApp", "No WA", "phone"])
+async def test_phone_column_is_normalised_to_e164(client: httpx.AsyncClient, header: str) -> None:
+    headers = await admin_headers(client)
+    opds()
+    rows = [[*BUDI, "0812-3456-7890"], [*SARI, "62 813 1111 2222"], [*ANDI, "81299990000"]]
+    r = await upload(client, headers, csv_bytes(rows, headers=[*HEADERS, header]))
+    assert r.status_code == 200, r.text
+    phones = {}
+    with session_scope() as session:
+        for nip in (BUDI[0], SARI[0], ANDI[0]):
+            phones[nip] = session.scalar(select(User.phone).where(User.nip == nip))
+    assert phones == {BUDI[0]: "+6281234567890", SARI[0]: "+6281311112222",
+                      ANDI[0]: "+6281299990000"}  # fmt: skip
+
+
+async def test_bad_phone_numbers_are_row_errors_naming_the_column(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = await admin_headers(client)
+    opds()
+    rows = [[*BUDI, "0812-34"], [*SARI, "021-5551234"], [*ANDI, ""]]
+    before = user_count()
+    r = await upload(client, headers, csv_bytes(rows, headers=[*HEADERS, "Nomor HP"]))
+    assert r.status_code == 200
+    found = errors_by_row(r.json())
+    assert set(found) == {2, 3}
+    assert "tidak sah" in found[2]["No HP"] and "0812-34" in found[2]["No HP"]
+    assert "bukan nomor seluler" in found[3]["No HP"]
+    assert user_count() == before
+
+
+async def test_a_later_file_without_phones_keeps_them(client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    opds()
+    await upload(client, headers, csv_bytes([[*BUDI, "081234567890"]], headers=[*HEADERS, "No HP"]))
+    again = await upload(client, headers, csv_bytes([BUDI]))
+    assert again.json()["updated"] == 1
+    with session_scope() as session:
+        assert session.scalar(select(User.phone).where(User.nip == BUDI[0])) == "+6281234567890"
+
+
+async def test_each_import_is_recorded_with_its_users(client: httpx.AsyncClient) -> None:
+    from app.accounts.models import RosterImport, RosterImportUser
+
+    officer = make_user(roles=("training_officer",), email="impor@bkpsdm.example.go.id")
+    headers = await api_token_for(client, officer.email or "")
+    opds()
+    first = await upload(client, headers, csv_bytes([BUDI, SARI]), name="dinkes-2026.csv")
+    assert first.status_code == 200, first.text
+    second = await upload(client, headers, csv_bytes([SARI, ANDI]))
+    bad = await upload(client, headers, csv_bytes([["123", "X", "", "PNS", "", "", "DINKES"]]))
+    assert bad.json()["import_id"] is None  # nothing written, nothing recorded
+    with session_scope() as session:
+        batch = session.get(RosterImport, first.json()["import_id"])
+        assert batch is not None
+        assert (batch.file_name, batch.created_count, batch.updated_count) == (
+            "dinkes-2026.csv",
+            2,
+            0,
+        )
+        assert batch.created_by_id == officer.id
+        members = session.scalars(
+            select(User.nip).join(RosterImportUser, RosterImportUser.user_id == User.id)
+            .where(RosterImportUser.import_id == second.json()["import_id"])
+        ).all()  # fmt: skip
+    assert sorted(members) == sorted([SARI[0], ANDI[0]])
+
+
+async def test_import_page_offers_activation_for_the_batch(client: httpx.AsyncClient, mail) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import browser_login
+    from tests.notifications.helpers import deliver
+
+    officer = make_user(roles=("training_officer",), email="impor.web@bkpsdm.example.go.id")
+    csrf = await browser_login(client, officer.email or "")
+    opds()
+    page = await client.get("/admin/users/import")
+    assert page.status_code == 200 and 'href="/admin/users"' not in page.text
+    rows = [BUDI, [*SARI[:2], "", *SARI[3:], "0813-1111-2222"], [*ANDI[:2], "", *ANDI[3:], ""]]
+    done = await client.post(
+        "/admin/users/import", data={"csrf_token": csrf},
+        files={"file": ("baru.csv", csv_bytes(rows, headers=[*HEADERS, "No HP"]), "text/csv")},
+    )  # fmt: skip
+    assert done.status_code == 200
+    assert "Kirim aktivasi ke 3 ASN dari impor ini" in done.text
+    import_id = re.search(r'name="import_id" value="(\d+)"', done.text)
+    assert import_id
+    sent = await client.post("/studio/activation", data={
+        "csrf_token": csrf, "import_id": import_id.group(1), "channel": "auto", "action": "send",
+    })  # fmt: skip
+    assert sent.status_code == 200
+    assert "email 1, WhatsApp 0, surat 2" in sent.text  # WhatsApp is not configured here
+    deliver()
+    assert mail.envelopes == [["budi@dinas.go.id"]]
+
+
+async def test_learners_cannot_import(client: httpx.AsyncClient) -> None:
+    learner = make_user(email="bukan.petugas@example.go.id")
+    headers = await api_token_for(client, learner.email or "")
+    r = await upload(client, headers, csv_bytes(ROWS))
+    assert r.status_code == 403

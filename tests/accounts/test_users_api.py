@@ -604,3 +604,54 @@ async def test_admin_pages_are_for_admins_only(client: httpx.AsyncClient) -> Non
     await browser_login(client, learner.email or "")
     for path in ("/admin/users", "/admin/users/new", "/admin/opds", "/admin/users/import"):
         assert (await client.get(path)).status_code == 403, path
+
+
+# --- WhatsApp numbers ------------------------------------------------------------------------
+
+
+async def test_phone_is_normalised_on_create_and_update(client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    make_opd(code="DINKES")
+    r = await client.post("/api/v1/users", json=new_user(phone="0812 3456 7890"), headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["phone"] == "+6281234567890" and r.json()["activated_at"] is None
+    uid = r.json()["id"]
+    bad = await client.patch(f"/api/v1/users/{uid}", json={"phone": "12"}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["field"] == "phone"
+    changed = await client.patch(f"/api/v1/users/{uid}", json={"phone": "+62 813-1111-2222"},
+                                 headers=headers)  # fmt: skip
+    assert changed.json()["phone"] == "+6281311112222"
+    cleared = await client.patch(f"/api/v1/users/{uid}", json={"phone": None}, headers=headers)
+    assert cleared.json()["phone"] is None
+
+
+async def test_user_form_has_the_phone_field(client: httpx.AsyncClient) -> None:
+    csrf = await admin_browser(client)
+    make_opd(code="DINKES", name="Dinas Kesehatan")
+    page = await client.get("/admin/users/new")
+    assert 'name="phone"' in page.text and 'type="tel"' in page.text
+    bad = await client.post("/admin/users/new", data=form(csrf, phone="021-5551234"))
+    assert bad.status_code == 422 and "bukan nomor seluler" in field_error(bad.text, "phone")
+    ok = await client.post("/admin/users/new", data=form(csrf, phone="081234567890"))
+    assert ok.status_code == 303
+    shown = await client.get(ok.headers["location"])
+    assert 'value="+6281234567890"' in shown.text
+
+
+def test_cli_users_create_takes_a_phone() -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    result = CliRunner().invoke(cli, [
+        "users", "create", "--name", "Wati", "--nip", "199002022015032001",
+        "--phone", "0812-3456-7890", "--password", "Sandi-Kuat-Sekali-2026",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    user = user_by_nip("199002022015032001")
+    assert user is not None and user.phone == "+6281234567890"
+    bad = CliRunner().invoke(cli, [
+        "users", "create", "--name", "Wati", "--email", "wati@example.go.id",
+        "--phone", "12", "--password", "Sandi-Kuat-Sekali-2026",
+    ])  # fmt: skip
+    assert bad.exit_code == 2 and "Nomor HP" in bad.output

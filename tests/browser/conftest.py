@@ -22,17 +22,19 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from app.dev.seed import synthetic_nip
 from tests.browser.helpers import ARTIFACTS, PASSWORD, Account, save_screenshot
-from tests.ports import free_port
+from tests.mailsink import MailSink
+from tests.ports import free_port, stop_process
+from tests.wagateway import WhatsAppGateway
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,12 +53,12 @@ class LiveServer:
     base_url: str
     data_dir: Path
     log_path: Path
+    env: dict[str, str]
+    mail: MailSink  # the SMTP server the LMS sends to (read messages back from it)
+    whatsapp: WhatsAppGateway  # the WhatsApp gateway stand-in (read requests back)
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no server log)"
+        return _log_tail(self.log_path, lines)
 
 
 def _lms_command() -> list[str]:
@@ -65,8 +67,11 @@ def _lms_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
 
 
-def _server_env(data_dir: Path, port: int) -> dict[str, str]:
-    """The process environment minus every LMS_ variable of the in-process tests, plus the server's."""
+def _server_env(
+    data_dir: Path, port: int, mail: MailSink, whatsapp: WhatsAppGateway
+) -> dict[str, str]:
+    """The process environment minus every LMS_ variable of the in-process tests, plus the
+    server's: its own database, storage and secret, and real SMTP and WhatsApp peers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_")}
     alphabet = string.ascii_letters + string.digits
     env.update(
@@ -77,6 +82,11 @@ def _server_env(data_dir: Path, port: int) -> dict[str, str]:
             "LMS_SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(40)),
             "LMS_BASE_URL": f"http://127.0.0.1:{port}",
             "LMS_LOG_LEVEL": "WARNING",
+            "LMS_SMTP_URL": mail.url,
+            "LMS_WHATSAPP_URL": whatsapp.url,
+            "LMS_WHATSAPP_QUIET_START": "00:00",  # no quiet hours for the tests
+            "LMS_WHATSAPP_QUIET_END": "00:00",
+            "LMS_OUTBOX_BACKOFF_SECONDS": "2",
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p),
         }
@@ -84,14 +94,33 @@ def _server_env(data_dir: Path, port: int) -> dict[str, str]:
     return env
 
 
-def _wait_for_health(url: str, process: subprocess.Popen[bytes], server: LiveServer) -> None:
+def run_lms(*args: str, env: dict[str, str], cwd: Path) -> str:
+    """Run one `lms` command with the server's environment; its output, or the test fails."""
+    done = subprocess.run(
+        [*_lms_command(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
+        check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        pytest.fail(f"`lms {' '.join(args[:2])}` failed ({done.returncode}):\n"
+                    f"{done.stdout}\n{done.stderr}")  # fmt: skip
+    return done.stdout
+
+
+def _log_tail(log_path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+def _wait_for_health(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     last_error = "no answer"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(
                 f"`lms serve` exited with code {process.returncode} before answering "
-                f"{url}:\n{server.log_tail()}"
+                f"{url}:\n{_log_tail(log_path)}"
             )
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own server
@@ -101,33 +130,16 @@ def _wait_for_health(url: str, process: subprocess.Popen[bytes], server: LiveSer
         except (urllib.error.URLError, OSError) as exc:
             last_error = repr(exc)
         time.sleep(0.2)
-    pytest.fail(
-        f"{url} did not answer in {START_TIMEOUT:.0f}s ({last_error}):\n{server.log_tail()}"
-    )
+    pytest.fail(f"{url} did not answer in {START_TIMEOUT:.0f}s ({last_error}):\n"
+                f"{_log_tail(log_path)}")  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`lms demo` then `lms serve` on a free port; stopped when the session ends."""
-    data_dir = tmp_path_factory.mktemp("browser-server")
-    port = free_port()
-    env = _server_env(data_dir, port)
-    # cwd is the data directory so a developer's ./.env cannot change the server's settings.
-    demo = subprocess.run(
-        [*_lms_command(), "demo"],
-        cwd=data_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    if demo.returncode != 0:
-        pytest.fail(f"`lms demo` failed ({demo.returncode}):\n{demo.stdout}\n{demo.stderr}")
-    server = LiveServer(
-        base_url=f"http://127.0.0.1:{port}", data_dir=data_dir, log_path=data_dir / "server.log"
-    )
-    with server.log_path.open("wb") as log:
+@contextmanager
+def serving(port: int, data_dir: Path, env: dict[str, str]) -> Iterator[None]:
+    """`lms serve` on 127.0.0.1:port (cwd data_dir, so a developer's ./.env cannot change its
+    settings), until the block ends; its output goes to data_dir/server.log."""
+    log_path = data_dir / "server.log"
+    with log_path.open("wb") as log:
         process = subprocess.Popen(
             [*_lms_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"],
             cwd=data_dir,
@@ -136,15 +148,29 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for_health(f"{server.base_url}/healthz", process, server)
-        yield server
+        _wait_for_health(f"http://127.0.0.1:{port}/healthz", process, log_path)
+        yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    _mail_server: MailSink,
+    _whatsapp_server: WhatsAppGateway,
+) -> Iterator[LiveServer]:
+    """`lms demo` then `lms serve` on a free port; stopped when the session ends."""
+    data_dir = tmp_path_factory.mktemp("browser-server")
+    port = free_port()
+    env = _server_env(data_dir, port, _mail_server, _whatsapp_server)
+    run_lms("demo", env=env, cwd=data_dir)
+    with serving(port, data_dir, env):
+        yield LiveServer(
+            base_url=f"http://127.0.0.1:{port}", data_dir=data_dir,
+            log_path=data_dir / "server.log", env=env, mail=_mail_server,
+            whatsapp=_whatsapp_server,
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -223,8 +249,7 @@ def pytest_runtest_makereport(
 @pytest.fixture
 def fresh_learner(live_server: LiveServer) -> Iterator[Callable[[], Account]]:
     """Factory: a new learner account (DISKOMINFO, PNS III/a) made by `lms users create`."""
-    port = urlsplit(live_server.base_url).port or 80
-    env = _server_env(live_server.data_dir, port)  # same database and storage as the server
+    env = live_server.env  # same database and storage as the server
     rng = random.Random(secrets.randbits(64))
 
     def make() -> Account:
@@ -235,21 +260,11 @@ def fresh_learner(live_server: LiveServer) -> Iterator[Callable[[], Account]]:
         account = Account(
             nip=nip, email=f"uji.{nip}@demo.lms.go.id", name=f"Peserta Uji {nip[-4:]}"
         )
-        created = subprocess.run(
-            [
-                *_lms_command(), "users", "create", "--name", account.name, "--nip", nip,
-                "--email", account.email, "--role", "learner", "--password", PASSWORD,
-                "--opd", "DISKOMINFO", "--employment", "PNS", "--pangkat", "III/a",
-            ],
-            cwd=live_server.data_dir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        run_lms(
+            "users", "create", "--name", account.name, "--nip", nip, "--email", account.email,
+            "--role", "learner", "--password", PASSWORD, "--opd", "DISKOMINFO",
+            "--employment", "PNS", "--pangkat", "III/a", env=env, cwd=live_server.data_dir,
         )  # fmt: skip
-        if created.returncode != 0:
-            pytest.fail(f"`lms users create` failed:\n{created.stdout}\n{created.stderr}")
         return account
 
     yield make

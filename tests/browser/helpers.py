@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from app.accounts.constants import Role
 from app.dev.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
+from tests.mailsink import MailSink
 
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"  # git-ignored
 PASSWORD = DEMO_PASSWORD
@@ -99,3 +102,19 @@ def overflowing_elements(page: Page, limit: int) -> list[str]:
             limit,
         )
     )
+
+
+def mails_to(sink: MailSink, address: str, subject: str) -> list[EmailMessage]:
+    """Messages the SMTP sink received for `address` whose subject contains `subject`."""
+    return [m for m in sink.to(address) if subject in str(m["Subject"])]
+
+
+def wait_for_mail(sink: MailSink, address: str, subject: str, timeout: float = 30) -> EmailMessage:
+    """The message the server's outbox delivers in the background (its job worker thread)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = mails_to(sink, address, subject)
+        if found:
+            return found[-1]
+        time.sleep(0.2)
+    raise AssertionError(f"no e-mail '{subject}' to {address} within {timeout:.0f} s")

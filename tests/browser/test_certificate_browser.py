@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, expect
 
+from app.core import clock
 from tests.browser.conftest import LiveServer
 from tests.browser.helpers import (
     ADMIN,
@@ -30,6 +31,7 @@ from tests.browser.helpers import (
     Account,
     login,
     save_screenshot,
+    wait_for_mail,
 )
 from tests.browser.test_courses import SCORM_FRAME, fits_phone, is_progress
 from tests.browser.test_quiz_browser import (
@@ -39,6 +41,7 @@ from tests.browser.test_quiz_browser import (
     ensure_posttest,
     key_questions,
 )
+from tests.mailsink import text_of
 
 pytestmark = pytest.mark.browser
 
@@ -276,6 +279,17 @@ def test_learner_completes_the_demo_course_and_gets_a_verifiable_certificate(
     expect(card.locator("ul.missing")).to_have_count(0)
     expect(page.locator("#jp-text")).to_contain_text("10 dari target 20 JP")
     fits_phone(page, "dashboard-certificate")
+    # Its e-mail, read back from the SMTP server (the outbox delivers it after the commit), and
+    # the bell counts it.
+    mail = wait_for_mail(live_server.mail, learner.email, f"Sertifikat {COURSE_TITLE} sudah terbit")
+    assert "Sangat Memuaskan, 10 JP" in text_of(mail), text_of(mail)
+    expect(page.locator("#bell")).to_have_attribute(
+        "aria-label", re.compile(r"^Notifikasi, [1-9]\d* belum dibaca$")
+    )
+    page.goto("/notifications")
+    expect(page.locator("main li").filter(has_text=f"Sertifikat {COURSE_TITLE} sudah terbit"))\
+        .to_have_count(1)  # fmt: skip
+    page.goto("/")
     verify_url = certificate.locator("input[readonly]").input_value()
     page.goto("/sertifikat")
     expect(page.locator(".cert-card")).to_have_count(1)
@@ -350,9 +364,11 @@ def test_learner_completes_the_demo_course_and_gets_a_verifiable_certificate(
 # --- bulk issue ----------------------------------------------------------------------------------
 
 
-def small_course_with_learners(live_server: LiveServer, learners: list[Account]) -> int:
-    """A one-page course that waits for the officer (no auto-issue), its run with `learners`
-    enrolled, each of whom has read the page. Returns the run id."""
+def small_course_with_learners(
+    live_server: LiveServer, learners: list[Account], *, auto_issue: bool = False
+) -> int:
+    """A one-page course that waits for the officer (unless `auto_issue`), its run with
+    `learners` enrolled, each of whom has read the page. Returns the run id."""
     code = f"UJI-STTPL-{secrets.token_hex(3).upper()}"
     with api_client(live_server, ADMIN) as api:
         course = api.post(
@@ -369,11 +385,11 @@ def small_course_with_learners(live_server: LiveServer, learners: list[Account])
         )
         assert page.status_code == 201, page.text
         rules = api.put(
-            f"/api/v1/courses/{course_id}/certification-rules", json={"auto_issue": False}
+            f"/api/v1/courses/{course_id}/certification-rules", json={"auto_issue": auto_issue}
         )
         assert rules.status_code == 200, rules.text
         assert api.post(f"/api/v1/courses/{course_id}/publish").status_code == 200
-        today = dt.date.today()
+        today = clock.today()
         run = api.post(
             f"/api/v1/courses/{course_id}/runs",
             json={"name": "Angkatan massal", "starts_on": today.isoformat(),

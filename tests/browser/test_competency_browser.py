@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from app.core import clock
 from tests.browser.conftest import LiveServer
 from tests.browser.helpers import ADMIN, PHONE, TRAINING_OFFICER, Account, login, save_screenshot
 from tests.browser.test_certificate_browser import view_on_load
@@ -45,7 +46,7 @@ def tagged_course(live_server: LiveServer) -> tuple[str, int, int]:
         )
         assert page.status_code == 201, page.text
         assert api.post(f"/api/v1/courses/{course_id}/publish").status_code == 200
-        today = dt.date.today()
+        today = clock.today()
         run = api.post(f"/api/v1/courses/{course_id}/runs", json={
             "name": "Angkatan induksi", "starts_on": today.isoformat(),
             "ends_on": (today + dt.timedelta(days=30)).isoformat(),
@@ -63,7 +64,7 @@ def test_import_gap_map_enrol_by_gap_completion_and_jp(
 ) -> None:
     weak, strong = fresh_learner(), fresh_learner()
     title, run_id, page_id = tagged_course(live_server)
-    today = dt.date.today()
+    today = clock.today()
     standards = tmp_path / "standar-jabatan.csv"
     standards.write_text(f"jabatan,kode_kompetensi,level_standar\n*,{COMPETENCY},3\n")
     assessments = tmp_path / "hasil-asesmen.csv"

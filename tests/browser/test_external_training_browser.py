@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from app.core import clock
 from tests.browser.helpers import LEARNER, PHONE, TRAINING_OFFICER, login
 from tests.browser.test_courses import fits_phone
 from tests.external_training.test_api import PDF
@@ -26,8 +27,8 @@ def test_record_verify_and_see_jp_on_a_phone(
 ) -> None:
     pdf = tmp_path / "sertifikat-keamanan.pdf"
     pdf.write_bytes(PDF)
-    year = dt.date.today().year
-    ends_on = dt.date.today() - dt.timedelta(days=1)
+    year = clock.today().year
+    ends_on = clock.today() - dt.timedelta(days=1)
     starts_on = ends_on - dt.timedelta(days=2)
     if starts_on.year != ends_on.year:  # keep the credit in one year: the 1st of January
         starts_on = ends_on

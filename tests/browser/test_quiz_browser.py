@@ -22,6 +22,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from app.core import clock
 from app.quizzes.gift import parse_gift
 from app.quizzes.models import Attempt
 from app.quizzes.questions import Question
@@ -478,7 +479,7 @@ def test_sequential_quiz_shows_one_question_at_a_time(
         )
         assert imported.status_code == 200 and not imported.json()["errors"], imported.text
         assert api.post(f"/api/v1/courses/{course_id}/publish").status_code == 200
-        today = dt.date.today()
+        today = clock.today()
         run = api.post(
             f"/api/v1/courses/{course_id}/runs",
             json={"name": "Angkatan uji", "starts_on": today.isoformat(),

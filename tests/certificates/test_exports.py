@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.certificates import exports
 from app.certificates.models import Certificate
+from app.core import clock
 from app.core.db import session_scope
 from tests.factories import api_token, make_completed_run, make_user
 
@@ -69,7 +70,7 @@ async def test_xlsx_exports(client) -> None:  # type: ignore[no-untyped-def]
 
 async def test_siasn_export(client) -> None:  # type: ignore[no-untyped-def]
     _data, officer = await _run_with_certificates(client, 2)
-    year = dt.date.today().year
+    year = clock.today().year
     rows = (await client.get(f"/api/v1/reports/siasn?year={year}", headers=officer)).json()
     assert len(rows) == 2
     row = rows[0]

@@ -5,13 +5,12 @@ queries."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy import select
 
 from app.certificates import service
 from app.certificates.models import Certificate, CertificationRules
+from app.core import clock
 from app.core.config import get_settings
 from app.core.db import session_scope
 from app.core.errors import Conflict
@@ -41,7 +40,7 @@ def test_issue_snapshots_holder_course_run_and_signer() -> None:
             "Budi Santoso", "III/b", "Pranata Komputer")  # fmt: skip
         assert cert.holder_opd == "Dinas Komunikasi dan Informatika"
         assert cert.jp == 15 and cert.signer_name == settings.cert_signer_name
-        assert cert.place == settings.cert_place and cert.issued_on == dt.date.today()
+        assert cert.place == settings.cert_place and cert.issued_on == clock.today()
         assert len(cert.code) == 32 and cert.pdf_sha256
         assert cert.curriculum_json and "Bacaan 1" in cert.curriculum_json
         assert cert.valid_until is None and cert.credential_jws
@@ -58,7 +57,7 @@ def test_validity_years_and_no_double_issue() -> None:
     assert _issue_all(data["run"]) == []  # type: ignore[arg-type]
     with session_scope() as session:
         cert = session.get(Certificate, cid)
-        assert cert is not None and cert.valid_until == service.add_years(dt.date.today(), 3)
+        assert cert is not None and cert.valid_until == service.add_years(clock.today(), 3)
         result = service.issue(session, data["run"], data["users"], None, get_settings())  # type: ignore[arg-type]
     assert result.issued == []
     assert result.ineligible[0].checks[0].name == "not_already_issued"

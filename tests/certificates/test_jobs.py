@@ -13,6 +13,7 @@ from app.certificates import service, tasks
 from app.certificates.models import Certificate, IssueJob, IssueJobItem
 from app.core.config import get_settings
 from app.core.db import session_scope, utcnow
+from app.jobs import queue
 from tests.factories import make_completed_run, make_user
 
 
@@ -82,21 +83,21 @@ def test_resume_after_crash_no_duplicates_no_gaps(monkeypatch: pytest.MonkeyPatc
 
 
 def test_huey_backends_from_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    assert tasks.make_huey("immediate").immediate
-    sqlite = tasks.make_huey(f"sqlite:///{tmp_path}/jobs.db")
+    assert queue.make_huey("immediate").immediate
+    sqlite = queue.make_huey(f"sqlite:///{tmp_path}/jobs.db")
     assert type(sqlite).__name__ == "SqliteHuey"
-    assert type(tasks.make_huey("redis://127.0.0.1:6379/0")).__name__ == "RedisHuey"
+    assert type(queue.make_huey("redis://127.0.0.1:6379/0")).__name__ == "RedisHuey"
     with pytest.raises(ValueError):
-        tasks.make_huey("ftp://nope")
+        queue.make_huey("ftp://nope")
 
 
 def test_in_process_worker_runs_a_queued_job(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     settings = get_settings()
     monkeypatch.setattr(settings, "jobs_url", f"sqlite:///{tmp_path}/jobs.db")
     monkeypatch.setattr(settings, "jobs_in_process_worker", True)
-    tasks.reset_huey()
+    queue.reset_huey()
     data = make_completed_run(2, auto_issue=False)
-    worker = tasks.start_worker(settings)
+    worker = queue.start_worker(settings)
     assert worker is not None
     try:
         with session_scope() as session:
@@ -113,7 +114,7 @@ def test_in_process_worker_runs_a_queued_job(tmp_path, monkeypatch: pytest.Monke
             assert service.job_status(session, job_id).state == "done"
     finally:
         worker.stop()
-        tasks.reset_huey()
+        queue.reset_huey()
 
 
 def test_cli_issue_run_and_resume() -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.certificates import documents
 from app.certificates.models import Certificate
+from app.core import clock
 from app.core.db import session_scope
 from tests.factories import api_token, make_completed_run, make_user
 
@@ -57,7 +58,7 @@ async def test_verify_statuses(client) -> None:  # type: ignore[no-untyped-def]
     with session_scope() as session:
         row = session.get(Certificate, cid3)
         assert row is not None
-        row.valid_until = dt.date.today() - dt.timedelta(days=1)
+        row.valid_until = clock.today() - dt.timedelta(days=1)
     assert (await client.get(f"/api/v1/verify/{_cert(cid3).code}")).json()["status"] == "expired"
 
 

@@ -10,6 +10,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from app.competency.models import CompetencyAssessment, CompetencyImport, CompetencyStandard
+from app.core import clock
 from app.core.db import session_scope
 from tests.competency.helpers import asn
 from tests.factories import api_token, make_user
@@ -140,7 +141,7 @@ async def test_assessments_import_xlsx_and_reimport_updates(client) -> None:  # 
 async def test_assessment_errors_name_row_and_field(client) -> None:  # type: ignore[no-untyped-def]
     headers = await officer(client)
     a = asn()
-    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    future = (clock.today() + dt.timedelta(days=3)).isoformat()
     body = (
         "nip,competency_code,level,assessed_on,method,required_level\n"
         f"{a.nip},integritas,2,2026-01-10,CAT,3\n"

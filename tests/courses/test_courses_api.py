@@ -7,6 +7,7 @@ import datetime as dt
 
 import httpx
 
+from app.core import clock
 from tests.factories import api_token, enrol, make_course, make_opd, make_run, make_user
 
 
@@ -125,7 +126,7 @@ async def test_runs_validate_dates_and_self_enrolment_windows(client: httpx.Asyn
     assert bad.status_code == 422 and "ends_on" in bad.json()["detail"]
     ok = await client.post(
         f"/api/v1/courses/{course['course']}/runs",
-        json={"name": "Angkatan I", "starts_on": str(dt.date.today()), "ends_on": str(dt.date.today() + dt.timedelta(days=30)),
+        json={"name": "Angkatan I", "starts_on": str(clock.today()), "ends_on": str(clock.today() + dt.timedelta(days=30)),
               "capacity": 2, "funding_source": "apbd_provinsi"},
         headers=officer,
     )  # fmt: skip

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from openpyxl import Workbook
 from sqlalchemy import select
 
+from app.core import clock
 from app.core.db import session_scope
 from app.courses import studio
 from app.courses.models import Activity, Course, Enrolment, Run, Section
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.anyio
 # old collection raises InvalidRequestError and every new course fails (500). Remove the marker
 # once fixed (e.g. build Course(..., competencies=[...]) before the first flush).
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 @pytest.fixture

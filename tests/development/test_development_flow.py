@@ -3,10 +3,9 @@ completes the course → certificate → JP in the ledger and on the targets rep
 
 from __future__ import annotations
 
-import datetime as dt
-
 import httpx
 
+from app.core import clock
 from tests.factories import api_token, make_course, make_opd, make_run, make_user, set_profile
 
 STANDARDS = "jabatan,competency_code,required_level\nPranata Komputer,literasi_digital,3\n"
@@ -34,7 +33,7 @@ async def test_import_gap_map_enrol_complete_and_jp(client: httpx.AsyncClient) -
     response = await client.post("/api/v1/competency/standards/import", files=files, headers=staff)
     assert response.status_code == 200, response.text
     assert response.json()["imported"] == 1
-    today = dt.date.today().isoformat()
+    today = clock.today().isoformat()
     bad = _csv([f"{weak.nip},literasi_digital,2,{today},assessment center",
                 f"{strong.nip},literasi_digital,9,{today},assessment center"])  # fmt: skip
     response = await client.post(
@@ -93,7 +92,7 @@ async def test_import_gap_map_enrol_complete_and_jp(client: httpx.AsyncClient) -
     courses = (await client.get("/api/v1/me/courses", headers=learner)).json()
     assert courses[0]["completed"] is True
     assert courses[0]["certificate_id"] is not None
-    year = dt.date.today().year
+    year = clock.today().year
     jp = (await client.get(f"/api/v1/me/jp?year={year}", headers=learner)).json()
     assert jp["total_jp"] == 12
     assert [e["source"] for e in jp["entries"]] == ["certificate"]

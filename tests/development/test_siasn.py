@@ -7,6 +7,7 @@ import datetime as dt
 
 import httpx
 
+from app.core import clock
 from tests.factories import api_token, make_completed_run, make_opd, make_user, set_profile
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -15,7 +16,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 async def test_siasn_export_has_certificates_mentoring_and_external_training(
     client: httpx.AsyncClient,
 ) -> None:
-    today = dt.date.today()
+    today = clock.today()
     make_opd(code="DISKOMINFO")
     officer = make_user(roles=("training_officer",), name="Rina Petugas")
     mentor = make_user(roles=("mentor",), name="Kepala Dinas", opd_code="DISKOMINFO")

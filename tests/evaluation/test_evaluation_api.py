@@ -13,7 +13,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from app.core import events
+from app.core import clock, events
 from app.core.db import session_scope
 from app.courses.models import Run
 from app.evaluation import service as evaluation_service
@@ -233,7 +233,7 @@ async def test_rtl_rules(client: httpx.AsyncClient, announced: list[int]) -> Non
     run, h = s["run"], s["h"][0]
     url = f"/api/v1/runs/{run}/rtl"
     assert (await client.get(url, headers=h)).status_code == 404
-    today = dt.date.today()
+    today = clock.today()
     short = await client.put(url, json={"plan": "Terapkan", "target_date": str(today)}, headers=h)
     assert short.status_code == 422 and short.json()["field"] == "plan"
     past = await client.put(

@@ -8,6 +8,7 @@ import re
 
 import httpx
 
+from app.core import clock
 from app.core.db import session_scope
 from app.courses.models import Run
 from tests.factories import PASSWORD, csrf_from, enrol, make_course, make_run, make_user
@@ -83,7 +84,7 @@ async def test_learner_sends_and_edits_the_rtl(client: httpx.AsyncClient) -> Non
         f"/runs/{run_id}/rtl", data={"csrf_token": csrf, "plan": "singkat", "target_date": ""}
     )
     assert bad.status_code == 422 and "tanggal target" in bad.text.lower()
-    target = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    target = (clock.today() + dt.timedelta(days=30)).isoformat()
     plan = "Menyusun SOP layanan daring di bidang kepegawaian."
     ok = await client.post(
         f"/runs/{run_id}/rtl", data={"csrf_token": csrf, "plan": plan, "target_date": target}

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from app.core import clock
 from app.core.db import session_scope
 from app.external_training import service
 from app.jp import service as jp_service
@@ -18,7 +19,7 @@ from tests.factories import api_token, make_user
 from tests.queries import count_queries
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-TODAY = dt.date.today()
+TODAY = clock.today()
 LAST_YEAR = TODAY.year - 1
 
 

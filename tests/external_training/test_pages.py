@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from app.core import clock
 from app.core.db import session_scope
 from app.jp import service as jp_service
 from tests.external_training.test_api import LAST_YEAR, PDF, fields, pdf_file
@@ -70,7 +71,7 @@ async def test_learner_records_edits_and_withdraws_through_the_form(client) -> N
 async def test_form_errors_name_each_field_and_write_nothing(client) -> None:  # type: ignore[no-untyped-def]
     learner = make_user()
     csrf = await login(client, learner)
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
     response = await client.post(
         "/my/external-trainings/new",
         data={"csrf_token": csrf, **fields(name="", ends_on=tomorrow, funding_source="")},

@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from app.core import clock
 from app.core.db import session_scope
 from app.jp import service
 from tests.factories import browser_login, make_user
 
-YEAR = dt.date.today().year
+YEAR = clock.today().year
 
 
 def add_credits(user_id: int) -> None:

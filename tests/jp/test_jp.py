@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from app.core import clock
 from app.core.config import Settings
 from app.core.db import session_scope
 from app.jp import service
@@ -31,12 +32,12 @@ def test_pppk_total_is_capped_pns_is_not() -> None:
 
 def test_credit_withdraw_and_move(settings) -> None:  # type: ignore[no-untyped-def]
     user = make_user()
-    year = dt.date.today().year
+    year = clock.today().year
     with session_scope() as session:
         for source_id, jp in ((1, 10.0), (2, 6.0)):
             service.credit(
                 session, user_id=user.id, year=year, source="certificate", source_id=source_id,
-                jp=jp, credited_on=dt.date.today(), reference=f"000{source_id}/X",
+                jp=jp, credited_on=clock.today(), reference=f"000{source_id}/X",
             )  # fmt: skip
     with session_scope() as session:
         assert service.summary(session, user.id, year, settings).total_jp == 16
@@ -55,11 +56,11 @@ def test_credit_withdraw_and_move(settings) -> None:  # type: ignore[no-untyped-
 
 async def test_me_jp_api(client) -> None:  # type: ignore[no-untyped-def]
     user = make_user()
-    year = dt.date.today().year
+    year = clock.today().year
     with session_scope() as session:
         service.credit(
             session, user_id=user.id, year=year, source="certificate", source_id=7, jp=12,
-            credited_on=dt.date.today(), reference="0007/LIT/BKPSDM/I/2026",
+            credited_on=clock.today(), reference="0007/LIT/BKPSDM/I/2026",
         )  # fmt: skip
         service.credit(
             session, user_id=user.id, year=year - 1, source="certificate", source_id=8, jp=5,
@@ -69,7 +70,7 @@ async def test_me_jp_api(client) -> None:  # type: ignore[no-untyped-def]
     body = (await client.get("/api/v1/me/jp", headers=headers)).json()
     assert body["year"] == year and body["total_jp"] == 12 and body["target_jp"] == 20
     assert body["entries"] == [
-        {"source": "certificate", "jp": 12.0, "date": dt.date.today().isoformat(),
+        {"source": "certificate", "jp": 12.0, "date": clock.today().isoformat(),
          "reference": "0007/LIT/BKPSDM/I/2026"}
     ]  # fmt: skip
     last = (await client.get(f"/api/v1/me/jp?year={year - 1}", headers=headers)).json()

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from app.core import clock
 from app.core.db import session_scope
 from app.jp.models import JpCredit
 from app.mentoring import service
@@ -24,7 +25,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 def _months_back(n: int) -> dt.date:
     """The first day of the month `n` months before this one (always fully in the past)."""
-    first = dt.date.today().replace(day=1)
+    first = clock.today().replace(day=1)
     for _ in range(n):
         first = (first - dt.timedelta(days=1)).replace(day=1)
     return first
@@ -70,7 +71,7 @@ def _assignment(p: dict[str, Any], **extra: Any) -> dict[str, Any]:
         "goal": "Mampu menyusun SOP penanganan insiden keamanan informasi",
         "planned_sessions": 4,
         "starts_on": _months_back(3).isoformat(),
-        "ends_on": (dt.date.today() + dt.timedelta(days=60)).isoformat(),
+        "ends_on": (clock.today() + dt.timedelta(days=60)).isoformat(),
     }
     body.update(extra)
     return body
@@ -235,7 +236,7 @@ async def test_session_rules_are_refused_with_their_message(client: httpx.AsyncC
     aid = await _create(client, p, starts_on=starts.isoformat())
     url = f"{API}/assignments/{aid}/sessions"
     past = _months_back(1).replace(day=10).isoformat()
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
     cases: list[tuple[dict[str, Any], str, str]] = [
         (_grow(held_on=tomorrow), "held_on", "tidak boleh di masa depan"),
         (_grow(held_on=(starts - dt.timedelta(days=1)).isoformat()), "held_on", "dalam periode"),
@@ -384,7 +385,7 @@ async def test_bulk_assignment_skips_open_pairs_and_refuses_unknown_mentees(
         "mentor_id": p["mentor"], "mentee_ids": [p["mentee"], *extra, extra[0]],
         "competency": "keamanan_informasi", "goal": "Literasi keamanan informasi",
         "planned_sessions": 2, "starts_on": _months_back(2).isoformat(),
-        "ends_on": dt.date.today().isoformat(),
+        "ends_on": clock.today().isoformat(),
     }  # fmt: skip
     r = await client.post(f"{API}/assignments/bulk", json={**body, "mentee_ids": [*extra, 999_999]},
                           headers=p["h_officer"])  # fmt: skip

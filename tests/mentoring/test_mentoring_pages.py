@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from app.core import clock
 from app.core.db import session_scope
 from app.jp.models import JpCredit
 from app.mentoring.models import MentoringAssignment, MentoringSession
@@ -21,7 +22,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def _months_back(n: int) -> dt.date:
-    first = dt.date.today().replace(day=1)
+    first = clock.today().replace(day=1)
     for _ in range(n):
         first = (first - dt.timedelta(days=1)).replace(day=1)
     return first
@@ -64,7 +65,7 @@ def _new_form(p: dict[str, Any], csrf: str, **extra: str) -> dict[str, str]:
         "competency": "literasi_digital", "goal": "Mahir memakai aplikasi SPBE",
         "planned_sessions": "4", "jp_per_session": "",
         "starts_on": _months_back(3).isoformat(),
-        "ends_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+        "ends_on": (clock.today() + dt.timedelta(days=30)).isoformat(),
     }  # fmt: skip
     data.update(extra)
     return data
@@ -90,7 +91,7 @@ async def test_mentoring_from_assignment_to_jp_through_the_pages(app: Any) -> No
         page = await mentor.get("/mentoring/mentees")
         assert page.status_code == 200 and "Andi Pranata" in page.text and "Catat sesi" in page.text
         grow: dict[str, str] = {
-            "csrf_token": m_csrf, "held_on": (dt.date.today() + dt.timedelta(days=2)).isoformat(),
+            "csrf_token": m_csrf, "held_on": (clock.today() + dt.timedelta(days=2)).isoformat(),
             "duration_minutes": "45", "goal": "Memahami SPBE", "reality": "Belum paham",
             "options": "Belajar mandiri", "way_forward": "Ikut e-learning",
         }  # fmt: skip

@@ -60,7 +60,8 @@ async def test_add_quiz_from_builder_and_save_settings_in_wib(client: httpx.Asyn
     quiz_id = int(match.group(1))
     page = await client.get(created.headers["location"])
     assert page.status_code == 200
-    assert "Pre-test TIK" in page.text and "WIB" in page.text
+    assert "Pre-test TIK" in page.text and "Dibuka (WIB)" in page.text  # the default zone
+    assert "Tanggal dan jam diisi dalam WIB (UTC+7)." in page.text
     builder = await client.get(f"/studio/courses/{ids['course']}")
     with session_scope() as session:
         activity_id = session.scalar(select(Quiz.activity_id).where(Quiz.id == quiz_id))

@@ -453,3 +453,43 @@ async def test_drill_down_names_gap_competencies_and_links_the_asn(
     rows = list(load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True))
     budi = next(r for r in rows if r[1] == "Budi Santoso")
     assert budi[8:] == ("Kurang optimal", 1, "Literasi Digital")
+
+
+async def test_a_kepala_opd_reads_the_list_of_their_own_opd_only(
+    client: httpx.AsyncClient,
+) -> None:
+    """DESIGN.md: an OPD head (role opd_head) reads the participation of their own OPD; the
+    monthly digest links here."""
+    ids = seed()
+    head = make_user(roles=("opd_head", "learner"), email="kadis.b@example.go.id", opd_code="B")
+    expected = independent_counts(YEAR)
+    with get_engine().connect() as conn:
+        opd_of = dict(conn.execute(text("SELECT id, opd_id FROM user_account")).all())
+    in_b = {u for u, o in opd_of.items() if o == ids["B"]}
+    assert head.id in in_b
+    headers = await api_token(client, head.email or "")
+    for asked in ("", "A", "-"):  # whatever OPD is asked for, the answer is B's
+        answer = await client.get(
+            "/api/v1/reports/targets/below",
+            params={"year": YEAR, "opd": asked, "per_page": 500},
+            headers=headers,
+        )
+        assert answer.status_code == 200, answer.text
+        got = {r["user_id"] for r in answer.json()["items"]}
+        assert got == {u for u in expected["below"] if u in in_b}, asked
+    assert (await client.get("/api/v1/reports/targets", headers=headers)).status_code == 403
+    await browser_login(client, head.email or "")
+    page = await client.get(f"/studio/targets/below?year={YEAR}&opd=A")
+    assert page.status_code == 200
+    assert 'id="b-opd"' not in page.text and "/studio/competency/asn/" not in page.text
+    assert (await client.get("/studio/targets")).status_code == 403
+    nav = (await client.get("/")).text
+    assert 'href="/studio/targets/below"' in nav
+
+    homeless = make_user(roles=("opd_head",), email="kadis.tanpa.opd@example.go.id")
+    other = await api_token(client, homeless.email or "")
+    refused = await client.get("/api/v1/reports/targets/below", headers=other)
+    assert refused.status_code == 403 and "belum terhubung ke OPD" in refused.json()["detail"]
+    learner = make_user(email="biasa@example.go.id")
+    plain = await api_token(client, learner.email or "")
+    assert (await client.get("/api/v1/reports/targets/below", headers=plain)).status_code == 403

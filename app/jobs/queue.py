@@ -1,0 +1,170 @@
+"""The job queue every domain uses (huey): its backend from settings.jobs_url, the task registry,
+the in-process worker of the embedded default, and the minute tick of periodic work.
+
+Backends: "immediate" (tests: a task runs in the caller), sqlite:///path (embedded default,
+consumed by a thread in each web process when jobs_in_process_worker), redis://host:port/db
+(production; run `lms jobs worker`). Domains register plain functions with `task(name)` at
+import time and queue them with `enqueue(name, ...)`; the huey instance is made on first use
+with every registered task, so a worker process must import the domains first (`load_tasks`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab  # type: ignore[import-untyped]
+
+from app.core.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+TaskFn = Callable[..., Any]
+
+_tasks: dict[str, TaskFn] = {}
+_periodic: dict[str, TaskFn] = {}  # run every minute by the consumer's scheduler
+_huey: Huey | None = None
+_wrappers: dict[str, Any] = {}
+_lock = threading.Lock()
+stopping = threading.Event()  # set while the in-process worker shuts down; long jobs yield
+
+
+def make_huey(url: str) -> Huey:
+    """The queue behind settings.jobs_url."""
+    if url == "immediate":
+        return MemoryHuey("lms", immediate=True)
+    if url.startswith(("redis://", "rediss://")):
+        return RedisHuey("lms", url=url)
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///") :])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey("lms", filename=str(path))
+    raise ValueError(
+        f"LMS_JOBS_URL not understood: {url!r} (immediate, sqlite:///..., redis://...)"
+    )
+
+
+def task(name: str) -> Callable[[TaskFn], TaskFn]:
+    """Register `fn` as the queue task `name` (decorator; the function stays callable)."""
+
+    def register(fn: TaskFn) -> TaskFn:
+        _tasks[name] = fn
+        return fn
+
+    return register
+
+
+def every_minute(name: str) -> Callable[[TaskFn], TaskFn]:
+    """Register `fn()` to run once a minute on the queue (huey periodic task: every consumer
+    with its scheduler enqueues it, so the work itself must tolerate running twice)."""
+
+    def register(fn: TaskFn) -> TaskFn:
+        _periodic[name] = fn
+        return fn
+
+    return register
+
+
+def get_huey() -> Huey:
+    global _huey
+    with _lock:
+        if _huey is None:
+            huey = make_huey(get_settings().jobs_url)
+            for name, fn in _tasks.items():
+                _wrappers[name] = huey.task(name=name)(fn)
+            for name, fn in _periodic.items():
+                _wrappers[name] = huey.periodic_task(crontab(), name=name)(fn)
+            _huey = huey
+        return _huey
+
+
+def reset_huey() -> None:
+    """Forget the queue (tests that switch settings)."""
+    global _huey
+    with _lock:
+        _huey = None
+        _wrappers.clear()
+
+
+def enqueue(name: str, *args: Any, delay: float | None = None) -> None:
+    """Queue task `name` (the caller has committed what it needs); `delay` in seconds."""
+    get_huey()
+    wrapper = _wrappers[name]
+    if delay:
+        wrapper.schedule(args=args, delay=delay)
+    else:
+        wrapper(*args)
+
+
+def load_tasks() -> None:
+    """Import every domain (through the app) so all tasks and listeners are registered."""
+    import app.main  # noqa: F401 - the composition root imports every domain
+
+
+# --- the in-process worker and the app's lifespan -------------------------------------------------
+
+
+class InProcessWorker:
+    """Huey's consumer threads inside the web process (embedded default), with its scheduler
+    (delayed tasks and the minute tick). Started without the consumer's signal handlers, which
+    belong to the server."""
+
+    def __init__(self, huey: Huey) -> None:
+        self.consumer = huey.create_consumer(workers=1, worker_type="thread", periodic=True,
+                                             check_worker_health=False)  # fmt: skip
+
+    def start(self) -> InProcessWorker:
+        self.consumer.scheduler.start()
+        for _, thread in self.consumer.worker_threads:
+            thread.daemon = True
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        stopping.set()
+        self.consumer.stop_flag.set()
+        for _, thread in self.consumer.worker_threads:
+            thread.join(5)
+        stopping.clear()
+
+
+def start_worker(settings: Settings) -> InProcessWorker | None:
+    if not settings.jobs_in_process_worker or settings.jobs_url == "immediate":
+        return None
+    return InProcessWorker(get_huey()).start()
+
+
+_startup_hooks: list[Callable[[Settings], None]] = []
+
+
+def on_worker_start(hook: Callable[[Settings], None]) -> Callable[[Settings], None]:
+    """Register `hook(settings)` to run when a worker starts (e.g. resume jobs a crash left)."""
+    _startup_hooks.append(hook)
+    return hook
+
+
+def run_startup_hooks(settings: Settings) -> None:
+    for hook in _startup_hooks:
+        try:
+            hook(settings)
+        except Exception:  # a database not migrated yet must not stop the server
+            log.exception("job start-up hook %s failed", getattr(hook, "__name__", hook))
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    """Jobs while the web process serves: the in-process worker (if configured) and the start-up
+    hooks that resume work left behind by a crash."""
+    settings = get_settings()
+    worker = start_worker(settings)
+    if worker is not None:
+        run_startup_hooks(settings)
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()
