@@ -44,3 +44,13 @@ def assert_accessible(page: Page, context: str = "") -> None:
     """Fail when axe-core finds a serious or critical WCAG 2.1 A/AA violation."""
     found = axe_violations(page)
     assert not found, f"axe-core on {context or page.url}:\n{describe(found)}"
+
+
+def assert_fits_and_accessible(page: Page, what: str) -> None:
+    """No sideways scrolling (the page is no wider than its viewport, e.g. a 360 px phone) and
+    no serious or critical axe-core violation."""
+    from tests.browser.helpers import page_widths
+
+    width, viewport = page_widths(page)
+    assert width <= viewport, f"{what}: {width}px wide on a {viewport}px screen"
+    assert_accessible(page, what)

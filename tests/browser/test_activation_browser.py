@@ -19,20 +19,14 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from app.dev.seed import synthetic_nip
-from tests.browser.a11y import assert_accessible
-from tests.browser.helpers import DASHBOARD, PHONE, TRAINING_OFFICER, login, page_widths
+from tests.browser.a11y import assert_fits_and_accessible
+from tests.browser.helpers import DASHBOARD, PHONE, TRAINING_OFFICER, login
 from tests.mailsink import text_of
 
 pytestmark = pytest.mark.browser
 
 NEW_PASSWORD = "Kopi-Tubruk-Pagi-Hari-9"
 LINK = re.compile(r"https?://[^\s]+/activate\?token=[A-Za-z0-9_-]+")
-
-
-def _fits_and_accessible(page: Page, what: str) -> None:
-    width, viewport = page_widths(page)
-    assert width <= viewport, f"{what}: {width}px wide on a {viewport}px phone"
-    assert_accessible(page, what)
 
 
 def _wait(found: Callable[[], str | None], what: str, timeout: float = 20) -> str:
@@ -70,7 +64,7 @@ def _then_sign_in(page: Page, nip: str) -> None:
     expect(page).to_have_url(re.compile(r"/login\?done=activated&nip=\d{18}$"))
     expect(page.get_by_role("status")).to_contain_text("Akun Anda sudah aktif")
     expect(page.get_by_label("NIP atau email")).to_have_value(nip)
-    _fits_and_accessible(page, "login after activation")
+    assert_fits_and_accessible(page, "login after activation")
     page.get_by_label("Kata sandi").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Masuk").click()
     expect(page).to_have_url(DASHBOARD)
@@ -86,7 +80,7 @@ def test_three_new_asn_activate_by_email_whatsapp_and_letter(
         if employment == "PNS" and nip not in nips:
             nips.append(nip)
     email = f"aktivasi.{nips[0]}@demo.lms.go.id"
-    phone_digits = f"8{rng.randrange(10**9, 10**10)}"
+    phone_digits = f"812{rng.randrange(10**7, 10**8)}"  # a Telkomsel number: 0812-xxxx-xxxx
     roster = tmp_path / "asn-baru.csv"
     roster.write_text(
         "NIP,Nama,Email,Jenis Pegawai,Pangkat/Golongan,Jabatan,Kode OPD,No HP\n"
@@ -98,21 +92,21 @@ def test_three_new_asn_activate_by_email_whatsapp_and_letter(
     officer = new_context(**PHONE).new_page()
     login(officer, TRAINING_OFFICER.email)
     officer.goto("/admin/users/import")
-    _fits_and_accessible(officer, "roster import")
+    assert_fits_and_accessible(officer, "roster import")
     officer.get_by_label("Berkas data ASN").set_input_files(str(roster))
     officer.get_by_role("button", name="Impor").click()
     send = officer.get_by_role("button", name="Kirim aktivasi ke 3 ASN dari impor ini")
     expect(send).to_be_visible()
-    _fits_and_accessible(officer, "import result")
+    assert_fits_and_accessible(officer, "import result")
     send.click()
     expect(officer.get_by_role("status").first).to_contain_text(
         "3 aktivasi diproses: email 1, WhatsApp 1, surat 1"
     )
-    _fits_and_accessible(officer, "activation sent")
+    assert_fits_and_accessible(officer, "activation sent")
     officer.get_by_role("button", name="Lihat dan unduh surat aktivasi").click()
     download_link = officer.get_by_role("link", name=re.compile(r"^DISKOMINFO"))
     expect(download_link).to_be_visible(timeout=30_000)  # htmx polls until the job is done
-    _fits_and_accessible(officer, "letters")
+    assert_fits_and_accessible(officer, "letters")
     with officer.expect_download() as download:
         download_link.click()
     pdf = tmp_path / "surat.pdf"
@@ -134,7 +128,7 @@ def test_three_new_asn_activate_by_email_whatsapp_and_letter(
     first.goto(mailed.replace("http://127.0.0.1", live_server.base_url.rsplit(":", 1)[0]))
     expect(first.get_by_role("heading", level=1)).to_have_text("Aktivasi akun")
     expect(first.get_by_label("Email")).to_have_value(email)
-    _fits_and_accessible(first, "activation form")
+    assert_fits_and_accessible(first, "activation form")
     _set_password_and_accept(first)
     _then_sign_in(first, nips[0])
 
@@ -156,7 +150,7 @@ def test_three_new_asn_activate_by_email_whatsapp_and_letter(
     third = new_context(**PHONE).new_page()
     third.goto("/login")
     third.get_by_role("link", name="Aktifkan akun baru").click()
-    _fits_and_accessible(third, "activation with a code")
+    assert_fits_and_accessible(third, "activation with a code")
     third.get_by_label("NIP", exact=True).fill(nips[2])
     third.get_by_label("Kode aktivasi (dari surat)").fill(code.group(1).lower().replace("-", ""))
     third.get_by_role("button", name="Lanjutkan").click()
@@ -177,12 +171,12 @@ def test_self_service_pages_fit_a_phone_and_pass_axe(
     ):
         page.goto(path)
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
-        _fits_and_accessible(page, path)
+        assert_fits_and_accessible(page, path)
     page.goto("/password/forgot")
     page.get_by_label("NIP atau email").fill("199001012015031999")
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Bila NIP atau email itu terdaftar")
-    _fits_and_accessible(page, "reset requested")
+    assert_fits_and_accessible(page, "reset requested")
 
     officer = new_context(**PHONE).new_page()
     login(officer, TRAINING_OFFICER.email)
@@ -190,6 +184,6 @@ def test_self_service_pages_fit_a_phone_and_pass_axe(
     officer.get_by_label("OPD", exact=True).select_option("DISKOMINFO")
     officer.get_by_role("button", name="Periksa penerima").click()
     expect(officer.get_by_role("heading", name="Penerima terpilih")).to_be_visible()
-    _fits_and_accessible(officer, "activation preview")
+    assert_fits_and_accessible(officer, "activation preview")
     officer.goto("/me/password")
-    _fits_and_accessible(officer, "change password")
+    assert_fits_and_accessible(officer, "change password")

@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, expect
 
-from tests.browser.a11y import assert_accessible
+from tests.browser.a11y import assert_fits_and_accessible
 from tests.browser.conftest import LiveServer
 from tests.browser.helpers import (
     MENTOR,
@@ -22,7 +22,6 @@ from tests.browser.helpers import (
     Account,
     login,
     mails_to,
-    page_widths,
     wait_for_mail,
 )
 from tests.browser.test_certificate_browser import small_course_with_learners
@@ -32,12 +31,6 @@ from tests.mailsink import text_of
 pytestmark = pytest.mark.browser
 
 UNSUBSCRIBE = re.compile(r"https?://\S+/notifications/unsubscribe/[\w.-]+")
-
-
-def fits_and_accessible(page: Page, what: str) -> None:
-    width, viewport = page_widths(page)
-    assert width <= viewport, f"{what}: {width}px wide on a {viewport}px phone"
-    assert_accessible(page, what)
 
 
 def outbox_states(live_server: LiveServer, address: str, event: str) -> list[str]:
@@ -69,7 +62,7 @@ def test_certificate_email_bell_and_one_click_unsubscribe(
     expect(page).to_have_url(re.compile(r"/notifications$"))
     item = page.locator("main li").filter(has_text=subject).first
     expect(item).to_be_visible()
-    fits_and_accessible(page, "notifications list")
+    assert_fits_and_accessible(page, "notifications list")
 
     # The footer's link: one page, one button, no login (a new browser, as from a mail app).
     link = UNSUBSCRIBE.search(text)
@@ -77,11 +70,11 @@ def test_certificate_email_bell_and_one_click_unsubscribe(
     public = new_context(**PHONE).new_page()
     public.goto(link.group(0))
     expect(public.get_by_role("heading", level=1)).to_have_text("Berhenti berlangganan")
-    fits_and_accessible(public, "unsubscribe")
+    assert_fits_and_accessible(public, "unsubscribe")
     public.get_by_role("button", name="Berhenti berlangganan").focus()
     public.keyboard.press("Enter")
     expect(public.get_by_role("status")).to_contain_text("tidak akan lagi menerima")
-    fits_and_accessible(public, "unsubscribed")
+    assert_fits_and_accessible(public, "unsubscribed")
 
     # The next certificate: in the bell, but no e-mail.
     before = len(mails_to(live_server.mail, learner.email, subject))
@@ -109,7 +102,7 @@ def test_preferences_by_keyboard_on_a_phone(
     page = new_context(**PHONE).new_page()
     login(page, learner.nip)
     page.goto("/notifications/preferences")
-    fits_and_accessible(page, "notification preferences")
+    assert_fits_and_accessible(page, "notification preferences")
     boxes = page.locator("main input[type=checkbox]:not([disabled])")
     first = boxes.first
     was_checked = first.is_checked()
@@ -122,9 +115,9 @@ def test_preferences_by_keyboard_on_a_phone(
     expect(page.locator("main input[type=checkbox]:not([disabled])").first).to_be_checked(
         checked=not was_checked
     )
-    fits_and_accessible(page, "preferences saved")
+    assert_fits_and_accessible(page, "preferences saved")
     page.goto("/me/password")
-    fits_and_accessible(page, "change password")
+    assert_fits_and_accessible(page, "change password")
 
 
 def test_officer_pages_and_the_opd_heads_list_pass_axe_on_a_phone(
@@ -146,7 +139,7 @@ def test_officer_pages_and_the_opd_heads_list_pass_axe_on_a_phone(
     ):
         officer.goto(path)
         expect(officer.get_by_role("heading", level=1)).to_be_visible()
-        fits_and_accessible(officer, path)
+        assert_fits_and_accessible(officer, path)
 
     # "Jalankan sekarang" with the keyboard: the verification digest runs and says so.
     officer.goto("/studio/jobs")
@@ -154,7 +147,7 @@ def test_officer_pages_and_the_opd_heads_list_pass_axe_on_a_phone(
     card.get_by_role("button", name="Jalankan sekarang").focus()
     officer.keyboard.press("Enter")
     expect(officer.get_by_role("status").first).to_be_visible(timeout=30_000)
-    fits_and_accessible(officer, "jobs after a run")
+    assert_fits_and_accessible(officer, "jobs after a run")
 
     # The demo mentor is the kepala OPD of DISKOMINFO: the list of his OPD only.
     head = new_context(**PHONE).new_page()
@@ -162,4 +155,4 @@ def test_officer_pages_and_the_opd_heads_list_pass_axe_on_a_phone(
     head.get_by_role("link", name="JP pegawai OPD").click()
     expect(head.get_by_role("heading", level=1)).to_contain_text("ASN di bawah target JP")
     expect(head.locator("#b-opd")).to_have_count(0)  # no other OPD to choose
-    fits_and_accessible(head, "kepala OPD list")
+    assert_fits_and_accessible(head, "kepala OPD list")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import run_lms, serving
 from tests.browser.helpers import (
     PHONE,
@@ -102,6 +103,7 @@ def test_sso_on_a_phone_with_the_keyboard_only(
         expect(button).to_be_visible()
         assert stylesheets_applied(page)
         save_screenshot(page, "phone-360-login-sso")
+        assert_accessible(page, "login page with the SSO button")
         scroll_width, viewport = page_widths(page)
         assert scroll_width <= 360 and viewport == 360, overflowing_elements(page, 360)
         box = button.bounding_box()
