@@ -143,11 +143,19 @@ def settings():  # type: ignore[no-untyped-def]
     return get_settings()
 
 
-@pytest.fixture
-def app():  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def _shared_app():  # type: ignore[no-untyped-def]
     from app.main import create_app
 
     return create_app()
+
+
+@pytest.fixture
+def app(_shared_app):  # type: ignore[no-untyped-def]
+    """The ASGI app, built once per run: it holds no state between requests (settings are read
+    per request), and FastAPI prepares each router's routes on first use, about a second for
+    the whole app, which a new app per test would pay again and again."""
+    return _shared_app
 
 
 @pytest.fixture
