@@ -61,10 +61,57 @@ def serve(
         upgrade_database()
     settings = get_settings()
     typer.echo(f"LMS Diklat ASN ({settings.institution_name}) at http://{host}:{port}/")
+    if settings.environment == "development":
+        problem = base_url_mismatch(settings.base_url, host, port)
+        if problem:
+            warn_base_url(problem)
     uvicorn.run(
         "app.main:create_app", factory=True, host=host, port=port, workers=workers,
         proxy_headers=settings.trust_forwarded_for, access_log=False,
     )  # fmt: skip
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_ANY = {"0.0.0.0", "::", "[::]", ""}  # noqa: S104 - compared with, never bound to
+
+
+def base_url_mismatch(base_url: str, host: str, port: int) -> str | None:
+    """Why LMS_BASE_URL does not point at the address being served (None when it does): links in
+    e-mails and the QR codes on certificates are made from LMS_BASE_URL, so a mismatch sends
+    every one of them to the wrong place. Checked in development only (production sits behind
+    a proxy whose public address differs by design)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    base_host = (parts.hostname or "").lower()
+    try:
+        base_port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return f"LMS_BASE_URL={base_url} has no valid port"
+    bound = host.strip().lower()
+    if base_port != port:
+        return (
+            f"LMS_BASE_URL={base_url} points at port {base_port}, but the server listens on "
+            f"port {port}"
+        )
+    if bound in _ANY or bound == base_host:
+        return None
+    if bound in _LOOPBACK and base_host in _LOOPBACK:
+        return None
+    return f"LMS_BASE_URL={base_url} names host {base_host}, but the server listens on {host}"
+
+
+def warn_base_url(problem: str) -> None:
+    """One clear warning line on the console and in the log."""
+    import logging
+
+    line = (
+        f"WARNING: {problem}: verification QR codes and links in messages will point to the "
+        "wrong address. Set LMS_BASE_URL to the address people open (e.g. "
+        "LMS_BASE_URL=http://127.0.0.1:8001)."
+    )
+    logging.getLogger("app.cli").warning(line)
+    typer.secho(line, fg=typer.colors.YELLOW, err=True)
 
 
 @users_cli.command("create")
@@ -329,7 +376,8 @@ def _print_job(job_id: str) -> None:
         job = cert_service.job_status(session, job_id, with_items=False)
     typer.echo(
         f"{job.state}: issued {job.issued_count}, ineligible {job.ineligible_count}, "
-        f"failed {job.failed_count}, PDFs {job.rendered_count}"
+        + (f"already certified {job.certified_count}, " if job.certified_count else "")
+        + f"failed {job.failed_count}, PDFs {job.rendered_count}"
         + (f" — {job.error}" if job.error else "")
     )
 

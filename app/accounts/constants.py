@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from app.core.i18n import gettext_ as _
+
 
 class Role(StrEnum):
     LEARNER = "learner"
@@ -18,6 +20,18 @@ class Role(StrEnum):
 
 
 STAFF_ROLES = frozenset({Role.CONTENT_ADMIN, Role.TRAINING_OFFICER, Role.ADMIN})
+
+
+def role_labels() -> dict[str, str]:
+    """The roles as the admin pages name them (DESIGN.md's role names)."""
+    return {
+        Role.LEARNER.value: _("Peserta (ASN)"),
+        Role.MENTOR.value: _("Mentor"),
+        Role.OPD_HEAD.value: _("Kepala OPD"),
+        Role.CONTENT_ADMIN.value: _("Pengelola konten"),
+        Role.TRAINING_OFFICER.value: _("Penyelenggara pelatihan"),
+        Role.ADMIN.value: _("Admin sistem"),
+    }
 
 
 class Employment(StrEnum):

@@ -10,12 +10,19 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from app.accounts import activation, roster, service
-from app.accounts.constants import GOLONGAN_PPPK, PANGKAT_PNS, Employment, JenisJabatan, Role
+from app.accounts.constants import (
+    GOLONGAN_PPPK,
+    PANGKAT_PNS,
+    Employment,
+    JenisJabatan,
+    Role,
+    role_labels,
+)
 from app.accounts.schemas import OpdCreate, UserCreate, UserUpdate
 from app.auth import service as auth_service
 from app.auth.dependencies import AdminPrincipal, SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
-from app.core.errors import LMSError
+from app.core.errors import LMSError, pydantic_message
 from app.core.i18n import gettext_ as _
 from app.web.templating import render
 
@@ -30,6 +37,7 @@ PER_PAGE = 50
 def _choices() -> dict[str, Any]:
     return {
         "roles": [r.value for r in Role],
+        "role_labels": role_labels(),
         "employments": [e.value for e in Employment],
         "pangkat_pns": list(PANGKAT_PNS.items()),
         "golongan_pppk": list(GOLONGAN_PPPK),
@@ -40,7 +48,7 @@ def _choices() -> dict[str, Any]:
 def _form_error(exc: Exception) -> tuple[str, dict[str, str]]:
     """A page-level message and per-field messages from a domain or schema error."""
     if isinstance(exc, ValidationError):
-        fields = {".".join(str(p) for p in e["loc"]): e["msg"] for e in exc.errors()}
+        fields = {".".join(str(p) for p in e["loc"]): pydantic_message(e) for e in exc.errors()}
         return _("Periksa kembali isian yang ditandai."), fields
     assert isinstance(exc, LMSError)
     errors = getattr(exc, "errors", None) or []
@@ -62,7 +70,7 @@ def users_page(
         {
             "users": users, "total": total, "q": q or "", "opd": opd or "",
             "page": max(page, 1), "pages": max(1, math.ceil(total / PER_PAGE)),
-            "opds": service.list_opds(db),
+            "opds": service.list_opds(db), "role_labels": role_labels(),
         },
     )  # fmt: skip
 

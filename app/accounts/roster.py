@@ -21,6 +21,7 @@ from app.accounts.schemas import ImportError_, ImportResult
 from app.accounts.service import check_profile
 from app.core.db import utcnow
 from app.core.errors import ValidationFailed
+from app.core.i18n import gettext_ as _
 from app.core.tables import cell_text, read_table
 
 TEMPLATE_HEADERS = (
@@ -102,11 +103,8 @@ def _map_headers(raw: list[Any]) -> dict[int, str]:
     missing = [COLUMN_LABEL[f] for f in REQUIRED_FIELDS if f not in columns.values()]
     if missing:
         raise ValidationFailed(
-            "Kolom wajib tidak ada di baris judul: "
-            + ", ".join(missing)
-            + ". Gunakan templat: "
-            + ", ".join(TEMPLATE_HEADERS)
-            + ".",
+            _("Kolom wajib tidak ada di baris judul: %(value)s. Gunakan templat: %(value2)s.")
+            % {"value": ", ".join(missing), "value2": ", ".join(TEMPLATE_HEADERS)},
             field="file",
             code="missing_columns",
         )
@@ -127,7 +125,9 @@ def _rows_from(table: Iterator[list[Any]]) -> list[RosterRow]:
         rows.append(RosterRow(row=number, values=values))
         if len(rows) > MAX_ROWS:
             raise ValidationFailed(
-                f"Berkas melebihi {MAX_ROWS} baris; bagi menjadi beberapa berkas.", field="file"
+                _("Berkas melebihi %(MAX_ROWS)s baris; bagi menjadi beberapa berkas.")
+                % {"MAX_ROWS": MAX_ROWS},
+                field="file",
             )
     return rows
 

@@ -30,6 +30,7 @@ from app.auth.dependencies import (
 )
 from app.auth.service import Principal
 from app.core.errors import PayloadTooLarge
+from app.core.i18n import gettext_ as _
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -92,7 +93,8 @@ def import_users(
     `import_id` selects the batch for POST /users/activation."""
     if file.size is not None and file.size > settings.max_roster_bytes:
         raise PayloadTooLarge(
-            f"Berkas maksimal {settings.max_roster_bytes // (1024 * 1024)} MiB.",
+            _("Berkas maksimal %(value)s MiB.")
+            % {"value": settings.max_roster_bytes // (1024 * 1024)},
             code="file_too_large",
         )
     return roster.import_roster(

@@ -255,7 +255,9 @@ def _opd_id(session: Session, code: str | None) -> int | None:
         return None
     opd = repository.get_opd_by_code(session, code.strip().upper())  # codes are stored upper-case
     if opd is None:
-        raise ValidationFailed(f"Kode OPD '{code}' tidak ditemukan.", field="opd_code")
+        raise ValidationFailed(
+            _("Kode OPD '%(code)s' tidak ditemukan.") % {"code": code}, field="opd_code"
+        )
     return opd.id
 
 
@@ -265,11 +267,14 @@ def _check_unique(
     if nip:
         other = repository.get_user_by_nip(session, nip)
         if other is not None and other.id != user_id:
-            raise Conflict(f"NIP {nip} sudah terdaftar.", code="duplicate_nip")
+            raise Conflict(_("NIP %(nip)s sudah terdaftar.") % {"nip": nip}, code="duplicate_nip")
     if email:
         other = repository.get_user_by_email(session, email)
         if other is not None and other.id != user_id:
-            raise Conflict(f"Email {email} sudah dipakai akun lain.", code="duplicate_email")
+            raise Conflict(
+                _("Email %(email)s sudah dipakai akun lain.") % {"email": email},
+                code="duplicate_email",
+            )
 
 
 def set_password(user: User, password: str, settings: Settings) -> None:
@@ -365,13 +370,15 @@ def create_opd(session: Session, data: OpdCreate) -> OpdRead:
     if not name:
         raise ValidationFailed("Nama OPD wajib diisi.", field="name")
     if repository.get_opd_by_code(session, code) is not None:
-        raise Conflict(f"Kode OPD {code} sudah ada.", code="duplicate_opd")
+        raise Conflict(_("Kode OPD %(code)s sudah ada.") % {"code": code}, code="duplicate_opd")
     parent = None
     if data.parent_code and data.parent_code.strip():
         parent = repository.get_opd_by_code(session, data.parent_code.strip().upper())
         if parent is None:
             raise ValidationFailed(
-                f"OPD induk '{data.parent_code}' tidak ditemukan.", field="parent_code"
+                _("OPD induk '%(parent_code)s' tidak ditemukan.")
+                % {"parent_code": data.parent_code},
+                field="parent_code",
             )
     opd = Opd(code=code, name=name, parent_id=parent.id if parent else None)
     repository.add(session, opd)

@@ -21,6 +21,7 @@ from app.auth.models import ApiToken, WebSession
 from app.core.config import Settings
 from app.core.db import session_scope, utcnow
 from app.core.errors import Forbidden, InvalidCredentials, Throttled
+from app.core.i18n import gettext_ as _
 
 SESSION_TOUCH_SECONDS = 60  # write last_seen_at at most once a minute per session
 
@@ -74,8 +75,8 @@ def check_throttle(session: Session, keys: list[tuple[str, str]], settings: Sett
         if count >= limits[scope] and oldest is not None:
             retry = int((oldest + window - now).total_seconds()) + 1
             raise Throttled(
-                "Terlalu banyak percobaan masuk yang gagal. "
-                f"Coba lagi dalam {max(1, retry // 60 + (1 if retry % 60 else 0))} menit.",
+                _("Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam %(value)s menit.")
+                % {"value": max(1, retry // 60 + (1 if retry % 60 else 0))},
                 retry_after=retry,
             )
 
@@ -243,7 +244,8 @@ def count_request(scope: str, key: str, *, limit: int, window_seconds: int) -> N
         if count >= limit and oldest is not None:
             retry = int((oldest + window - now).total_seconds()) + 1
             raise Throttled(
-                f"Terlalu banyak permintaan. Coba lagi dalam {max(1, retry)} detik.",
+                _("Terlalu banyak permintaan. Coba lagi dalam %(value)s detik.")
+                % {"value": max(1, retry)},
                 retry_after=retry,
             )
         repository.delete_failures_before(own, scope, key, now - window)  # rows stay bounded

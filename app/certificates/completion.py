@@ -28,3 +28,11 @@ def on_user_changed(session: Session, user_id: int) -> None:
     from app.certificates import service
 
     service.user_changed(session, user_id, get_settings())
+
+
+@events.on_run_requirements_changed
+def on_run_requirements_changed(session: Session, run_id: int) -> None:
+    """The course's required activities changed: store or drop the run's completions."""
+    from app.certificates import service
+
+    service.recompute_run(session, run_id, get_settings())

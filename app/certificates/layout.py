@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.core.config import Settings
 from app.core.errors import ValidationFailed
+from app.core.i18n import gettext_ as _
 
 PAGE_WIDTH_MM = 297.0
 PAGE_HEIGHT_MM = 210.0
@@ -189,7 +190,7 @@ def parse_layout(raw: str | bytes | dict[str, Any]) -> Layout:
             data = json.loads(raw)
         except ValueError as exc:
             raise ValidationFailed(
-                f"Tata letak bukan JSON yang valid: {exc}",
+                _("Tata letak bukan JSON yang valid: %(exc)s") % {"exc": exc},
                 field="layout_json",
                 code="invalid_layout",
             ) from None
@@ -204,7 +205,9 @@ def parse_layout(raw: str | bytes | dict[str, Any]) -> Layout:
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         raise ValidationFailed(
-            f"Tata letak tidak valid — {detail}", errors=errors, code="invalid_layout"
+            _("Tata letak tidak valid — %(detail)s") % {"detail": detail},
+            errors=errors,
+            code="invalid_layout",
         ) from None
 
 

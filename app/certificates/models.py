@@ -81,6 +81,11 @@ class CertificateTemplate(Base):
     background_key: Mapped[str | None] = mapped_column(String(512))  # storage key (PNG/JPEG)
     background_sha256: Mapped[str | None] = mapped_column(String(64))
     layout_json: Mapped[str] = mapped_column(Text)
+    # The signature block's signer for certificates drawn with this template; None: the
+    # institution's setting (Settings.cert_signer_*).
+    signer_name: Mapped[str | None] = mapped_column(String(255))
+    signer_nip: Mapped[str | None] = mapped_column(String(18))
+    signer_jabatan: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
@@ -184,6 +189,7 @@ class IssueJob(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     issued_count: Mapped[int] = mapped_column(Integer, default=0)
     ineligible_count: Mapped[int] = mapped_column(Integer, default=0)
+    certified_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
     rendered_count: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[int | None] = mapped_column(
@@ -209,7 +215,7 @@ class IssueJobItem(Base):
     )
     state: Mapped[str] = mapped_column(
         String(16), default="pending"
-    )  # pending issued ineligible failed
+    )  # pending issued ineligible certified (already had a valid one) failed
     certificate_id: Mapped[int | None] = mapped_column(
         ForeignKey("certificate.id", ondelete="SET NULL")
     )

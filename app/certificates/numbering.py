@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.certificates import repository
 from app.core.errors import ValidationFailed
+from app.core.i18n import gettext_ as _
 
 DEFAULT_TEMPLATE = "{seq:04d}/{course_code}/BKPSDM/{month_roman}/{year}"
 FIELDS = frozenset({"seq", "course_code", "month_roman", "month", "year", "run_id"})
@@ -28,13 +29,14 @@ def check_template(template: str) -> None:
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     except ValueError as exc:
-        raise ValidationFailed(f"Templat nomor tidak sah: {exc}", field="number_template") from None
+        raise ValidationFailed(
+            _("Templat nomor tidak sah: %(exc)s") % {"exc": exc}, field="number_template"
+        ) from None
     unknown = names - FIELDS
     if unknown or "seq" not in names:
         raise ValidationFailed(
-            "Templat nomor harus memuat {seq} dan hanya memakai: "
-            + ", ".join(sorted(FIELDS))
-            + ".",
+            _("Templat nomor harus memuat {seq} dan hanya memakai: %(value)s.")
+            % {"value": ", ".join(sorted(FIELDS))},
             field="number_template",
         )
 

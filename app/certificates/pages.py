@@ -21,7 +21,7 @@ from app.certificates import service
 from app.certificates.layout import display_code
 from app.certificates.schemas import CertificateRead, MyCertificate
 from app.core.config import Settings
-from app.core.errors import PayloadTooLarge, ValidationFailed
+from app.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.web.templating import render
 
@@ -88,10 +88,12 @@ def my_certificate_page(
 ) -> Response:
     """One certificate of the caller (staff may open anyone's; others get 404, not 403)."""
     certificate = service.certificate_detail(db, certificate_id, principal, settings)
+    view = certificate_view(certificate)
+    crumbs = [(_("Sertifikat saya"), "/sertifikat"), (view["course_title"], None)]
     return render(
         request,
         "certificates/detail.html",
-        {"c": certificate_view(certificate), "labels": labels()},
+        {"c": view, "labels": labels(), "breadcrumbs": crumbs},
     )
 
 
@@ -166,5 +168,22 @@ def verify_submit(
 def verify_page(request: Request, code: str, db: SessionDep, settings: SettingsDep) -> Response:
     """Public: status with colour and words, and the record's snapshot; unknown codes are 404."""
     throttle(request, settings)
-    record = service.verify(db, code)
+    try:
+        record = service.verify(db, code)
+    except NotFound:
+        # Back to the form with what was typed and a message (still a 404 for crawlers).
+        return render(
+            request,
+            "certificates/verify_form.html",
+            {
+                "values": {"code": code[:80]},
+                "errors": {
+                    "code": _(
+                        "Sertifikat dengan kode ini tidak ditemukan. Periksa kembali kode "
+                        "verifikasi (huruf A–Z dan angka 2–7) atau unggah berkas PDF-nya."
+                    )
+                },
+            },
+            status_code=404,
+        )
     return render(request, "certificates/verify.html", {"v": record, "labels": labels()})

@@ -61,10 +61,15 @@ _FONT_FILES = {
 PAGE_W = PAGE_WIDTH_MM * mm
 PAGE_H = PAGE_HEIGHT_MM * mm
 
+
 @dataclass(frozen=True, slots=True)
 class CurriculumSection:
+    """A mata pelatihan: a course section with its own JP (`jp`), or, on certificates issued
+    before sections carried JP, a group of subjects each with theirs."""
+
     title: str
-    subjects: tuple[tuple[str, float], ...]
+    subjects: tuple[tuple[str, float], ...] = ()
+    jp: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +124,17 @@ def format_score(score: float | None) -> str:
 
 
 def parse_curriculum(raw: str | None) -> tuple[CurriculumSection, ...]:
-    """`[[section, [[subject, jp], ...]], ...]` as stored on the certificate; bad data -> none."""
+    """`[[section, jp], ...]` as stored on the certificate (older ones: `[[section, [[subject,
+    jp], ...]], ...]`); bad data -> none."""
     if not raw:
         return ()
     try:
         data = json.loads(raw)
         return tuple(
-            CurriculumSection(str(section), tuple((str(s), float(jp)) for s, jp in subjects))
-            for section, subjects in data
+            CurriculumSection(str(section), jp=float(value))
+            if isinstance(value, int | float)
+            else CurriculumSection(str(section), tuple((str(s), float(jp)) for s, jp in value))
+            for section, value in data
         )
     except (ValueError, TypeError):
         return ()
@@ -542,12 +550,18 @@ def _draw_curriculum(c: Canvas, data: CertificateData, layout: Layout, *, frame:
     row_h = 6.4 * mm
     rows: list[tuple[str, str, str]] = []  # (kind, text, jp)
     number = 0
+    total = 0.0
     for section in data.curriculum:
+        if section.jp is not None:  # a mata pelatihan with its JP
+            number += 1
+            rows.append(("item", f"{number}. {section.title}", format_jp(section.jp)))
+            total += section.jp
+            continue
         rows.append(("section", section.title, ""))
         for subject, jp in section.subjects:
             number += 1
             rows.append(("subject", f"{number}. {subject}", format_jp(jp)))
-    total = sum(jp for s in data.curriculum for _n, jp in s.subjects)
+            total += jp
 
     def header(continued: bool) -> Any:
         if frame:
@@ -588,7 +602,7 @@ def _draw_curriculum(c: Canvas, data: CertificateData, layout: Layout, *, frame:
             c.setLineWidth(0.4)
         font = bold if kind == "section" else serif
         size = 10.5 if kind == "section" else 10.0
-        indent = 3 * mm if kind == "section" else 8 * mm
+        indent = 8 * mm if kind == "subject" else 3 * mm
         max_width = jp_col - left - indent - 2 * mm
         width = pdfmetrics.stringWidth(text, font, size)
         if width > max_width:
@@ -664,15 +678,11 @@ def sample_data(settings: Settings, *, curriculum: bool = True) -> CertificateDa
         place=settings.cert_place,
         issued_on=today,
         curriculum=(
-            CurriculumSection("Kelompok Dasar", (("Wawasan Kebangsaan", 2), ("Etika Publik", 2))),
-            CurriculumSection(
-                "Kelompok Inti",
-                (
-                    ("Konsep Manajemen Kinerja", 4),
-                    ("Penyusunan SKP", 6),
-                    ("Praktik dan Evaluasi", 6),
-                ),
-            ),
+            CurriculumSection("Wawasan Kebangsaan", jp=2),
+            CurriculumSection("Etika Publik", jp=2),
+            CurriculumSection("Konsep Manajemen Kinerja", jp=4),
+            CurriculumSection("Penyusunan SKP", jp=6),
+            CurriculumSection("Praktik dan Evaluasi", jp=6),
         )
         if curriculum
         else (),

@@ -353,3 +353,20 @@ def count_rendered(session: Session, job_id: str) -> int:
         )
         or 0
     )
+
+
+def jobs_to_watch(session: Session, since: dt.datetime, limit: int) -> Sequence[IssueJob]:
+    """Bulk issues still queued or running, and those since a moment that failed or left
+    failures, newest first (the officer's home page)."""
+    return session.scalars(
+        select(IssueJob)
+        .where(
+            or_(
+                IssueJob.state.in_(("queued", "running")),
+                (IssueJob.created_at >= since)
+                & or_(IssueJob.state == "failed", IssueJob.failed_count > 0),
+            )
+        )
+        .order_by(IssueJob.created_at.desc())
+        .limit(limit)
+    ).all()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -53,9 +53,10 @@ class RulesUpdate(BaseModel):
 
 
 class CheckRead(BaseModel):
-    name: str
+    name: str  # the check's code
     passed: bool
-    reason: str
+    reason: str  # in the reader's language (Accept-Language or the UI's choice)
+    params: dict[str, Any] = Field(default_factory=dict)  # what `reason` is made from
 
 
 class EligibilityRead(BaseModel):
@@ -103,6 +104,8 @@ class IneligibleItem(BaseModel):
 class IssueResult(BaseModel):
     issued: list[IssuedItem] = Field(default_factory=list)
     ineligible: list[IneligibleItem] = Field(default_factory=list)
+    # Chosen (or, for "everyone", enrolled) learners who already hold a valid certificate.
+    already_certified: list[IssuedItem] = Field(default_factory=list)
     job_id: str | None = None
 
 
@@ -224,6 +227,7 @@ class JobRead(BaseModel):
     total: int
     issued_count: int
     ineligible_count: int
+    certified_count: int = 0  # already held a valid certificate: nothing issued
     failed_count: int
     rendered_count: int
     percent: int

@@ -51,6 +51,7 @@ from app.core import clock
 from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.i18n import N_
 from app.courses import service as courses_service
 from app.courses.models import Course, Enrolment, Run
 from app.jp import service as jp_service
@@ -119,6 +120,11 @@ def add_years(day: dt.date, years: int) -> dt.date:
 def rules_for(session: Session, course_id: int, settings: Settings) -> Rules:
     """The course's effective certification rules."""
     return rules_mod.resolve(course_id, repository.get_rules(session, course_id), settings)
+
+
+def own_rules(session: Session, course_id: int) -> CertificationRules | None:
+    """The course's own rule values (None where it follows the institution), for the form."""
+    return repository.get_rules(session, course_id)
 
 
 def rules_read(rules: Rules) -> RulesRead:
@@ -202,8 +208,9 @@ class RunContext:
     facts: CourseFacts
     rules: Rules
     posttest_quiz_ids: list[int]
-    curriculum: list[tuple[str, list[tuple[str, float]]]]
+    curriculum: list[tuple[str, float]]  # (section title, its JP), sections with JP only
     template: tuple[int, int] | None = None  # (id, version) the certificates are drawn with
+    signer: tuple[str, str | None, str] | None = None  # (name, NIP, jabatan) of the template
 
 
 @dataclass(slots=True)
@@ -224,23 +231,26 @@ def _context(session: Session, run_id: int, settings: Settings) -> RunContext:
     required: list[tuple[int, str]] = []
     posttest_quiz_ids: list[int] = []
     posttest_activities: set[int] = set()
-    curriculum: list[tuple[str, list[tuple[str, float]]]] = []
+    curriculum: list[tuple[str, float]] = []
     for section in course.sections:
-        subjects: list[tuple[str, float]] = []
+        minutes = 0
         for activity in section.activities:
             if activity.hidden:
                 continue
             if activity.kind == "quiz":
-                quiz = quizzes_service.quiz_for_activity(session, activity.id)
-                if quiz.kind == "posttest":
+                try:
+                    quiz = quizzes_service.quiz_for_activity(session, activity.id)
+                except NotFound:  # the activity is being made; its quiz row comes next
+                    quiz = None
+                if quiz is not None and quiz.kind == "posttest":
                     posttest_quiz_ids.append(quiz.id)
                     posttest_activities.add(activity.id)
             if activity.required:
                 required.append((activity.id, activity.title))
-            subjects.append(
-                (activity.title, round(activity.duration_minutes / settings.minutes_per_jp, 2))
-            )
-        curriculum.append((section.title, subjects))
+            minutes += activity.duration_minutes or 0
+        jp = section_jp(minutes, settings)
+        if jp > 0:
+            curriculum.append((section.title, jp))
     facts = CourseFacts(
         course_id=course.id,
         code=course.code,
@@ -252,6 +262,7 @@ def _context(session: Session, run_id: int, settings: Settings) -> RunContext:
     from app.certificates import templates as cert_templates
 
     template = cert_templates.template_for_course(session, course.id)
+    signer = cert_templates.signer_for(template, settings)
     return RunContext(
         run=run,
         course=course,
@@ -260,19 +271,20 @@ def _context(session: Session, run_id: int, settings: Settings) -> RunContext:
         posttest_quiz_ids=posttest_quiz_ids,
         curriculum=curriculum,
         template=(template.id, template.version),
+        signer=(signer.name, signer.nip, signer.jabatan),
     )
 
 
 def _missing_profile(profile: accounts_service.ProfileView | None) -> tuple[str, ...]:
     if profile is None:
-        return tuple(label for _, label in checks.PROFILE_FIELDS)
+        return checks.PROFILE_FIELDS
     values = {
         "nip": profile.nip,
         "pangkat_golongan": profile.pangkat_golongan,
         "jabatan": profile.jabatan,
         "opd": profile.opd_code,
     }
-    return tuple(label for key, label in checks.PROFILE_FIELDS if not values[key])
+    return tuple(key for key in checks.PROFILE_FIELDS if not values[key])
 
 
 def _submissions(session: Session, enrolment_ids: Sequence[int]) -> dict[int, tuple[bool, bool]]:
@@ -389,17 +401,21 @@ def missing(session: Session, run_id: int, user_id: int, settings: Settings) -> 
     return eligibility(session, run_id, user_id, settings).missing
 
 
-def missing_for_run(session: Session, run_id: int, settings: Settings) -> dict[int, list[str]]:
+def missing_for_run(
+    session: Session, run_id: int, settings: Settings
+) -> dict[int, list[dict[str, Any]]]:
     """What each active participant of a run who has not completed it still misses (the
-    failed checks' reasons), keyed by user id; a fixed number of queries for the whole run."""
+    failed checks as {"code", "params"}, described in the reader's language when the message is
+    rendered: eligibility.describe_item), keyed by user id; a fixed number of queries for the
+    whole run."""
     ctx = _context(session, run_id, settings)
-    found: dict[int, list[str]] = {}
+    found: dict[int, list[dict[str, Any]]] = {}
     for uid, learner in _run_learners(session, ctx).items():
         assert learner.result is not None
         if learner.enrolment_status != "active" or learner.completion is not None:
             continue
         if not learner.result.completed:
-            found[uid] = [c.reason for c in learner.result.missing]
+            found[uid] = [c.as_data() for c in learner.result.missing]
     return found
 
 
@@ -413,7 +429,11 @@ def eligibility_for(
 
 
 def check_reads(items: Sequence[Check]) -> list[CheckRead]:
-    return [CheckRead(name=c.name, passed=c.passed, reason=c.reason) for c in items]
+    """Checks for the API, their reasons in the request's language."""
+    return [
+        CheckRead(name=c.name, passed=c.passed, reason=c.reason, params=dict(c.params))
+        for c in items
+    ]
 
 
 # --- completion ----------------------------------------------------------------------------------
@@ -501,13 +521,17 @@ def recompute_run(session: Session, run_id: int, settings: Settings) -> list[int
 # --- issuing -------------------------------------------------------------------------------------
 
 
+def section_jp(minutes: float, settings: Settings) -> float:
+    """LAN: a section (mata pelatihan) earns its visible activities' minutes / 45 JP, rounded
+    as settings.jp_rounding says (the JP ledger's rule)."""
+    return jp_service.minutes_to_jp(minutes, settings)
+
+
 def _curriculum_json(ctx: RunContext) -> str | None:
-    if not ctx.rules.curriculum_page:
+    """The curriculum page: each section with JP and its JP; none when no section has JP."""
+    if not ctx.rules.curriculum_page or not ctx.curriculum:
         return None
-    return json.dumps(
-        [[title, [[name, jp] for name, jp in subjects]] for title, subjects in ctx.curriculum],
-        ensure_ascii=False,
-    )
+    return json.dumps([[title, jp] for title, jp in ctx.curriculum], ensure_ascii=False)
 
 
 def certificate_row(
@@ -568,9 +592,9 @@ def certificate_row(
         "score": score,
         "predikat": predikat,
         "issuer": settings.institution_name,
-        "signer_name": settings.cert_signer_name,
-        "signer_nip": settings.cert_signer_nip,
-        "signer_jabatan": settings.cert_signer_jabatan,
+        "signer_name": ctx.signer[0] if ctx.signer else settings.cert_signer_name,
+        "signer_nip": ctx.signer[1] if ctx.signer else settings.cert_signer_nip,
+        "signer_jabatan": ctx.signer[2] if ctx.signer else settings.cert_signer_jabatan,
         "place": settings.cert_place,
         "issued_on": issued_on,
         "issued_at": issued_at,
@@ -661,32 +685,28 @@ def _issue_one(
 
 def _candidates(
     learners: dict[int, Learner], user_ids: Sequence[int] | None
-) -> tuple[list[Learner], list[IneligibleItem]]:
+) -> tuple[list[Learner], list[IneligibleItem], list[IssuedItem]]:
+    """(to issue, not eligible with the checks they fail, already certified with the number)."""
     chosen: list[Learner] = []
     refused: list[IneligibleItem] = []
-    if user_ids is None:
-        for learner in learners.values():
-            assert learner.result is not None
-            if learner.result.eligible:
-                chosen.append(learner)
-        return chosen, refused
-    for uid in dict.fromkeys(user_ids):
+    certified: list[IssuedItem] = []
+    wanted = list(learners) if user_ids is None else list(dict.fromkeys(user_ids))
+    for uid in wanted:
         found = learners.get(uid)
         if found is None:
             refused.append(
-                IneligibleItem(
-                    user_id=uid,
-                    checks=[CheckRead(name="enrolled", passed=False,
-                                      reason="Tidak terdaftar di angkatan ini.")],
-                )
-            )  # fmt: skip
+                IneligibleItem(user_id=uid, checks=check_reads([Check("enrolled", False)]))
+            )
             continue
         assert found.result is not None
+        cert = found.certificate
         if found.result.eligible:
             chosen.append(found)
-        else:
+        elif cert is not None and checks.already_certified(found.result, cert.status):
+            certified.append(IssuedItem(id=cert.id, number=cert.number, user_id=uid))
+        elif user_ids is not None:
             refused.append(IneligibleItem(user_id=uid, checks=check_reads(found.result.missing)))
-    return chosen, refused
+    return chosen, refused, certified
 
 
 def issue(
@@ -701,17 +721,19 @@ def issue(
     (IssueResult.job_id) whose progress GET /api/v1/jobs/{id} reports."""
     ctx = _context(session, run_id, settings)
     learners = _run_learners(session, ctx, user_ids)
-    chosen, refused = _candidates(learners, user_ids)
+    chosen, refused, certified = _candidates(learners, user_ids)
     if len(chosen) > settings.cert_sync_issue_max:
         job_id = start_issue_job(session, run_id, [lr.facts.user_id for lr in chosen], by, settings)
-        return IssueResult(issued=[], ineligible=refused, job_id=job_id)
+        return IssueResult(
+            issued=[], ineligible=refused, already_certified=certified, job_id=job_id
+        )
     issued: list[IssuedItem] = []
     notices: list[NewNotification] = []
     for learner in chosen:
         cert = _issue_one(session, ctx, learner, by=by, settings=settings, notices=notices)
         issued.append(IssuedItem(id=cert.id, number=cert.number, user_id=cert.user_id))
     notifications.notify_many(session, notices, settings)  # one call for the whole run
-    return IssueResult(issued=issued, ineligible=refused)
+    return IssueResult(issued=issued, ineligible=refused, already_certified=certified)
 
 
 def create_issue_job(
@@ -762,7 +784,24 @@ def job_status(session: Session, job_id: str, *, with_items: bool = True) -> Job
     job = repository.get_job(session, job_id)
     if job is None:
         raise NotFound("Pekerjaan tidak ditemukan.", code="job_not_found")
-    done = job.issued_count + job.ineligible_count + job.failed_count
+    items = (
+        [
+            JobItemRead(
+                user_id=i.user_id,
+                state=i.state,
+                certificate_id=i.certificate_id,
+                message=checks.decode_reasons(i.message),
+            )
+            for i in repository.job_items(session, job_id)
+        ]
+        if with_items
+        else []
+    )
+    return _job_read(job, items)
+
+
+def _job_read(job: IssueJob, items: list[JobItemRead]) -> JobRead:
+    done = job.issued_count + job.ineligible_count + job.certified_count + job.failed_count
     steps = job.total + job.issued_count  # issue every item, then render each issued one
     percent = (
         100
@@ -771,23 +810,19 @@ def job_status(session: Session, job_id: str, *, with_items: bool = True) -> Job
         if steps
         else 0
     )
-    items = (
-        [
-            JobItemRead(
-                user_id=i.user_id, state=i.state, certificate_id=i.certificate_id, message=i.message
-            )
-            for i in repository.job_items(session, job_id)
-        ]
-        if with_items
-        else []
-    )
     return JobRead(
         id=job.id, run_id=job.run_id, state=job.state, total=job.total,
         issued_count=job.issued_count, ineligible_count=job.ineligible_count,
+        certified_count=job.certified_count,
         failed_count=job.failed_count, rendered_count=job.rendered_count,
         percent=min(percent, 100), created_at=job.created_at, finished_at=job.finished_at,
         error=job.error, items=items,
     )  # fmt: skip
+
+
+def jobs_to_watch(session: Session, since: dt.datetime, limit: int = 5) -> list[JobRead]:
+    """Bulk issues queued or running, and recent ones that failed or left failures (one query)."""
+    return [_job_read(job, []) for job in repository.jobs_to_watch(session, since, limit)]
 
 
 # --- revoke and re-issue -------------------------------------------------------------------------
@@ -1105,7 +1140,7 @@ def _verify_read(session: Session, cert: Certificate) -> VerifyRead:
     )  # fmt: skip
 
 
-NOT_FOUND_MESSAGE = "Sertifikat tidak ditemukan. Periksa kembali kode verifikasi."
+NOT_FOUND_MESSAGE = N_("Sertifikat tidak ditemukan. Periksa kembali kode verifikasi.")
 
 
 def verify(session: Session, code: str) -> VerifyRead:

@@ -69,6 +69,7 @@ def item_state_labels() -> dict[str, str]:
         "pending": _("Menunggu"),
         "issued": _("Diterbitkan"),
         "ineligible": _("Belum memenuhi syarat"),
+        "certified": _("Sudah bersertifikat"),
         "failed": _("Gagal"),
     }
 
@@ -104,6 +105,11 @@ def _matches(row: ParticipantRow, status: str, opd: str, q: str) -> bool:
     }.get(status, True)
 
 
+def issuable(row: ParticipantRow) -> bool:
+    """A certificate can be issued now: eligible and holding no valid one."""
+    return bool(row.eligible) and row.certificate_status != "valid"
+
+
 def filter_rows(
     rows: Iterable[ParticipantRow], status: str, opd: str, q: str
 ) -> list[ParticipantRow]:
@@ -114,7 +120,13 @@ def _run_context(db: Session, run_id: int, principal: Principal) -> dict[str, An
     run = courses_service.get_run(db, run_id)
     course = courses_service.course_detail(db, run.course_id, principal)
     brief = next(r for r in course.runs if r.id == run.id)
-    return {"course": course, "run": brief}
+    crumbs = [
+        (_("Studio"), "/studio"),
+        (course.title, f"/studio/courses/{course.id}/runs"),
+        (brief.name, f"/studio/runs/{run.id}"),
+        (_("Pemantauan peserta"), f"/studio/runs/{run.id}/monitor"),
+    ]
+    return {"course": course, "run": brief, "breadcrumbs": crumbs}
 
 
 @router.get("/runs/{run_id}/monitor")
@@ -139,9 +151,9 @@ def run_monitor_page(
             **context,
             "rows": shown,
             "total": len(rows),
-            "eligible_uncertified": sum(
-                1 for r in rows if r.eligible and r.certificate_status != "valid"
-            ),
+            "eligible_uncertified": sum(1 for r in rows if issuable(r)),
+            "selectable": sum(1 for r in shown if issuable(r)),
+            "certified": sum(1 for r in rows if r.certificate_status == "valid"),
             "opds": sorted({r.opd for r in rows if r.opd}),
             "filters": {"status": status, "opd": opd, "q": q},
             "query": query,
@@ -187,6 +199,10 @@ def issue_page(
     chosen = user_ids if scope == "selected" else None
     if scope == "selected" and not chosen:
         raise ValidationFailed(_("Centang dulu peserta yang akan diterbitkan sertifikatnya."))
+    if chosen is None and not any(issuable(r) for r in service.run_monitor(db, run_id, settings)):
+        raise ValidationFailed(
+            _("Belum ada peserta yang memenuhi syarat dan belum bersertifikat di angkatan ini.")
+        )
     job_id = service.start_issue_job(db, run_id, chosen, principal.user_id, settings)
     return RedirectResponse(f"/studio/certificate-jobs/{job_id}", status_code=303)
 
@@ -196,7 +212,7 @@ def _job_context(db: Session, job_id: str) -> dict[str, Any]:
     return {
         "job": job,
         "people": accounts_service.profiles(db, [i.user_id for i in job.items]),
-        "done": job.issued_count + job.ineligible_count + job.failed_count,
+        "done": job.issued_count + job.ineligible_count + job.certified_count + job.failed_count,
         "running": job.state in JOB_RUNNING,
         "state_labels": job_state_labels(),
         "item_labels": item_state_labels(),
@@ -208,6 +224,7 @@ def job_page(request: Request, job_id: str, db: SessionDep, principal: Officer) 
     """The bulk issue's progress page: htmx polls the fragment; without JS the page refreshes."""
     context = _job_context(db, job_id)
     context.update(_run_context(db, context["job"].run_id, principal))
+    context["breadcrumbs"] = [*context["breadcrumbs"], (_("Penerbitan sertifikat"), None)]
     return render(request, "certificates/studio/job.html", context)
 
 
@@ -283,6 +300,10 @@ def _detail(
             "errors": errors or {},
             "values": values or {},
             "labels": certificate_labels(),
+            "breadcrumbs": [
+                (_("Kelola sertifikat"), "/studio/certificates"),
+                (certificate.number, None),
+            ],
         },
         status_code=status_code,
     )
@@ -397,3 +418,8 @@ def reissue_page(
 from app.certificates.template_editor import router as _template_editor_router  # noqa: E402
 
 router.include_router(_template_editor_router)
+
+# The certification-rules form (content admins too) lives in app/certificates/rules_form.py.
+from app.certificates.rules_form import router as _rules_form_router  # noqa: E402
+
+router.include_router(_rules_form_router)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.certificates import numbering, repository, rules
+from app.certificates import eligibility, numbering, repository, rules
 from app.certificates import service as cert_service
 from app.certificates.models import RunCompletion
 from app.core.config import Settings, get_settings
@@ -128,17 +128,26 @@ def _issue_batch(
 ) -> None:
     items: list[dict[str, Any]] = []
     chosen: list[cert_service.Learner] = []
+    certified = 0
     for uid in batch:
         learner = learners.get(uid)
         if learner is None:
+            not_enrolled = eligibility.Check("enrolled", False)
             items.append({"job_id": job_id, "user_id": uid, "state": "ineligible",
-                          "message": "Tidak terdaftar di angkatan ini."})  # fmt: skip
+                          "message": eligibility.encode_reasons([not_enrolled])})  # fmt: skip
             continue
         assert learner.result is not None
+        cert = learner.certificate
         if not learner.result.eligible:
-            reasons = "; ".join(c.reason for c in learner.result.missing)
+            if cert is not None and eligibility.already_certified(learner.result, cert.status):
+                items.append({"job_id": job_id, "user_id": uid, "state": "certified",
+                              "certificate_id": cert.id, "message": cert.number})  # fmt: skip
+                certified += 1
+                continue
+            # Stored as codes: the progress page describes them in the officer's language.
+            reasons = eligibility.encode_reasons(learner.result.missing)
             items.append({"job_id": job_id, "user_id": uid, "state": "ineligible",
-                          "message": reasons[:2000]})  # fmt: skip
+                          "message": reasons})  # fmt: skip
             continue
         chosen.append(learner)
     issued = 0
@@ -193,8 +202,9 @@ def _issue_batch(
         issued = len(chosen)
     repository.update_items(session, items)
     repository.bump_job(
-        session, job_id, utcnow(), issued_count=issued, ineligible_count=len(items) - issued
-    )
+        session, job_id, utcnow(), issued_count=issued, certified_count=certified,
+        ineligible_count=len(items) - issued - certified,
+    )  # fmt: skip
 
 
 def _render_pending(job_id: str, settings: Settings, workers: int | None = None) -> bool:

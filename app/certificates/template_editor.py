@@ -19,6 +19,7 @@ from app.auth.service import Principal
 from app.certificates import templates as service
 from app.certificates.layout import FIELDS, Element
 from app.certificates.models import CertificateTemplate
+from app.core.config import get_settings
 from app.core.errors import LMSError, NotFound, PayloadTooLarge, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
@@ -79,6 +80,7 @@ def _editor(
     *,
     layout_text: str | None = None,
     name: str | None = None,
+    signer: tuple[str, str, str] | None = None,
     error: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     notice: str | None = None,
@@ -93,6 +95,19 @@ def _editor(
             "course_title": _course_title(db, template.course_id),
             "layout_text": layout_text if layout_text is not None else template.layout_json,
             "name": name if name is not None else template.name,
+            "signer": dict(
+                zip(
+                    ("name", "nip", "jabatan"),
+                    signer
+                    or (
+                        template.signer_name or "",
+                        template.signer_nip or "",
+                        template.signer_jabatan or "",
+                    ),
+                    strict=True,
+                )
+            ),
+            "signer_default": service.signer_for(None, get_settings()),
             "error": error,
             "errors": errors or [],
             "notice": _notice(notice),
@@ -188,8 +203,12 @@ def save_page(
     principal: Editor,
     name: Annotated[str, Form()] = "",
     layout_json: Annotated[str, Form()] = "",
+    signer_name: Annotated[str, Form()] = "",
+    signer_nip: Annotated[str, Form()] = "",
+    signer_jabatan: Annotated[str, Form()] = "",
 ) -> Response:
     template = _resolve(db, ref)
+    signer = (signer_name, signer_nip, signer_jabatan)
     try:
         service.save_template(
             db,
@@ -198,6 +217,7 @@ def save_page(
             name=name,
             layout_text=layout_json,
             by_id=principal.user_id,
+            signer=signer,
         )
     except LMSError as exc:
         db.rollback()
@@ -208,6 +228,7 @@ def save_page(
             template,
             layout_text=layout_json,
             name=name,
+            signer=signer,
             error=exc.detail,
             errors=_errors_of(exc),
             status_code=422,

@@ -4,6 +4,7 @@ layout JSON, version bumped on each save), background upload checks, and preview
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import threading
@@ -18,6 +19,7 @@ from app.certificates.models import Certificate, CertificateTemplate, Certificat
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from app.core.i18n import gettext_ as _
 from app.storage import get_storage
 
 BACKGROUND_PREFIX = "certificate-backgrounds"
@@ -36,6 +38,9 @@ class TemplateInfo:
     has_background: bool
     background_sha256: str | None
     updated_at: str
+    signer_name: str | None = None  # None: the institution's setting
+    signer_nip: str | None = None
+    signer_jabatan: str | None = None
 
 
 def info(template: CertificateTemplate) -> TemplateInfo:
@@ -48,6 +53,9 @@ def info(template: CertificateTemplate) -> TemplateInfo:
         has_background=template.background_key is not None,
         background_sha256=template.background_sha256,
         updated_at=template.updated_at.isoformat() if template.updated_at else "",
+        signer_name=template.signer_name,
+        signer_nip=template.signer_nip,
+        signer_jabatan=template.signer_jabatan,
     )
 
 
@@ -166,6 +174,53 @@ def render_template_for(
 # --- editing ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """Who signs: printed in the signature block (name, NIP, jabatan)."""
+
+    name: str
+    nip: str | None
+    jabatan: str
+
+
+def signer_for(template: CertificateTemplate | None, settings: Settings) -> Signer:
+    """The template's own signer where it sets one, else the institution's (LMS_CERT_SIGNER_*),
+    field by field."""
+    own = template if template is not None else None
+    return Signer(
+        name=(own.signer_name if own and own.signer_name else settings.cert_signer_name),
+        nip=(own.signer_nip if own and own.signer_nip else settings.cert_signer_nip),
+        jabatan=(
+            own.signer_jabatan if own and own.signer_jabatan else settings.cert_signer_jabatan
+        ),
+    )
+
+
+def clean_signer(
+    name: str | None, nip: str | None, jabatan: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """A template's signer fields: trimmed, blank = the institution's; the NIP checked."""
+    from app.accounts.nip import NIPError, normalise_nip, parse_nip
+
+    name_ = " ".join((name or "").split()) or None
+    jabatan_ = " ".join((jabatan or "").split()) or None
+    nip_ = normalise_nip(nip or "") or None
+    if name_ is not None and len(name_) > 255:
+        raise ValidationFailed(
+            "Nama penandatangan paling panjang 255 karakter.", field="signer_name"
+        )
+    if jabatan_ is not None and len(jabatan_) > 255:
+        raise ValidationFailed(
+            "Jabatan penandatangan paling panjang 255 karakter.", field="signer_jabatan"
+        )
+    if nip_ is not None:
+        try:
+            parse_nip(nip_)
+        except NIPError as exc:
+            raise ValidationFailed(f"NIP penandatangan: {exc}", field="signer_nip") from None
+    return name_, nip_, jabatan_
+
+
 def save_template(
     session: Session,
     *,
@@ -174,9 +229,12 @@ def save_template(
     name: str,
     layout_text: str,
     by_id: int | None,
+    signer: tuple[str | None, str | None, str | None] | None = None,
 ) -> CertificateTemplate:
-    """Create or update a template after validating its layout; each save bumps the version."""
+    """Create or update a template after validating its layout; each save bumps the version.
+    `signer` (name, NIP, jabatan; None each = the institution's) is set when given."""
     layout = parse_layout(layout_text)
+    cleaned = clean_signer(*signer) if signer is not None else None
     name = name.strip()
     if not name or len(name) > 255:
         raise ValidationFailed("Nama templat wajib diisi (maks. 255 karakter).", field="name")
@@ -195,6 +253,8 @@ def save_template(
         template.version += 1
         template.updated_by_id = by_id
         template.updated_at = utcnow()
+    if cleaned is not None:
+        template.signer_name, template.signer_nip, template.signer_jabatan = cleaned
     session.flush()
     return template
 
@@ -221,7 +281,8 @@ def check_background(data: bytes, settings: Settings) -> ImageCheck:
     A4 landscape; every refusal says what is wrong."""
     if len(data) > settings.cert_background_max_bytes:
         raise PayloadTooLarge(
-            f"Gambar latar terlalu besar (maks. {settings.cert_background_max_bytes // (1024 * 1024)} MB).",
+            _("Gambar latar terlalu besar (maks. %(value)s MB).")
+            % {"value": settings.cert_background_max_bytes // (1024 * 1024)},
             max_bytes=settings.cert_background_max_bytes,
         )
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -239,8 +300,16 @@ def check_background(data: bytes, settings: Settings) -> ImageCheck:
             width, height = img.size
             if width * height > settings.cert_background_max_pixels:
                 raise ValidationFailed(
-                    f"Resolusi gambar latar terlalu besar ({width}×{height}); maks. "
-                    f"{settings.cert_background_max_pixels:,} piksel (mis. 3508×2480 = A4 300 dpi).",
+                    _(
+                        "Resolusi gambar latar terlalu besar (%(width)s×%(height)s); maks. %(cert_background_max_pixels)s piksel (mis. 3508×2480 = A4 300 dpi)."
+                    )
+                    % {
+                        "width": width,
+                        "height": height,
+                        "cert_background_max_pixels": format(
+                            settings.cert_background_max_pixels, ","
+                        ),
+                    },
                     field="background",
                 )
             if img.format != fmt:
@@ -250,19 +319,24 @@ def check_background(data: bytes, settings: Settings) -> ImageCheck:
             img.verify()
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValidationFailed(
-            f"Gambar latar rusak atau tidak dapat dibaca: {exc}", field="background"
+            _("Gambar latar rusak atau tidak dapat dibaca: %(exc)s") % {"exc": exc},
+            field="background",
         ) from None
     except Image.DecompressionBombError:
         raise ValidationFailed("Resolusi gambar latar terlalu besar.", field="background") from None
     if width < 600 or height < 400:
         raise ValidationFailed(
-            f"Gambar latar terlalu kecil ({width}×{height}); minimal 600×400 piksel.",
+            _("Gambar latar terlalu kecil (%(width)s×%(height)s); minimal 600×400 piksel.")
+            % {"width": width, "height": height},
             field="background",
         )
     ratio = width / height
     if not 1.25 <= ratio <= 1.6:
         raise ValidationFailed(
-            f"Gambar latar harus mendatar seukuran A4 landscape (rasio ≈ 1,41); gambar ini {ratio:.2f}.",
+            _(
+                "Gambar latar harus mendatar seukuran A4 landscape (rasio ≈ 1,41); gambar ini %(ratio)s."
+            )
+            % {"ratio": format(ratio, ".2f")},
             field="background",
         )
     return ImageCheck(fmt, width, height, ctype)
@@ -327,4 +401,10 @@ def preview_pdf(
     render_template = pdf.RenderTemplate(
         layout=layout, background=background, background_sha256=sha, key="preview"
     )
-    return pdf.render(pdf.sample_data(settings), render_template, settings)
+    sample = pdf.sample_data(settings)
+    signer = signer_for(template, settings)
+    sample = dataclasses.replace(
+        sample, signer_name=signer.name, signer_nip=signer.nip or sample.signer_nip,
+        signer_jabatan=signer.jabatan,
+    )  # fmt: skip
+    return pdf.render(sample, render_template, settings)

@@ -30,6 +30,7 @@ from app.competency.service import CatalogLookup, fold
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import ValidationFailed
+from app.core.i18n import gettext_ as _
 from app.core.tables import cell_text, read_table
 
 
@@ -110,11 +111,10 @@ def read_sheet(data: IO[bytes], columns: tuple[Column, ...], max_rows: int) -> l
     missing = [c.label for c in columns if c.required and c.field not in mapped.values()]
     if missing:
         raise ValidationFailed(
-            "Kolom wajib tidak ada di baris judul: "
-            + ", ".join(missing)
-            + ". Gunakan templat dengan kolom: "
-            + ", ".join(c.label for c in columns)
-            + ".",
+            _(
+                "Kolom wajib tidak ada di baris judul: %(value)s. Gunakan templat dengan kolom: %(value2)s."
+            )
+            % {"value": ", ".join(missing), "value2": ", ".join(c.label for c in columns)},
             field="file",
             code="missing_columns",
         )
@@ -126,7 +126,9 @@ def read_sheet(data: IO[bytes], columns: tuple[Column, ...], max_rows: int) -> l
         rows.append(SheetRow(number, values))
         if len(rows) > max_rows:
             raise ValidationFailed(
-                f"Berkas melebihi {max_rows} baris; bagi menjadi beberapa berkas.", field="file"
+                _("Berkas melebihi %(max_rows)s baris; bagi menjadi beberapa berkas.")
+                % {"max_rows": max_rows},
+                field="file",
             )
     if not rows:
         raise ValidationFailed("Berkas tidak berisi baris data.", field="file", code="empty_file")

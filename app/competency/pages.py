@@ -15,7 +15,7 @@ from app.competency import imports, repository, service
 from app.competency.constants import GROUP_LABELS, CompetencyGroup, ImportKind
 from app.competency.schemas import CompetencyCreate, CompetencyUpdate, EnrolByGapIn, GapMapRead
 from app.core.config import Settings
-from app.core.errors import LMSError, ValidationFailed
+from app.core.errors import LMSError, ValidationFailed, pydantic_message
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
 from app.web.templating import render
@@ -31,7 +31,7 @@ HEAT_STEPS = (
     (1, "#fff8e1", "#4a3b00"),
     (25, "#ffe0b2", "#4a2800"),
     (50, "#ffab91", "#3e1200"),
-    (75, "#d84315", "#ffffff"),
+    (75, "#bf360c", "#ffffff"),  # 5.6:1 (#d84315 was 4.4:1)
 )
 
 
@@ -46,7 +46,7 @@ FormFields = Annotated[dict[str, str], Depends(form_fields)]
 
 def _errors_of(exc: Exception) -> tuple[str, dict[str, str]]:
     if isinstance(exc, ValidationError):
-        fields = {str(e["loc"][0]): e["msg"] for e in exc.errors() if e["loc"]}
+        fields = {str(e["loc"][0]): pydantic_message(e) for e in exc.errors() if e["loc"]}
         return _("Periksa kembali isian yang ditandai."), fields
     assert isinstance(exc, LMSError)
     listed = getattr(exc, "errors", None) or []
@@ -73,6 +73,11 @@ def heat(percent: float) -> tuple[str, str]:
     return background, colour
 
 
+def _crumbs(*tail: tuple[str, str | None]) -> list[tuple[str, str | None]]:
+    """Breadcrumbs under "Pengembangan kompetensi" (base.html shows them)."""
+    return [(_("Pengembangan kompetensi"), "/studio/competency"), *tail]
+
+
 # --- hub and catalog ----------------------------------------------------------------------------
 
 
@@ -97,6 +102,7 @@ def _catalog_page(
             "groups": service.group_choices(),
             "group_labels": group_labels(),
             "values": values or {"group": CompetencyGroup.TEKNIS.value, "max_level": "5"},
+            "breadcrumbs": _crumbs((_("Katalog kompetensi"), None)),
             "errors": errors or {},
             "error": error,
             "saved": request.query_params.get("saved"),
@@ -151,7 +157,9 @@ def _edit_page(
         request,
         "competency/edit.html",
         {"c": competency, "values": values, "errors": errors or {}, "error": error,
-         "groups": service.group_choices()},
+         "groups": service.group_choices(),
+         "breadcrumbs": _crumbs((_("Katalog kompetensi"), "/studio/competency/catalog"),
+                                (competency.name, None))},
         status_code=status_code,
     )  # fmt: skip
 
@@ -206,7 +214,8 @@ def _import_page(
         "competency/import.html",
         {"kind": kind.value, "title": _import_titles()[kind.value], "result": result,
          "error": error, "filename": filename, "standards": standards[:STANDARDS_SHOWN],
-         "standards_total": len(standards), "names": service.competency_names(db)},
+         "standards_total": len(standards), "names": service.competency_names(db),
+         "breadcrumbs": _crumbs((_import_titles()[kind.value], None))},
         status_code=status_code,
     )  # fmt: skip
 
@@ -281,6 +290,7 @@ def gap_map_page(
             "data": data, "rows": _heatmap(data), "groups": service.group_choices(),
             "opds": repository.opds(db), "group": competency_group or "", "opd": opd or "",
             "error": error, "legend": [(m, bg, fg) for m, bg, fg in HEAT_STEPS],
+            "breadcrumbs": _crumbs((_("Peta kesenjangan kompetensi"), None)),
         },
         status_code=422 if error else 200,
     )  # fmt: skip
@@ -293,7 +303,12 @@ def gap_map_page(
 def asn_search_page(request: Request, db: SessionDep, _officer: Officer, q: str = "") -> Response:
     q = q.strip()
     found = repository.search_users(db, q) if len(q) >= 2 else []
-    return render(request, "competency/asn_search.html", {"q": q, "found": found})
+    crumbs = _crumbs((_("Kompetensi per ASN"), None))
+    return render(
+        request,
+        "competency/asn_search.html",
+        {"q": q, "found": found, "breadcrumbs": crumbs},
+    )
 
 
 def _gaps_context(
@@ -317,7 +332,15 @@ def asn_page(
     return render(
         request,
         "competency/asn.html",
-        {**context, "u": brief, "history": history, "names": service.competency_names(db)},
+        {
+            **context,
+            "u": brief,
+            "history": history,
+            "names": service.competency_names(db),
+            "breadcrumbs": _crumbs(
+                (_("Kompetensi per ASN"), "/studio/competency/asn"), (brief[1], None)
+            ),
+        },
     )
 
 
@@ -341,7 +364,8 @@ def _enrol_page(
         request,
         "competency/enrol.html",
         {"values": values, "preview": preview, "result": result, "error": error, "runs": runs,
-         "competencies": service.list_competencies(db), "opds": repository.opds(db)},
+         "competencies": service.list_competencies(db), "opds": repository.opds(db),
+         "breadcrumbs": _crumbs((_("Daftarkan berdasarkan kesenjangan"), None))},
         status_code=status_code,
     )  # fmt: skip
 

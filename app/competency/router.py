@@ -24,6 +24,7 @@ from app.competency.schemas import (
 )
 from app.core.config import Settings
 from app.core.errors import PayloadTooLarge
+from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
 
 router = APIRouter(prefix="/api/v1", tags=["competency"])
@@ -67,7 +68,8 @@ def deactivate_competency(
 def _check_size(file: UploadFile, settings: Settings) -> None:
     if file.size is not None and file.size > settings.max_roster_bytes:
         raise PayloadTooLarge(
-            f"Berkas terlalu besar (maksimal {settings.max_roster_bytes // (1024 * 1024)} MB).",
+            _("Berkas terlalu besar (maksimal %(value)s MB).")
+            % {"value": settings.max_roster_bytes // (1024 * 1024)},
             code="file_too_large",
         )
 

@@ -39,6 +39,7 @@ from app.competency.schemas import (
 )
 from app.core.config import Settings
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
 from app.courses.schemas import EnrolRequest
 
@@ -175,7 +176,10 @@ def catalog_rows(session: Session) -> list[Competency]:
 def get_competency(session: Session, code: str) -> Competency:
     competency = repository.get_competency(session, code.strip().lower())
     if competency is None:
-        raise NotFound(f"Kompetensi '{code}' tidak ada di katalog.", code="competency_not_found")
+        raise NotFound(
+            _("Kompetensi '%(code)s' tidak ada di katalog.") % {"code": code},
+            code="competency_not_found",
+        )
     return competency
 
 
@@ -183,14 +187,17 @@ def _check_levels(max_level: int, descriptions: list[str], settings: Settings) -
     """Levels run 1..max_level (PermenPANRB 38/2017: 1–5; the ceiling is a setting)."""
     if max_level > settings.competency_max_level:
         raise ValidationFailed(
-            f"Level tertinggi paling banyak {settings.competency_max_level}.", field="max_level"
+            _("Level tertinggi paling banyak %(competency_max_level)s.")
+            % {"competency_max_level": settings.competency_max_level},
+            field="max_level",
         )
     cleaned = [d.strip() for d in descriptions]
     while cleaned and not cleaned[-1]:
         cleaned.pop()
     if len(cleaned) > max_level:
         raise ValidationFailed(
-            f"Deskripsi level lebih banyak ({len(cleaned)}) daripada level tertinggi ({max_level}).",
+            _("Deskripsi level lebih banyak (%(n)s) daripada level tertinggi (%(max_level)s).")
+            % {"n": len(cleaned), "max_level": max_level},
             field="level_descriptions",
         )
     return cleaned
@@ -201,7 +208,10 @@ def create_competency(
 ) -> CompetencyRead:
     code = data.code.strip().lower().replace("-", "_")
     if repository.get_competency(session, code) is not None:
-        raise Conflict(f"Kode kompetensi '{code}' sudah dipakai.", code="duplicate_competency")
+        raise Conflict(
+            _("Kode kompetensi '%(code)s' sudah dipakai.") % {"code": code},
+            code="duplicate_competency",
+        )
     competency = Competency(
         code=code,
         name=" ".join(data.name.split()),
@@ -258,7 +268,8 @@ def course_tags(
     if unknown:
         known = ", ".join(c.code for c in repository.competencies(session, include_inactive=False))
         raise ValidationFailed(
-            f"Kompetensi tidak ada di katalog: {', '.join(unknown)}. Kode yang tersedia: {known}.",
+            _("Kompetensi tidak ada di katalog: %(value)s. Kode yang tersedia: %(known)s.")
+            % {"value": ", ".join(unknown), "known": known},
             field="competencies",
             code="unknown_competency",
         )
@@ -267,7 +278,8 @@ def course_tags(
         assert found is not None
         if level is not None and not 1 <= level <= found.max_level:
             raise ValidationFailed(
-                f"Level sasaran {found.name} harus 1–{found.max_level} (diterima {level}).",
+                _("Level sasaran %(name)s harus 1–%(max_level)s (diterima %(level)s).")
+                % {"name": found.name, "max_level": found.max_level, "level": level},
                 field="competencies",
                 code="bad_target_level",
             )
@@ -463,7 +475,9 @@ def gap_map(
         )
     opds = repository.opds(session)
     if opd_code and opd_code not in {code for _i, code, _n in opds}:
-        raise ValidationFailed(f"OPD '{opd_code}' tidak ditemukan.", field="opd")
+        raise ValidationFailed(
+            _("OPD '%(opd_code)s' tidak ditemukan.") % {"opd_code": opd_code}, field="opd"
+        )
     cells = repository.gap_map_cells(session, group=group or None, opd_code=opd_code or None)
     opd_by_id = {oid: (code, name) for oid, code, name in opds}
     present_codes = {c for _o, c, _n, _g in cells}
@@ -505,7 +519,9 @@ def gap_candidates(
     """Active ASN whose latest level in the competency is below their required level."""
     competency = get_competency(session, competency_code)
     if opd_code and repository.opd_id(session, opd_code) is None:
-        raise ValidationFailed(f"OPD '{opd_code}' tidak ditemukan.", field="opd_code")
+        raise ValidationFailed(
+            _("OPD '%(opd_code)s' tidak ditemukan.") % {"opd_code": opd_code}, field="opd_code"
+        )
     return [
         GapCandidate(user_id=r.user_id, name=r.name, nip=r.nip, opd_code=r.opd_code,
                      achieved=r.level, required=r.required)
@@ -523,9 +539,10 @@ def enrol_by_gap(session: Session, data: EnrolByGapIn, principal: Principal) -> 
         return EnrolByGapResult(competency=code, run_id=run.id, dry_run=True, candidates=candidates)
     if not candidates:
         raise ValidationFailed(
-            "Tidak ada ASN dengan kesenjangan pada kompetensi ini"
-            + (f" di OPD {data.opd_code}" if data.opd_code else "")
-            + ".",
+            _("Tidak ada ASN dengan kesenjangan pada kompetensi ini di OPD %(opd)s.")
+            % {"opd": data.opd_code}
+            if data.opd_code
+            else _("Tidak ada ASN dengan kesenjangan pada kompetensi ini."),
             field="competency",
             code="no_gap_candidates",
         )

@@ -127,8 +127,10 @@ class Settings(BaseSettings):
     cert_curriculum_page: bool = True
     cert_number_template: str = "{seq:04d}/{course_code}/BKPSDM/{month_roman}/{year}"
     cert_place: str = "Kabupaten Contoh"
-    cert_signer_name: str = "Kepala BKPSDM"
-    cert_signer_nip: str | None = None
+    # The signature block (name, NIP, jabatan); demo values: set the real signer's. A certificate
+    # template may name its own signer (studio, template editor).
+    cert_signer_name: str = "Dr. Hendra Wijaya, S.Sos., M.Si."
+    cert_signer_nip: str | None = "197503122000031002"
     cert_signer_jabatan: str = "Kepala Badan Kepegawaian dan Pengembangan Sumber Daya Manusia"
 
     # Signing keys: `lms keys init` makes a local CA, a PKCS#12 signing certificate and an

@@ -38,3 +38,21 @@ def user_changed(session: Session, user_id: int) -> None:
     """A user's profile changed: profile-complete rules may now hold."""
     for listener in _user_listeners:
         listener(session, user_id)
+
+
+RunListener = Callable[[Session, int], None]
+_requirement_listeners: list[RunListener] = []
+
+
+def on_run_requirements_changed(listener: RunListener) -> RunListener:
+    """Register `listener(session, run_id)`; usable as a decorator."""
+    if listener not in _requirement_listeners:
+        _requirement_listeners.append(listener)
+    return listener
+
+
+def run_requirements_changed(session: Session, run_id: int) -> None:
+    """A run's course changed what completion needs (an activity required, hidden, added or
+    removed): completions may now hold or no longer hold."""
+    for listener in _requirement_listeners:
+        listener(session, run_id)

@@ -15,6 +15,7 @@ from typing import IO, Any
 from openpyxl import load_workbook
 
 from app.core.errors import UnsupportedMediaType
+from app.core.i18n import gettext_ as _
 
 SNIFF_BYTES = 8192
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text" export
@@ -36,7 +37,8 @@ _XLSX_ERRORS = (
 
 def _bad_xlsx(exc: Exception) -> UnsupportedMediaType:
     return UnsupportedMediaType(
-        f"Berkas XLSX rusak atau bukan lembar kerja Excel: {exc}", code="bad_xlsx"
+        _("Berkas XLSX rusak atau bukan lembar kerja Excel: %(exc)s") % {"exc": exc},
+        code="bad_xlsx",
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from app.core.i18n import gettext_ as _
+
 
 class Category(StrEnum):
     """PermenPANRB 38/2017 competency groups a course builds."""
@@ -70,3 +72,52 @@ class EnrolmentStatus(StrEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
     COMPLETED = "completed"
+
+
+# --- labels people read for the stored values (in the reader's language) -----------------------
+
+
+def category_labels() -> dict[str, str]:
+    return {
+        Category.MANAJERIAL.value: _("Manajerial"),
+        Category.SOSIAL_KULTURAL.value: _("Sosial kultural"),
+        Category.TEKNIS.value: _("Teknis"),
+    }
+
+
+def mode_labels() -> dict[str, str]:
+    return {
+        LearningMode.E_LEARNING.value: _("E-learning"),
+        LearningMode.BLENDED.value: _("Blended"),
+        LearningMode.KLASIKAL.value: _("Klasikal"),
+    }
+
+
+def funding_labels() -> dict[str, str]:
+    return {
+        FundingSource.APBD_KABUPATEN.value: "APBD Kabupaten",
+        FundingSource.APBD_PROVINSI.value: "APBD Provinsi",
+        FundingSource.APBN.value: "APBN",
+        FundingSource.NON_ANGGARAN.value: _("Non-anggaran"),
+    }
+
+
+def kind_labels() -> dict[str, str]:
+    return {
+        ActivityKind.VIDEO.value: _("Video"),
+        ActivityKind.DOCUMENT.value: _("Dokumen PDF"),
+        ActivityKind.PAGE.value: _("Bacaan"),
+        ActivityKind.FILE.value: _("Berkas"),
+        ActivityKind.LINK.value: _("Tautan"),
+        ActivityKind.SCORM.value: _("Modul interaktif (SCORM)"),
+        ActivityKind.QUIZ.value: _("Kuis"),
+    }
+
+
+def status_labels() -> dict[str, str]:
+    """A course's publication state: shown to staff in the catalog and on the course page."""
+    return {
+        CourseStatus.DRAFT.value: _("Draf"),
+        CourseStatus.PUBLISHED.value: _("Terbit"),
+        CourseStatus.ARCHIVED.value: _("Diarsipkan"),
+    }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from fastapi import Request, UploadFile
@@ -15,7 +16,8 @@ from starlette.responses import Response
 
 from app.auth.service import Principal
 from app.core.config import Settings
-from app.core.errors import Forbidden, NotFound, ValidationFailed
+from app.core.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from app.core.i18n import gettext_ as _
 from app.courses import repository, scorm, service, uploads
 from app.courses.constants import ActivityKind, CompletionRule
 from app.courses.models import Activity, Enrolment, ScormPackage, Section
@@ -93,9 +95,11 @@ def create_activity(
     file_name: str | None = None,
     upload: UploadFile | None = None,
     min_view_seconds: int = 0,
+    by: Principal | None = None,
 ) -> Activity:
     """Validate the fields first, then store the bytes, then the row (nothing half-written)."""
     data = service.ActivityInput(
+        by=by,
         kind=kind,
         title=title,
         duration_minutes=duration_minutes,
@@ -121,15 +125,64 @@ def create_activity(
     elif kind == ActivityKind.SCORM:
         if upload is None:
             raise ValidationFailed("Aktivitas SCORM memerlukan paket .zip.", field="file")
-        if upload.size is not None and upload.size > settings.max_scorm_bytes:
-            from app.core.errors import PayloadTooLarge
-
-            raise PayloadTooLarge(
-                f"Paket SCORM maksimal {settings.max_scorm_bytes // 1024**2} MiB.",
-                code="file_too_large",
-            )
-        data.scorm_package_id = import_scorm(session, upload.file, settings).id
+        data.scorm_package_id = _scorm_from_upload(session, upload, settings).id
     return service.add_activity(session, section, data)
+
+
+def _scorm_from_upload(session: Session, upload: UploadFile, settings: Settings) -> ScormPackage:
+    if upload.size is not None and upload.size > settings.max_scorm_bytes:
+        raise PayloadTooLarge(
+            _("Paket SCORM maksimal %(value)s MiB.")
+            % {"value": settings.max_scorm_bytes // 1024**2},
+            code="file_too_large",
+        )
+    return import_scorm(session, upload.file, settings)
+
+
+@dataclass(frozen=True, slots=True)
+class Replaced:
+    """What a replacement did: the activity, and for SCORM how many attempts stay on the old
+    package version."""
+
+    activity: Activity
+    attempts_on_old_version: int = 0
+
+
+def replace_content(
+    session: Session,
+    activity: Activity,
+    settings: Settings,
+    *,
+    upload: UploadFile | None = None,
+    file_id: int | None = None,
+    file_name: str | None = None,
+    by: Principal | None = None,
+) -> Replaced:
+    """New bytes for a video, document, file or SCORM activity, checked like a new upload; the
+    activity row, its position and its learners' progress stay."""
+    kind = ActivityKind(activity.kind)
+    if kind == ActivityKind.SCORM:
+        if upload is None:
+            raise ValidationFailed(_("Pilih paket SCORM (.zip) pengganti."), field="file")
+        package = _scorm_from_upload(session, upload, settings)
+        kept = service.replace_package(session, activity, package, by)
+        return Replaced(activity, kept)
+    if kind not in FILE_KINDS:
+        raise ValidationFailed(_("Aktivitas jenis ini tidak memakai berkas."), field="file")
+    if file_id is not None:
+        stored = repository.get_file(session, file_id)
+        if stored is None:
+            raise ValidationFailed(_("Berkas unggahan tidak ditemukan."), field="file_id")
+        name = (file_name or "").strip() or activity.title
+    elif upload is not None:
+        stored = uploads.store_stream(
+            session, get_storage(settings), upload.file, kind=kind.value, settings=settings
+        )
+        name = upload.filename or activity.title
+    else:
+        raise ValidationFailed(_("Pilih berkas pengganti."), field="file")
+    service.replace_file(session, activity, stored, name, by)
+    return Replaced(activity)
 
 
 def serve_activity_file(
@@ -171,7 +224,7 @@ def scorm_player_context(
     principal: Principal,
 ) -> dict[str, object]:
     """What templates/courses/_scorm_player.html needs for one launch."""
-    package = get_package(session, activity.scorm_package_id or 0)
+    package = get_package(session, attempt_package_id(session, enrolment, activity))
     manifest = json.loads(package.manifest_json)
     cmi = progress_service.scorm_launch(
         session,
@@ -191,8 +244,18 @@ def scorm_player_context(
     }
 
 
+def attempt_package_id(session: Session, enrolment: Enrolment | None, activity: Activity) -> int:
+    """The package a launch runs: the version the learner's attempt began on, else the
+    activity's current one."""
+    pinned = progress_service.scorm_attempt_package(
+        session, enrolment.id if enrolment else None, activity.id
+    )
+    return pinned or activity.scorm_package_id or 0
+
+
 def ensure_package_access(session: Session, principal: Principal, package_id: int) -> None:
-    """Staff, or a learner enrolled in a course with a visible activity using this package."""
+    """Staff, or a learner enrolled in a course with a visible activity using this package, or
+    whose attempt runs on this (older) version of it."""
     if service.is_staff(principal):
         return
     for activity in repository.activities_using_package(session, package_id):
@@ -200,6 +263,9 @@ def ensure_package_access(session: Session, principal: Principal, package_id: in
             continue
         if repository.active_enrolment_for_course(session, principal.user_id, activity.course_id):
             return
+    mine = [e.id for e, _run, _course in service.user_enrolments(session, principal.user_id)]
+    if progress_service.has_attempt_on_package(session, package_id, mine):
+        return
     raise Forbidden("Anda belum terdaftar di kursus yang memakai materi ini.", code="not_enrolled")
 
 

@@ -1033,10 +1033,16 @@ def _upsert_activity(
         report.activities_created += 1
         report.changes.append(f"aktivitas baru: {planned.rel}")
         return activity
+    # No duration in the course's files: the media's own (video length, PDF pages, words).
+    stored = repository.get_file(session, file_id) if file_id else None
+    minutes = planned.duration_minutes or (
+        service.media_minutes(planned.kind.value, stored, planned.body) or 0
+    )
     wanted: dict[str, Any] = {
         "section_id": section.id,
         "title": planned.title,
-        "duration_minutes": planned.duration_minutes,
+        "duration_minutes": minutes,
+        "duration_manual": planned.duration_minutes > 0,
         "required": planned.required,
         "locked_until_previous": planned.locked_until_previous,
         "completion_rule": planned.completion_rule.value,

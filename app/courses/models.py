@@ -30,6 +30,9 @@ class ContentFile(Base):
     content_type: Mapped[str] = mapped_column(String(127))
     storage_key: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Facts read from the bytes at upload (app.courses.media): a video's length, a PDF's pages.
+    duration_seconds: Mapped[float | None]
+    page_count: Mapped[int | None] = mapped_column(Integer)
 
 
 class Course(TimestampMixin, Base):
@@ -97,10 +100,15 @@ class Activity(TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(255))
     duration_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # True when an editor typed the duration; False: it follows the media (length, pages, words).
+    duration_manual: Mapped[bool] = mapped_column(Boolean, default=False)
     required: Mapped[bool] = mapped_column(Boolean, default=True)
     completion_rule: Mapped[str] = mapped_column(String(32))
     locked_until_previous: Mapped[bool] = mapped_column(Boolean, default=False)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Learners may open the activity only from / until these moments (None: no limit).
+    available_from: Mapped[dt.datetime | None]
+    available_until: Mapped[dt.datetime | None]
     # Document/page: the least time on the page before "viewed" counts (0: opening it is enough).
     min_view_seconds: Mapped[int] = mapped_column(Integer, default=0)
     body_md: Mapped[str | None] = mapped_column(Text)
@@ -114,6 +122,24 @@ class Activity(TimestampMixin, Base):
     )
 
     file: Mapped[ContentFile | None] = relationship(lazy="raise")
+
+
+class CourseEdit(Base):
+    """One change to a published course: who changed which field of what, from what to what."""
+
+    __tablename__ = "course_edit"
+    __table_args__ = (Index("ix_course_edit_course_at", "course_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    target: Mapped[str] = mapped_column(String(16))  # course, section, activity
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    target_title: Mapped[str] = mapped_column(String(255))
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
 
 
 class ScormPackage(Base):

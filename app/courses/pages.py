@@ -5,14 +5,23 @@ from __future__ import annotations
 import math
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, verify_csrf
+from app.auth.service import Principal
+from app.competency import service as competency_service
 from app.core.errors import LMSError
-from app.core.i18n import gettext_ as _
 from app.core.markdown import render_markdown
-from app.courses import content, service
-from app.courses.constants import ActivityKind, Category, LearningMode
+from app.courses import content, player, service
+from app.courses.constants import (  # the labels live with the vocabularies; other domains import them
+    ActivityKind,
+    category_labels,
+    funding_labels,
+    kind_labels,
+    mode_labels,
+    status_labels,
+)
 from app.progress import service as progress_service
 from app.web.templating import render
 
@@ -21,49 +30,13 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 PER_PAGE = 24
 
 
-def category_labels() -> dict[str, str]:
-    return {
-        Category.MANAJERIAL.value: _("Manajerial"),
-        Category.SOSIAL_KULTURAL.value: _("Sosial kultural"),
-        Category.TEKNIS.value: _("Teknis"),
-    }
-
-
-def mode_labels() -> dict[str, str]:
-    return {
-        LearningMode.E_LEARNING.value: _("E-learning"),
-        LearningMode.BLENDED.value: _("Blended"),
-        LearningMode.KLASIKAL.value: _("Klasikal"),
-    }
-
-
-def funding_labels() -> dict[str, str]:
-    return {
-        "apbd_kabupaten": "APBD Kabupaten",
-        "apbd_provinsi": "APBD Provinsi",
-        "apbn": "APBN",
-        "non_anggaran": _("Non-anggaran"),
-    }
-
-
-def kind_labels() -> dict[str, str]:
-    return {
-        "video": _("Video"),
-        "document": _("Dokumen PDF"),
-        "page": _("Bacaan"),
-        "file": _("Berkas"),
-        "link": _("Tautan"),
-        "scorm": _("Modul interaktif (SCORM)"),
-        "quiz": _("Kuis"),
-    }
-
-
 def _labels() -> dict[str, dict[str, str]]:
     return {
         "category_labels": category_labels(),
         "mode_labels": mode_labels(),
         "funding_labels": funding_labels(),
         "kind_labels": kind_labels(),
+        "status_labels": status_labels(),
     }
 
 
@@ -101,21 +74,29 @@ def catalog_page(
             "open": bool(open),
             "page": page,
             "pages": max(1, math.ceil(total / PER_PAGE)),
+            "competency_names": competency_service.competency_names(db) if courses else {},
             **_labels(),
         },
     )
+
+
+def _course_context(db: Session, course_id: int, principal: Principal) -> dict[str, object]:
+    p = player.build(db, course_id, principal)
+    return {
+        "p": p,
+        "c": p.course,
+        "staff": service.is_staff(principal),
+        "player_states": player.state_labels(),
+        "breadcrumbs": player.breadcrumbs(p),
+        **_labels(),
+    }
 
 
 @router.get("/courses/{course_id}")
 def course_page(
     request: Request, course_id: int, db: SessionDep, principal: CurrentPrincipal
 ) -> Response:
-    outline = service.outline(db, course_id, principal)
-    return render(
-        request,
-        "courses/course.html",
-        {"o": outline, "c": outline.course, "staff": service.is_staff(principal), **_labels()},
-    )
+    return render(request, "courses/course.html", _course_context(db, course_id, principal))
 
 
 @router.get("/my/courses")
@@ -144,19 +125,9 @@ def enrol_self(
         service.self_enrol(db, run, principal)
     except LMSError as exc:
         db.rollback()
-        outline = service.outline(db, run.course_id, principal)
-        return render(
-            request,
-            "courses/course.html",
-            {
-                "o": outline,
-                "c": outline.course,
-                "staff": service.is_staff(principal),
-                "error": exc.detail,
-                **_labels(),
-            },
-            status_code=exc.status_code,
-        )
+        context = _course_context(db, run.course_id, principal)
+        context["error"] = exc.detail
+        return render(request, "courses/course.html", context, status_code=exc.status_code)
     return RedirectResponse(f"/courses/{run.course_id}?enrolled=1", status_code=303)
 
 
@@ -170,21 +141,23 @@ def activity_page(
 ) -> Response:
     activity = service.get_activity(db, activity_id)
     enrolment = service.ensure_content_access(db, principal, activity)
-    service.ensure_unlocked(db, enrolment, activity)
+    p = player.build(db, activity.course_id, principal, current_id=activity.id)
+    if enrolment is not None:
+        player.ensure_open(p)
     if activity.kind == ActivityKind.QUIZ:
         from app.quizzes.service import quiz_for_activity
 
         quiz = quiz_for_activity(db, activity.id)
         return RedirectResponse(f"/quizzes/{quiz.id}", status_code=303)
-    outline = service.outline(db, activity.course_id, principal)
-    flat = [item for _s, items in outline.sections for item in items]
-    index = next((i for i, item in enumerate(flat) if item.activity.id == activity.id), None)
+    item = p.current
     context: dict[str, object] = {
-        "o": outline,
+        "p": p,
         "a": service.activity_read(activity),
-        "item": flat[index] if index is not None else None,
-        "prev": flat[index - 1].activity if index else None,
-        "next": flat[index + 1].activity if index is not None and index + 1 < len(flat) else None,
+        "item": item,
+        "rule": player.rule_for(p, item, settings, activity.min_view_seconds or 0) if item else "",
+        "player_states": player.state_labels(),
+        "breadcrumbs": player.breadcrumbs(p, item),
+        "staff": service.is_staff(principal),
         "enrolled": enrolment is not None,
         "content_url": f"/api/v1/activities/{activity.id}/content",
         "progress_url": f"/api/v1/activities/{activity.id}/progress",

@@ -27,6 +27,7 @@ from app.courses.models import (
     ContentFile,
     Course,
     CourseCompetency,
+    CourseEdit,
     Enrolment,
     Run,
     ScormFile,
@@ -296,6 +297,8 @@ _ACTIVITY_WITH_ENROLMENT = select(
     Activity.duration_minutes,
     Activity.min_view_seconds,
     Activity.hidden,
+    Activity.available_from,
+    Activity.available_until,
     select(Enrolment.id)
     .join(Run, Run.id == Enrolment.run_id)
     .where(
@@ -312,9 +315,9 @@ _ACTIVITY_WITH_ENROLMENT = select(
 
 def activity_with_enrolment(
     session: Session, activity_id: int, user_id: int
-) -> Row[int, str, str, int, int, bool, int | None] | None:
-    """(id, kind, completion_rule, duration_minutes, min_view_seconds, hidden, enrolment id or
-    None) of an activity for a user, in one query."""
+) -> Row[int, str, str, int, int, bool, dt.datetime | None, dt.datetime | None, int | None] | None:
+    """(id, kind, completion_rule, duration_minutes, min_view_seconds, hidden, available_from,
+    available_until, enrolment id or None) of an activity for a user, in one query."""
     return session.execute(
         _ACTIVITY_WITH_ENROLMENT, {"activity_id": activity_id, "user_id": user_id}
     ).first()
@@ -399,3 +402,116 @@ def active_participants(session: Session, run_ids: Sequence[int]) -> list[tuple[
         )
     )
     return [(r, u) for r, u in rows]
+
+
+def runs_ending_between(
+    session: Session, first: dt.date, last: dt.date, *, started_by: dt.date
+) -> list[tuple[Run, Course]]:
+    """Runs of published courses under way (started by `started_by`) that end between two days,
+    soonest first, with their course."""
+    rows = session.execute(
+        select(Run, Course)
+        .join(Course, Course.id == Run.course_id)
+        .where(
+            Course.status == "published",
+            Run.starts_on <= started_by,
+            Run.ends_on >= first,
+            Run.ends_on <= last,
+        )
+        .order_by(Run.ends_on, Run.id)
+    )
+    return [(r, c) for r, c in rows]
+
+
+def count_runs_under_way(session: Session, on: dt.date) -> int:
+    """Runs of published courses that have started and not ended on a day."""
+    return int(
+        session.scalar(
+            select(func.count(Run.id))
+            .join(Course, Course.id == Run.course_id)
+            .where(Course.status == "published", Run.starts_on <= on, Run.ends_on >= on)
+        )
+        or 0
+    )
+
+
+def count_enrolments_since(session: Session, since: dt.datetime) -> int:
+    return int(
+        session.scalar(select(func.count(Enrolment.id)).where(Enrolment.enrolled_at >= since)) or 0
+    )
+
+
+def course_health(session: Session) -> Sequence[Any]:
+    """Per draft or published course, in one GROUP BY: (id, code, title, status, jp, visible
+    activities, their minutes, those with no minutes, those missing their file or package)."""
+    file_kinds = ("video", "document", "file")
+    visible = Activity.hidden.is_(False)
+    missing = or_(
+        and_(Activity.kind.in_(file_kinds), Activity.file_id.is_(None)),
+        and_(Activity.kind == "scorm", Activity.scorm_package_id.is_(None)),
+    )
+    return session.execute(
+        select(
+            Course.id,
+            Course.code,
+            Course.title,
+            Course.status,
+            Course.jp,
+            func.count(Activity.id).filter(visible),
+            func.coalesce(func.sum(Activity.duration_minutes).filter(visible), 0),
+            func.count(Activity.id).filter(visible, Activity.duration_minutes == 0),
+            func.count(Activity.id).filter(missing),
+        )
+        .outerjoin(Activity, Activity.course_id == Course.id)
+        .where(Course.status.in_(("draft", "published")))
+        .group_by(Course.id, Course.code, Course.title, Course.status, Course.jp)
+        .order_by(Course.title, Course.id)
+    ).all()
+
+
+# --- authoring (edits, edit log) -----------------------------------------------------------------
+
+
+def enrolment_count(session: Session, run_ids: Sequence[int]) -> int:
+    """Active and completed enrolments of some runs (how big a completion recompute is)."""
+    if not run_ids:
+        return 0
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Enrolment.run_id.in_(list(run_ids)),
+                Enrolment.status.in_(("active", "completed")),
+            )
+        )
+        or 0
+    )
+
+
+def add_edits(session: Session, edits: Sequence[CourseEdit]) -> None:
+    session.add_all(edits)
+    session.flush()
+
+
+def course_edits(
+    session: Session, course_id: int, *, limit: int = 100
+) -> list[tuple[CourseEdit, str | None]]:
+    """A course's recorded edits, newest first, with the editor's name (one query)."""
+    rows = session.execute(
+        select(CourseEdit, User.name)
+        .outerjoin(User, User.id == CourseEdit.user_id)
+        .where(CourseEdit.course_id == course_id)
+        .order_by(CourseEdit.at.desc(), CourseEdit.id.desc())
+        .limit(limit)
+    )
+    return [(e, name) for e, name in rows]
+
+
+def run_labels(session: Session, run_ids: Sequence[int]) -> dict[int, tuple[int, str, str]]:
+    if not run_ids:
+        return {}
+    rows = session.execute(
+        select(Run.id, Course.id, Course.title, Run.name)
+        .join(Course, Course.id == Run.course_id)
+        .where(Run.id.in_(list(run_ids)))
+    )
+    return {int(r): (int(c), str(t), str(n)) for r, c, t, n in rows}

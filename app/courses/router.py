@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
@@ -14,12 +14,15 @@ from starlette.responses import RedirectResponse, Response
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
 from app.core.config import Settings
-from app.core.errors import Forbidden, PayloadTooLarge, ValidationFailed
+from app.core.errors import Forbidden, PayloadTooLarge, ValidationFailed, pydantic_message
 from app.courses import content, service
 from app.courses.constants import ActivityKind, CompletionRule
 from app.courses.schemas import (
     ActivityCreated,
+    ActivityRead,
+    ActivityUpdate,
     CourseCreate,
+    CourseEditRead,
     CourseRead,
     CourseSummary,
     CourseUpdate,
@@ -28,8 +31,12 @@ from app.courses.schemas import (
     EnrolmentRead,
     EnrolRequest,
     EnrolResult,
+    ReplacedRead,
     RunCreate,
     SectionCreate,
+    SectionDeletion,
+    SectionOrder,
+    SectionUpdate,
     StatusRead,
 )
 from app.progress import service as progress_service
@@ -76,7 +83,7 @@ def get_course(course_id: int, db: SessionDep, principal: CurrentPrincipal) -> C
 def update_course(
     course_id: int, data: CourseUpdate, db: SessionDep, principal: Editor
 ) -> CourseRead:
-    service.update_course(db, service.get_course(db, course_id, principal), data)
+    service.update_course(db, service.get_course(db, course_id, principal), data, principal)
     return service.course_detail(db, course_id, principal)
 
 
@@ -109,7 +116,7 @@ def add_activity(
     section_id: int,
     db: SessionDep,
     settings: SettingsDep,
-    _editor: Editor,
+    principal: Editor,
     kind: Annotated[ActivityKind, Form()],
     title: Annotated[str, Form(max_length=255)],
     duration_minutes: Annotated[int, Form(ge=0, le=10_000)] = 0,
@@ -144,6 +151,7 @@ def add_activity(
         file_name=file_name,
         upload=file,
         min_view_seconds=min_view_seconds,
+        by=principal,
     )
     return ActivityCreated(
         id=activity.id,
@@ -157,17 +165,109 @@ def add_activity(
 
 @router.post("/activities/{activity_id}/hide", response_model=StatusRead)
 def hide_activity(
-    activity_id: int, db: SessionDep, _editor: Editor, hidden: bool = True
+    activity_id: int, db: SessionDep, principal: Editor, hidden: bool = True
 ) -> StatusRead:
-    service.set_hidden(db, service.get_activity(db, activity_id), hidden)
+    service.set_hidden(db, service.get_activity(db, activity_id), hidden, principal)
     return StatusRead(status="hidden" if hidden else "visible")
 
 
 @router.delete("/activities/{activity_id}", status_code=204)
-def delete_activity(activity_id: int, db: SessionDep, _editor: Editor) -> Response:
+def delete_activity(activity_id: int, db: SessionDep, principal: Editor) -> Response:
     """409 when learners already have progress in it: hide it instead."""
-    service.delete_activity(db, service.get_activity(db, activity_id))
+    service.delete_activity(db, service.get_activity(db, activity_id), principal)
     return Response(status_code=204)
+
+
+@router.patch("/activities/{activity_id}", response_model=ActivityRead)
+def update_activity(
+    activity_id: int, data: ActivityUpdate, db: SessionDep, principal: Editor
+) -> ActivityRead:
+    """Change title, body (page), url (link), duration (`null`: from the media), required,
+    hidden, lock, minimum view time or the availability window; the activity keeps its id and
+    every learner's progress. Required/hidden changes recompute completions."""
+    activity = service.update_activity(db, service.get_activity(db, activity_id), data, principal)
+    return service.activity_read(activity, with_body=True)
+
+
+@router.put("/activities/{activity_id}/file", response_model=ReplacedRead)
+def replace_activity_file(
+    activity_id: int,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: Editor,
+    file: Annotated[UploadFile | None, File()] = None,
+    file_id: Annotated[int | None, Form()] = None,
+    file_name: Annotated[str | None, Form(max_length=255)] = None,
+) -> ReplacedRead:
+    """New bytes for a video, document, file (multipart `file`, or `file_id` of a finished
+    direct upload) or SCORM package (`file`). Progress stays; a duration that follows the media
+    follows the new file; SCORM attempts already begun stay on their package version."""
+    activity = service.get_activity(db, activity_id)
+    done = content.replace_content(
+        db, activity, settings, upload=file, file_id=file_id, file_name=file_name, by=principal
+    )
+    return ReplacedRead(
+        activity=service.activity_read(service.get_activity(db, done.activity.id), with_body=True),
+        attempts_on_old_version=done.attempts_on_old_version,
+    )
+
+
+@router.patch("/sections/{section_id}", response_model=Created)
+def rename_section(
+    section_id: int, data: SectionUpdate, db: SessionDep, principal: Editor
+) -> Created:
+    section = service.rename_section(db, service.get_section(db, section_id), data.title, principal)
+    return Created(id=section.id)
+
+
+@router.post("/sections/{section_id}/move", response_model=Created)
+def move_section(
+    section_id: int,
+    db: SessionDep,
+    principal: Editor,
+    direction: Annotated[Literal["up", "down"], Query(alias="dir")],
+) -> Created:
+    section = service.get_section(db, section_id)
+    service.move_section(db, section, -1 if direction == "up" else 1, principal)
+    return Created(id=section.id)
+
+
+@router.put("/courses/{course_id}/sections/order", response_model=list[int])
+def reorder_sections(
+    course_id: int, data: SectionOrder, db: SessionDep, principal: Editor
+) -> list[int]:
+    """`{section_ids:[...]}`, every section of the course once, in the new order."""
+    course = service.get_course(db, course_id, principal)
+    service.reorder_sections(db, course, data.section_ids, principal)
+    return data.section_ids
+
+
+@router.get("/sections/{section_id}/deletion", response_model=SectionDeletion)
+def section_deletion(section_id: int, db: SessionDep, _editor: Editor) -> SectionDeletion:
+    """What deleting the section would take with it (activities, learners with progress)."""
+    return service.section_deletion(db, service.get_section(db, section_id))
+
+
+@router.delete("/sections/{section_id}", response_model=SectionDeletion)
+def delete_section(
+    section_id: int, db: SessionDep, principal: Editor, confirm: bool = False
+) -> SectionDeletion:
+    """An empty section at once; one with activities only with `?confirm=true` (409 otherwise,
+    naming the activities). Returns what was deleted."""
+    section = service.get_section(db, section_id)
+    return service.delete_section(db, section, confirm=confirm, by=principal)
+
+
+@router.get("/courses/{course_id}/edits", response_model=list[CourseEditRead])
+def course_edits(
+    course_id: int,
+    db: SessionDep,
+    principal: Editor,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[CourseEditRead]:
+    """Changes made to the course while it was published: who, when, which field, old -> new."""
+    course = service.get_course(db, course_id, principal)
+    return service.course_edits(db, course.id, limit=limit)
 
 
 @router.head("/activities/{activity_id}/content", include_in_schema=False)
@@ -181,15 +281,15 @@ def activity_content(
 ) -> Response:
     """The activity's bytes for enrolled learners and staff: Range on disk, presigned redirect on S3."""
     activity = service.get_activity(db, activity_id)
-    service.ensure_content_access(db, principal, activity)
+    enrolment = service.ensure_content_access(db, principal, activity)
     if activity.kind == ActivityKind.LINK and activity.url:
         return RedirectResponse(activity.url, status_code=307)
     if activity.kind == ActivityKind.PAGE:
         return Response(activity.body_md or "", media_type="text/markdown; charset=utf-8")
     if activity.kind == ActivityKind.SCORM and activity.scorm_package_id:
-        return RedirectResponse(
-            content.scorm_launch_url(db, activity.scorm_package_id), status_code=307
-        )
+        # An attempt begun before the package was replaced stays on its version.
+        package_id = content.attempt_package_id(db, enrolment, activity)
+        return RedirectResponse(content.scorm_launch_url(db, package_id), status_code=307)
     return content.serve_activity_file(
         request, db, settings, activity, download=request.query_params.get("download") == "1"
     )
@@ -286,7 +386,7 @@ async def scorm_commit(
     except PydanticValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from None
+        raise ValidationFailed(f"{field}: {pydantic_message(first)}", field=field) from None
     return await run_in_threadpool(_scorm_commit, activity_id, body, db, settings, principal)
 
 
@@ -300,7 +400,7 @@ def _scorm_commit(
     facts = content.facts(activity)
     if enrolment is None:  # a staff preview is not recorded
         return progress_service.to_read(None, facts)
-    package = content.get_package(db, activity.scorm_package_id)
+    package = content.get_package(db, content.attempt_package_id(db, enrolment, activity))
     return progress_service.scorm_commit(
         db,
         enrolment.id,
@@ -310,4 +410,5 @@ def _scorm_commit(
         cmi=body.cmi,
         mastery_score=package.mastery_score,
         settings=settings,
+        package_id=package.id,
     )

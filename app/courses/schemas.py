@@ -80,6 +80,15 @@ class ActivityRead(BaseModel):
     file_name: str | None = None
     file_size: int | None = None
     content_type: str | None = None
+    available_from: dt.datetime | None = None
+    available_until: dt.datetime | None = None
+    # True: typed by an editor; False: follows the media (video length, PDF pages, words).
+    duration_manual: bool = False
+    media_minutes: int | None = None  # what the media alone suggests
+    media_seconds: float | None = None  # a video's length read from the file
+    page_count: int | None = None  # a PDF's pages
+    min_view_seconds: int = 0
+    body: str | None = None  # a page's markdown (staff only)
 
 
 class SectionRead(BaseModel):
@@ -87,6 +96,7 @@ class SectionRead(BaseModel):
     title: str
     position: int
     activities: list[ActivityRead]
+    required_minutes: int = 0  # minutes of its visible required activities
 
 
 class CourseRead(CourseSummary):
@@ -94,10 +104,84 @@ class CourseRead(CourseSummary):
     description_html: str = ""
     sections: list[SectionRead] = Field(default_factory=list)
     runs: list[RunBrief] = Field(default_factory=list)
+    # Minutes of the visible required activities and the JP they make (1 JP = 45 minutes).
+    required_minutes: int = 0
+    suggested_jp: float = 0.0
 
 
 class SectionCreate(BaseModel):
     title: str = Field(min_length=1, max_length=255)
+
+
+class SectionUpdate(BaseModel):
+    title: str = Field(min_length=1, max_length=255)
+
+
+class SectionOrder(BaseModel):
+    """Every section id of the course, in the new order."""
+
+    section_ids: list[int] = Field(min_length=1, max_length=500)
+
+
+class ActivityUpdate(BaseModel):
+    """Fields to change; those not sent stay. `duration_minutes: null` returns the duration to
+    what the media says (video length, PDF pages, words of a page)."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=255)
+    body: str | None = Field(default=None, max_length=200_000)
+    url: str | None = Field(default=None, max_length=2048)
+    duration_minutes: int | None = Field(default=None, ge=0, le=10_000)
+    required: bool | None = None
+    hidden: bool | None = None
+    locked_until_previous: bool | None = None
+    min_view_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    available_from: dt.datetime | None = None
+    available_until: dt.datetime | None = None
+
+    @model_validator(mode="after")
+    def _window_in_order(self) -> ActivityUpdate:
+        if (
+            self.available_from is not None
+            and self.available_until is not None
+            and self.available_until <= self.available_from
+        ):
+            raise ValueError("available_until: batas akhir harus sesudah waktu mulai tersedia")
+        return self
+
+
+class ReplacedRead(BaseModel):
+    activity: ActivityRead
+    attempts_on_old_version: int = 0  # SCORM: attempts that stay on the previous package
+
+
+class CourseEditRead(BaseModel):
+    """One recorded change to a published course."""
+
+    id: int
+    at: dt.datetime
+    user_id: int | None
+    user_name: str | None
+    target: str
+    target_id: int | None
+    target_title: str
+    field: str
+    old_value: str | None
+    new_value: str | None
+
+
+class ActivityLoss(BaseModel):
+    id: int
+    title: str
+    kind: str
+    learners_with_progress: int
+
+
+class SectionDeletion(BaseModel):
+    """What deleting a section takes with it: its activities and the learners' progress in them."""
+
+    section_id: int
+    title: str
+    activities: list[ActivityLoss]
 
 
 class Created(BaseModel):

@@ -16,11 +16,14 @@ from sqlalchemy.orm import Session
 from app.accounts.constants import Role
 from app.accounts.nip import normalise_nip
 from app.auth.service import Principal
-from app.core import clock
+from app.core import clock, i18n
+from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.i18n import N_
+from app.core.i18n import gettext_ as _
 from app.core.markdown import render_markdown
-from app.courses import repository
+from app.courses import media, repository
 from app.courses.constants import (
     DEFAULT_RULE,
     ActivityKind,
@@ -28,10 +31,23 @@ from app.courses.constants import (
     CourseStatus,
     EnrolmentStatus,
 )
-from app.courses.models import Activity, Course, CourseCompetency, Enrolment, Run, Section
+from app.courses.models import (
+    Activity,
+    ContentFile,
+    Course,
+    CourseCompetency,
+    CourseEdit,
+    Enrolment,
+    Run,
+    ScormPackage,
+    Section,
+)
 from app.courses.schemas import (
+    ActivityLoss,
     ActivityRead,
+    ActivityUpdate,
     CourseCreate,
+    CourseEditRead,
     CourseRead,
     CourseSummary,
     CourseUpdate,
@@ -41,6 +57,7 @@ from app.courses.schemas import (
     EnrolResult,
     RunBrief,
     RunCreate,
+    SectionDeletion,
     SectionRead,
     SkippedItem,
 )
@@ -78,7 +95,9 @@ def get_course(session: Session, course_id: int, principal: Principal) -> Course
 def create_course(session: Session, data: CourseCreate, principal: Principal) -> Course:
     code = data.code.strip().upper()
     if repository.get_course_by_code(session, code) is not None:
-        raise Conflict(f"Kode kursus {code} sudah dipakai.", code="duplicate_course")
+        raise Conflict(
+            _("Kode kursus %(code)s sudah dipakai.") % {"code": code}, code="duplicate_course"
+        )
     course = Course(
         code=code,
         title=" ".join(data.title.split()),
@@ -99,7 +118,9 @@ def create_course(session: Session, data: CourseCreate, principal: Principal) ->
     try:
         repository.add(session, course)
     except IntegrityError:
-        raise Conflict(f"Kode kursus {code} sudah dipakai.", code="duplicate_course") from None
+        raise Conflict(
+            _("Kode kursus %(code)s sudah dipakai.") % {"code": code}, code="duplicate_course"
+        ) from None
     return course
 
 
@@ -114,8 +135,12 @@ def competency_tags(
     return competency_service.course_tags(session, codes, levels)
 
 
-def update_course(session: Session, course: Course, data: CourseUpdate) -> Course:
+def update_course(
+    session: Session, course: Course, data: CourseUpdate, by: Principal | None = None
+) -> Course:
+    """Change the course's details; on a published course each change is recorded."""
     fields = data.model_fields_set
+    log = EditLog(course, by, "course", course.id, course.title)
     for name, attr in (
         ("title", "title"),
         ("summary", "summary"),
@@ -123,20 +148,111 @@ def update_course(session: Session, course: Course, data: CourseUpdate) -> Cours
         ("jp", "jp"),
     ):
         if name in fields and getattr(data, name) is not None:
-            setattr(course, attr, getattr(data, name))
+            log.assign(course, attr, getattr(data, name), field=name)
     if data.category is not None:
-        course.category = data.category.value
+        log.assign(course, "category", data.category.value)
     if data.learning_mode is not None:
-        course.learning_mode = data.learning_mode.value
+        log.assign(course, "learning_mode", data.learning_mode.value)
     if data.competencies is not None or data.competency_levels is not None:
         current = {c.competency_code: c.target_level for c in course.competencies}
         codes = data.competencies if data.competencies is not None else list(current)
         tags = competency_tags(session, codes, data.competency_levels or {})
         if data.competency_levels is None:
             tags = {code: current.get(code) for code in tags}
+        if tags != current:
+            log.change("competencies", _tags_value(current), _tags_value(tags))
         repository.set_competencies(session, course, tags)
+    log.save(session)
     session.flush()
     return course
+
+
+def _tags_value(tags: Mapping[str, int | None]) -> str:
+    return ", ".join(f"{code}:{level}" if level else code for code, level in sorted(tags.items()))
+
+
+# --- the edit log -------------------------------------------------------------------------------
+
+_LOGGED_TEXT = 500  # a long text (a page's markdown) is recorded up to this many characters
+
+
+def _logged(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    text = str(value)
+    return text if len(text) <= _LOGGED_TEXT else text[: _LOGGED_TEXT - 1] + "…"
+
+
+class EditLog:
+    """Changes to one thing of a course, recorded (who, when, which field, old -> new) when the
+    course is published: learners may already rely on what was there."""
+
+    def __init__(
+        self, course: Course, by: Principal | None, target: str, target_id: int | None,
+        title: str,
+    ) -> None:  # fmt: skip
+        self.course, self.by = course, by
+        self.target, self.target_id, self.title = target, target_id, title
+        self.changed: list[tuple[str, str | None, str | None]] = []
+
+    def assign(self, obj: object, attr: str, value: object, *, field: str | None = None) -> bool:
+        """Set `obj.attr = value`; True (and noted) when it differs."""
+        old = getattr(obj, attr)
+        if old == value:
+            return False
+        setattr(obj, attr, value)
+        self.change(field or attr, _logged(old), _logged(value))
+        return True
+
+    def change(self, field: str, old: object, new: object) -> None:
+        self.changed.append((field, _logged(old), _logged(new)))
+
+    def fields(self) -> set[str]:
+        return {f for f, _o, _n in self.changed}
+
+    def save(self, session: Session) -> None:
+        if self.course.status != CourseStatus.PUBLISHED or not self.changed:
+            return
+        now = utcnow()
+        repository.add_edits(
+            session,
+            [
+                CourseEdit(
+                    course_id=self.course.id, user_id=(self.by.user_id or None) if self.by else None,
+                    at=now, target=self.target, target_id=self.target_id,
+                    target_title=self.title[:255], field=f, old_value=o, new_value=n,
+                )
+                for f, o, n in self.changed
+            ],
+        )  # fmt: skip
+
+
+def course_edits(session: Session, course_id: int, *, limit: int = 100) -> list[CourseEditRead]:
+    """The recorded edits of a course, newest first."""
+    return [
+        CourseEditRead(
+            id=e.id, at=e.at, user_id=e.user_id, user_name=name, target=e.target,
+            target_id=e.target_id, target_title=e.target_title, field=e.field,
+            old_value=e.old_value, new_value=e.new_value,
+        )
+        for e, name in repository.course_edits(session, course_id, limit=limit)
+    ]  # fmt: skip
+
+
+def requirements_changed(session: Session, course_id: int) -> bool:
+    """What completion needs changed (an activity required, hidden, added or removed): each run's
+    completions are worked out again by the progress service (queued when many learners).
+    Returns True when it was queued."""
+    run_ids = [r.id for r in repository.runs_of(session, [course_id])]
+    if not run_ids:
+        return False
+    session.flush()
+    learners = repository.enrolment_count(session, run_ids)
+    return progress_service.requirements_changed(session, run_ids, learners, get_settings())
 
 
 def publish(session: Session, course: Course) -> Course:
@@ -221,7 +337,9 @@ def catalog(
     return total, [_summary(c, runs_by_course.get(c.id, []), on) for c in courses]
 
 
-def activity_read(activity: Activity) -> ActivityRead:
+def activity_read(activity: Activity, *, with_body: bool = False) -> ActivityRead:
+    """The activity as plain data (its file loaded); `with_body` adds a page's markdown."""
+    stored = activity.file
     return ActivityRead(
         id=activity.id,
         kind=activity.kind,
@@ -234,8 +352,35 @@ def activity_read(activity: Activity) -> ActivityRead:
         position=activity.position,
         url=activity.url,
         file_name=activity.file_name,
-        file_size=activity.file.size if activity.file else None,
-        content_type=activity.file.content_type if activity.file else None,
+        file_size=stored.size if stored else None,
+        content_type=stored.content_type if stored else None,
+        available_from=activity.available_from,
+        available_until=activity.available_until,
+        duration_manual=activity.duration_manual,
+        media_minutes=media_minutes(activity.kind, stored, activity.body_md),
+        media_seconds=stored.duration_seconds if stored else None,
+        page_count=stored.page_count if stored else None,
+        min_view_seconds=activity.min_view_seconds or 0,
+        body=activity.body_md if with_body else None,
+    )
+
+
+def media_minutes(kind: str, stored: ContentFile | None, body: str | None) -> int | None:
+    """The minutes the media itself suggests: a video's length, a PDF's pages, a page's words;
+    None where nothing can be read (links, downloads, SCORM, quizzes, unknown containers)."""
+    if kind == ActivityKind.VIDEO and stored is not None and stored.duration_seconds:
+        return media.minutes_of_video(stored.duration_seconds)
+    if kind == ActivityKind.DOCUMENT and stored is not None and stored.page_count:
+        return media.minutes_of_pages(stored.page_count)
+    if kind == ActivityKind.PAGE and (body or "").strip():
+        return media.reading_minutes(body)
+    return None
+
+
+def required_minutes(sections: Sequence[SectionRead]) -> int:
+    """Minutes of the visible required activities: what the course's JP should cover."""
+    return sum(
+        a.duration_minutes for s in sections for a in s.activities if a.required and not a.hidden
     )
 
 
@@ -248,20 +393,28 @@ def course_detail(session: Session, course_id: int, principal: Principal) -> Cou
     on = today()
     runs = repository.runs_of(session, [course.id])
     summary = _summary(course, runs, on)
+    sections = [
+        SectionRead(
+            id=s.id,
+            title=s.title,
+            position=s.position,
+            activities=[
+                activity_read(a, with_body=staff) for a in s.activities if staff or not a.hidden
+            ],
+        )
+        for s in course.sections
+    ]
+    for section in sections:
+        section.required_minutes = required_minutes([section])
+    minutes = required_minutes(sections)
     return CourseRead(
         **summary.model_dump(),
         description=course.description_md,
         description_html=render_markdown(course.description_md),
         runs=[_run_brief(r, on) for r in runs],
-        sections=[
-            SectionRead(
-                id=s.id,
-                title=s.title,
-                position=s.position,
-                activities=[activity_read(a) for a in s.activities if staff or not a.hidden],
-            )
-            for s in course.sections
-        ],
+        sections=sections,
+        required_minutes=minutes,
+        suggested_jp=media.suggested_jp(minutes, get_settings().minutes_per_jp),
     )
 
 
@@ -299,6 +452,7 @@ class ActivityInput:
     file_name: str | None = None
     scorm_package_id: int | None = None
     min_view_seconds: int = 0  # document/page: least time on the page before "viewed" counts
+    by: Principal | None = None  # who adds it (the edit log of a published course)
 
 
 def _check_activity_input(data: ActivityInput) -> None:
@@ -321,15 +475,26 @@ def _check_activity_input(data: ActivityInput) -> None:
         raise ValidationFailed("Aktivitas SCORM memerlukan paket .zip.", field="file")
 
 
+def _initial_duration(session: Session, data: ActivityInput) -> tuple[int, bool]:
+    """(minutes, typed by hand): 0 or nothing typed takes what the media says."""
+    stored = repository.get_file(session, data.file_id) if data.file_id else None
+    auto = media_minutes(data.kind.value, stored, data.body)
+    if data.duration_minutes <= 0:
+        return (auto or 0), False
+    return data.duration_minutes, data.duration_minutes != auto
+
+
 def add_activity(session: Session, section: Section, data: ActivityInput) -> Activity:
     _check_activity_input(data)
+    minutes, manual = _initial_duration(session, data)
     activity = Activity(
         section_id=section.id,
         course_id=section.course_id,
         position=repository.next_activity_position(session, section.id),
         kind=data.kind.value,
         title=" ".join(data.title.split()),
-        duration_minutes=data.duration_minutes,
+        duration_minutes=minutes,
+        duration_manual=manual,
         required=data.required,
         completion_rule=(data.completion_rule or DEFAULT_RULE[data.kind]).value,
         locked_until_previous=data.locked_until_previous,
@@ -341,6 +506,13 @@ def add_activity(session: Session, section: Section, data: ActivityInput) -> Act
         min_view_seconds=data.min_view_seconds,
     )
     repository.add(session, activity)
+    course = repository.get_course(session, section.course_id)
+    if course is not None and course.status == CourseStatus.PUBLISHED:
+        log = EditLog(course, data.by, "activity", activity.id, activity.title)
+        log.change("added", None, activity.title)
+        log.save(session)
+    if data.required:
+        requirements_changed(session, section.course_id)
     return activity
 
 
@@ -358,17 +530,136 @@ def get_activity(session: Session, activity_id: int) -> Activity:
     return activity
 
 
-def move_section(session: Session, section: Section, direction: int) -> None:
-    siblings: list[Section | Activity] = list(repository.sections_of(session, section.course_id))
+def _course_of(session: Session, course_id: int) -> Course:
+    course = repository.get_course(session, course_id)
+    if course is None:
+        raise NotFound("Kursus tidak ditemukan.", code="course_not_found")
+    return course
+
+
+def _order_text(sections: Sequence[Section]) -> str:
+    return " | ".join(s.title for s in sorted(sections, key=lambda x: x.position))
+
+
+def move_section(
+    session: Session, section: Section, direction: int, by: Principal | None = None
+) -> None:
+    sections = list(repository.sections_of(session, section.course_id))
+    before = _order_text(sections)
+    siblings: list[Section | Activity] = list(sections)
     _swap(siblings, section, direction)
+    _log_order(session, section.course_id, by, before, _order_text(sections))
     session.flush()
 
 
-def move_activity(session: Session, activity: Activity, direction: int) -> None:
+def reorder_sections(
+    session: Session, course: Course, section_ids: Sequence[int], by: Principal | None = None
+) -> None:
+    """Put the course's sections in the order given; the list must name each section once."""
+    sections = list(repository.sections_of(session, course.id))
+    if sorted(section_ids) != sorted(s.id for s in sections):
+        raise ValidationFailed(
+            _("Urutan harus menyebut setiap bagian kursus ini tepat satu kali."),
+            field="section_ids",
+            code="bad_section_order",
+        )
+    before = _order_text(sections)
+    by_id = {s.id: s for s in sections}
+    for position, sid in enumerate(section_ids, start=1):
+        by_id[sid].position = position
+    _log_order(session, course.id, by, before, _order_text(sections))
+    session.flush()
+
+
+def _log_order(
+    session: Session, course_id: int, by: Principal | None, before: str, after: str
+) -> None:
+    if before == after:
+        return
+    course = _course_of(session, course_id)
+    log = EditLog(course, by, "course", course.id, course.title)
+    log.change("section_order", before, after)
+    log.save(session)
+
+
+def rename_section(
+    session: Session, section: Section, title: str, by: Principal | None = None
+) -> Section:
+    cleaned = " ".join(title.split())
+    if not cleaned:
+        raise ValidationFailed(_("Judul bagian wajib diisi."), field="title")
+    log = EditLog(_course_of(session, section.course_id), by, "section", section.id, section.title)
+    log.assign(section, "title", cleaned)
+    log.save(session)
+    session.flush()
+    return section
+
+
+def section_deletion(session: Session, section: Section) -> SectionDeletion:
+    """What deleting the section takes with it: each activity and how many learners began it."""
+    activities = list(repository.activities_of_section(session, section.id))
+    begun = progress_service.learners_with_progress(session, [a.id for a in activities])
+    return SectionDeletion(
+        section_id=section.id,
+        title=section.title,
+        activities=[
+            ActivityLoss(
+                id=a.id, title=a.title, kind=a.kind, learners_with_progress=begun.get(a.id, 0)
+            )
+            for a in activities
+        ],
+    )
+
+
+def delete_section(
+    session: Session, section: Section, *, confirm: bool = False, by: Principal | None = None
+) -> SectionDeletion:
+    """An empty section goes at once; one with activities only with `confirm`, after the editor
+    was shown what is lost (section_deletion). Learners' progress in those activities goes too."""
+    loss = section_deletion(session, section)
+    if loss.activities and not confirm:
+        names = ", ".join(f'"{a.title}"' for a in loss.activities)
+        raise Conflict(
+            _(
+                "Bagian ini masih berisi %(n)s aktivitas (%(names)s). Kirim konfirmasi untuk menghapus bagian beserta aktivitas dan kemajuan peserta di dalamnya."
+            )
+            % {"n": len(loss.activities), "names": names},
+            code="section_not_empty",
+        )
+    course = _course_of(session, section.course_id)
+    log = EditLog(course, by, "section", section.id, section.title)
+    log.change("deleted", section.title, None)
+    for a in loss.activities:
+        log.change("activity_deleted", a.title, None)
+    log.save(session)
+    had_required = any(a.required for a in repository.activities_of_section(session, section.id))
+    repository.remove(session, section)
+    _renumber_sections(session, course.id)
+    if had_required:
+        requirements_changed(session, course.id)
+    return loss
+
+
+def _renumber_sections(session: Session, course_id: int) -> None:
+    for position, s in enumerate(repository.sections_of(session, course_id), start=1):
+        s.position = position
+    session.flush()
+
+
+def move_activity(
+    session: Session, activity: Activity, direction: int, by: Principal | None = None
+) -> None:
     siblings: list[Section | Activity] = list(
         repository.activities_of_section(session, activity.section_id)
     )
+    before = [x.id for x in siblings]
     _swap(siblings, activity, direction)
+    if before != [x.id for x in sorted(siblings, key=lambda x: x.position)]:
+        log = EditLog(
+            _course_of(session, activity.course_id), by, "activity", activity.id, activity.title
+        )
+        log.change("moved", None, "up" if direction < 0 else "down")
+        log.save(session)
     session.flush()
 
 
@@ -380,19 +671,152 @@ def _swap(items: Sequence[Section | Activity], item: Section | Activity, directi
         a.position, b.position = b.position, a.position
 
 
-def set_hidden(session: Session, activity: Activity, hidden: bool) -> None:
-    activity.hidden = hidden
+def set_hidden(
+    session: Session, activity: Activity, hidden: bool, by: Principal | None = None
+) -> None:
+    update_activity(session, activity, ActivityUpdate(hidden=hidden), by)
+
+
+# Fields whose change alters what completion needs.
+_REQUIREMENT_FIELDS = frozenset({"required", "hidden"})
+
+
+def update_activity(
+    session: Session, activity: Activity, data: ActivityUpdate, by: Principal | None = None
+) -> Activity:
+    """Change an activity in place (its id, and so every learner's progress, stays). Only the
+    fields sent change; `duration_minutes: null` hands the duration back to the media."""
+    sent = data.model_fields_set
+    log = EditLog(
+        _course_of(session, activity.course_id), by, "activity", activity.id, activity.title
+    )
+    if "title" in sent:
+        title = " ".join((data.title or "").split())
+        if not title:
+            raise ValidationFailed(_("Judul aktivitas wajib diisi."), field="title")
+        log.assign(activity, "title", title)
+    if "body" in sent:
+        if activity.kind != ActivityKind.PAGE:
+            raise ValidationFailed(_("Isi markdown hanya untuk jenis Halaman."), field="body")
+        if not (data.body or "").strip():
+            raise ValidationFailed(_("Halaman memerlukan isi (markdown)."), field="body")
+        log.assign(activity, "body_md", data.body, field="body")
+    if "url" in sent:
+        if activity.kind != ActivityKind.LINK:
+            raise ValidationFailed(_("Alamat hanya untuk jenis Tautan."), field="url")
+        url = (data.url or "").strip()
+        if not url.startswith(("https://", "http://")) or len(url) > 2048 or " " in url:
+            raise ValidationFailed(_("Tautan harus alamat http(s):// yang sah."), field="url")
+        log.assign(activity, "url", url)
+    for name in ("required", "hidden", "locked_until_previous", "min_view_seconds"):
+        if name in sent and getattr(data, name) is not None:
+            log.assign(activity, name, getattr(data, name))
+    for name in ("available_from", "available_until"):
+        if name in sent:
+            log.assign(activity, name, getattr(data, name))
+    if (
+        activity.available_from
+        and activity.available_until
+        and activity.available_until <= activity.available_from
+    ):
+        raise ValidationFailed(
+            _("Batas akhir harus sesudah waktu mulai tersedia."), field="available_until"
+        )
+    stored = repository.get_file(session, activity.file_id) if activity.file_id else None
+    auto = media_minutes(activity.kind, stored, activity.body_md)
+    if "duration_minutes" in sent:
+        if data.duration_minutes is None:  # back to the media
+            activity.duration_manual = False
+            log.assign(activity, "duration_minutes", auto or 0)
+        else:
+            activity.duration_manual = data.duration_minutes != auto
+            log.assign(activity, "duration_minutes", data.duration_minutes)
+    elif "body" in sent and not activity.duration_manual and auto is not None:
+        log.assign(activity, "duration_minutes", auto)
+    log.save(session)
     session.flush()
+    if log.fields() & _REQUIREMENT_FIELDS:
+        requirements_changed(session, activity.course_id)
+    return activity
 
 
-def delete_activity(session: Session, activity: Activity) -> None:
+def replace_file(
+    session: Session, activity: Activity, stored: ContentFile, file_name: str,
+    by: Principal | None = None,
+) -> Activity:  # fmt: skip
+    """A video, document or file gets new bytes; the activity (and learners' progress) stays.
+    A duration that follows the media follows the new file."""
+    if activity.kind not in (ActivityKind.VIDEO, ActivityKind.DOCUMENT, ActivityKind.FILE):
+        raise ValidationFailed(_("Aktivitas ini tidak memakai berkas."), field="file")
+    log = EditLog(
+        _course_of(session, activity.course_id), by, "activity", activity.id, activity.title
+    )
+    log.change("file", activity.file_name, _safe_name(file_name))
+    activity.file_id = stored.id
+    activity.file_name = _safe_name(file_name)
+    session.flush()
+    session.expire(activity, ["file"])
+    if not activity.duration_manual:
+        auto = media_minutes(activity.kind, stored, activity.body_md)
+        if auto is not None:
+            log.assign(activity, "duration_minutes", auto)
+    log.save(session)
+    session.flush()
+    return activity
+
+
+def replace_package(
+    session: Session, activity: Activity, package: ScormPackage, by: Principal | None = None
+) -> int:
+    """A SCORM activity gets a new package version; attempts already begun stay on theirs
+    (their bookmark and suspend data belong to it), new attempts start on the new one.
+    Returns how many attempts stay on the old version."""
+    if activity.kind != ActivityKind.SCORM or activity.scorm_package_id is None:
+        raise ValidationFailed(_("Aktivitas ini bukan paket SCORM."), field="file")
+    old = activity.scorm_package_id
+    kept = progress_service.pin_scorm_attempts(session, activity.id, old)
+    log = EditLog(
+        _course_of(session, activity.course_id), by, "activity", activity.id, activity.title
+    )
+    log.change("package", str(old), str(package.id))
+    activity.scorm_package_id = package.id
+    log.save(session)
+    session.flush()
+    return kept
+
+
+def delete_activity(session: Session, activity: Activity, by: Principal | None = None) -> None:
     """Delete only when no learner has progress in it; otherwise it can be hidden, not deleted."""
     if progress_service.activity_has_progress(session, activity.id):
         raise Conflict(
             "Aktivitas ini sudah punya kemajuan peserta, jadi tidak dapat dihapus. Sembunyikan saja.",
             code="activity_has_progress",
         )
+    course = _course_of(session, activity.course_id)
+    log = EditLog(course, by, "activity", activity.id, activity.title)
+    log.change("deleted", activity.title, None)
+    log.save(session)
+    was_required = activity.required and not activity.hidden
     repository.remove(session, activity)
+    if was_required:
+        requirements_changed(session, course.id)
+
+
+def availability_problem(activity: Activity, now: dt.datetime) -> str | None:
+    """Rule: learners open an activity only inside its availability window (when one is set)."""
+    return _window_problem(activity.available_from, activity.available_until, now)
+
+
+def _window_problem(
+    opens: dt.datetime | None, closes: dt.datetime | None, now: dt.datetime
+) -> str | None:
+    if opens is not None and now < opens:
+        when = i18n.local_datetime(opens)  # the reader's language
+        return _("Aktivitas ini baru dapat dibuka mulai %(when)s.") % {"when": when}
+    if closes is not None and now > closes:
+        when = i18n.local_datetime(closes)  # the reader's language
+        return _("Aktivitas ini sudah ditutup sejak %(when)s.") % {"when": when}
+    return None
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -431,11 +855,15 @@ def get_run(session: Session, run_id: int) -> Run:
 def enrolment_window_open(run: Run, on: dt.date) -> str | None:
     """None when the run takes enrolments on this day, else the reason in plain Indonesian."""
     if run.ends_on < on:
-        return "Angkatan sudah selesai."
+        return _("Angkatan sudah selesai.")
     if run.enrol_opens_on and on < run.enrol_opens_on:
-        return f"Pendaftaran baru dibuka {run.enrol_opens_on:%d-%m-%Y}."
+        return _("Pendaftaran baru dibuka %(date)s.") % {
+            "date": i18n.format_day(run.enrol_opens_on)
+        }
     if run.enrol_closes_on and on > run.enrol_closes_on:
-        return f"Pendaftaran sudah ditutup {run.enrol_closes_on:%d-%m-%Y}."
+        return _("Pendaftaran sudah ditutup %(date)s.") % {
+            "date": i18n.format_day(run.enrol_closes_on)
+        }
     return None
 
 
@@ -447,9 +875,9 @@ def _enrol_one(
         EnrolmentStatus.ACTIVE,
         EnrolmentStatus.COMPLETED,
     ):
-        return "Sudah terdaftar di angkatan ini."
+        return N_("Sudah terdaftar di angkatan ini.")
     if not repository.take_seat(session, run.id):
-        return "Kuota angkatan sudah penuh."
+        return N_("Kuota angkatan sudah penuh.")
     if existing is not None:
         existing.status = EnrolmentStatus.ACTIVE.value
         existing.withdrawn_at = None
@@ -465,7 +893,7 @@ def _enrol_one(
             session.add(enrolment)
     except IntegrityError:  # the same user enrolled concurrently: give the seat back
         repository.release_seat(session, run.id)
-        return "Sudah terdaftar di angkatan ini."
+        return N_("Sudah terdaftar di angkatan ini.")
     return enrolment
 
 
@@ -507,9 +935,9 @@ def enrol_many(
         for uid in dict.fromkeys(request.user_ids):
             user = users.get(uid)
             if user is None:
-                skipped.append(SkippedItem(user_id=uid, reason="Pengguna tidak ditemukan."))
+                skipped.append(SkippedItem(user_id=uid, reason=_("Pengguna tidak ditemukan.")))
             elif not user.is_active:
-                skipped.append(SkippedItem(user_id=uid, nip=user.nip, reason="Akun nonaktif."))
+                skipped.append(SkippedItem(user_id=uid, nip=user.nip, reason=_("Akun nonaktif.")))
             else:
                 targets.append((user.id, user.nip, user.name))
     if request.nips:
@@ -518,16 +946,17 @@ def enrol_many(
         for nip in wanted:
             user = by_nip.get(nip)
             if user is None:
-                skipped.append(SkippedItem(nip=nip, reason="NIP tidak terdaftar."))
+                skipped.append(SkippedItem(nip=nip, reason=_("NIP tidak terdaftar.")))
             elif not user.is_active:
-                skipped.append(SkippedItem(user_id=user.id, nip=nip, reason="Akun nonaktif."))
+                skipped.append(SkippedItem(user_id=user.id, nip=nip, reason=_("Akun nonaktif.")))
             else:
                 targets.append((user.id, user.nip, user.name))
     if request.opd_code:
         members = repository.active_users_of_opd(session, request.opd_code.strip())
         if not members:
             raise ValidationFailed(
-                f"OPD '{request.opd_code}' tidak ditemukan atau tidak punya pegawai aktif.",
+                _("OPD '%(opd_code)s' tidak ditemukan atau tidak punya pegawai aktif.")
+                % {"opd_code": request.opd_code},
                 field="opd_code",
             )
         targets.extend((u.id, u.nip, u.name) for u in members)
@@ -539,7 +968,7 @@ def enrol_many(
     for uid, nip, name in unique:
         result = _enrol_one(session, run, uid, principal.user_id, existing.get(uid))
         if isinstance(result, str):
-            skipped.append(SkippedItem(user_id=uid, nip=nip, reason=result))
+            skipped.append(SkippedItem(user_id=uid, nip=nip, reason=_(result)))
         else:
             enrolled.append(EnrolledItem(user_id=uid, nip=nip, name=name, enrolment_id=result.id))
     course = repository.get_course(session, run.course_id) if enrolled else None
@@ -627,6 +1056,9 @@ def ensure_content_access(
     )
     if enrolment is None or activity.hidden:
         raise Forbidden("Anda belum terdaftar di kursus ini.", code="not_enrolled")
+    problem = availability_problem(activity, utcnow())
+    if problem:
+        raise Forbidden(problem, code="activity_unavailable")
     return enrolment
 
 
@@ -639,8 +1071,13 @@ def progress_access(
     row = repository.activity_with_enrolment(session, activity_id, principal.user_id)
     if row is None:
         raise NotFound("Aktivitas tidak ditemukan.", code="activity_not_found")
-    aid, kind, rule, minutes, min_view, hidden, enrolment_id = row
-    if not is_staff(principal) and (enrolment_id is None or hidden):
+    aid, kind, rule, minutes, min_view, hidden, opens, closes, enrolment_id = row
+    staff = is_staff(principal)
+    if not staff and enrolment_id is not None and not hidden and (opens or closes):
+        problem = _window_problem(opens, closes, utcnow())
+        if problem:
+            raise Forbidden(problem, code="activity_unavailable")
+    if not staff and (enrolment_id is None or hidden):
         raise Forbidden("Anda belum terdaftar di kursus ini.", code="not_enrolled")
     return ActivityFacts(aid, kind, rule, minutes, min_view or 0), enrolment_id
 
@@ -736,7 +1173,9 @@ def ensure_unlocked(session: Session, enrolment: Enrolment | None, activity: Act
     blocker = lock_states(ordered).get(activity.id)
     if blocker:
         raise Forbidden(
-            f'Selesaikan dulu aktivitas "{blocker}" untuk membuka yang ini.', code="activity_locked"
+            _('Selesaikan dulu aktivitas "%(blocker)s" untuk membuka yang ini.')
+            % {"blocker": blocker},
+            code="activity_locked",
         )
 
 
@@ -782,3 +1221,73 @@ def active_participants(session: Session, run_ids: Sequence[int]) -> dict[int, l
     for run_id, user_id in repository.active_participants(session, run_ids):
         found[run_id].append(user_id)
     return found
+
+
+# --- the home pages' figures -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CourseHealth:
+    """A draft or published course and what keeps it from being ready: visible activities
+    without their file or package, no JP, no minutes at all, no activities."""
+
+    id: int
+    code: str
+    title: str
+    status: str
+    jp: int
+    activities: int
+    minutes: int
+    zero_minute_activities: int
+    missing_files: int
+
+    @property
+    def problems(self) -> list[str]:
+        found = []
+        if self.missing_files:
+            found.append("missing_files")
+        if not self.jp:
+            found.append("zero_jp")
+        if self.activities and not self.minutes:
+            found.append("zero_minutes")
+        if not self.activities:
+            found.append("no_activities")
+        return found
+
+
+def course_health(session: Session) -> list[CourseHealth]:
+    """Every draft or published course with its readiness figures, in one query."""
+    rows = repository.course_health(session)
+    return [
+        CourseHealth(
+            id=int(i),
+            code=str(code),
+            title=str(title),
+            status=str(status),
+            jp=int(jp or 0),
+            activities=int(n),
+            minutes=int(minutes or 0),
+            zero_minute_activities=int(zero),
+            missing_files=int(missing),
+        )
+        for i, code, title, status, jp, n, minutes, zero, missing in rows
+    ]
+
+
+def runs_closing(session: Session, on: dt.date, days: int) -> list[tuple[Run, Course]]:
+    """Runs under way on a day that end within `days` days (soonest first)."""
+    return repository.runs_ending_between(session, on, on + dt.timedelta(days=days), started_by=on)
+
+
+def runs_under_way(session: Session, on: dt.date) -> int:
+    return repository.count_runs_under_way(session, on)
+
+
+def enrolments_since(session: Session, since: dt.datetime) -> int:
+    """Enrolments made since a moment (the officer's "this month")."""
+    return repository.count_enrolments_since(session, since)
+
+
+def run_labels(session: Session, run_ids: Sequence[int]) -> dict[int, tuple[int, str, str]]:
+    """Run id -> (course id, course title, run name), in one query."""
+    return repository.run_labels(session, run_ids)

@@ -4,9 +4,10 @@ training officers. HTML routes only; every rule is the courses service's (or con
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Annotated, Any, Literal
 
@@ -20,7 +21,10 @@ from app.accounts import service as accounts_service
 from app.accounts.nip import NIPError, normalise_nip, parse_nip
 from app.auth.dependencies import SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
+from app.core import clock, i18n
+from app.core.config import get_settings
 from app.core.errors import LMSError, PayloadTooLarge, ValidationFailed
+from app.core.errors import pydantic_message as common_message
 from app.core.i18n import gettext_ as _
 from app.core.tables import cell_text, read_table
 from app.courses import content, service
@@ -34,13 +38,17 @@ from app.courses.constants import (
 )
 from app.courses.models import Run
 from app.courses.schemas import (
+    ActivityRead,
+    ActivityUpdate,
     CourseCreate,
+    CourseEditRead,
     CourseRead,
     CourseUpdate,
     EnrolRequest,
     EnrolResult,
     RunCreate,
     SectionCreate,
+    SectionUpdate,
 )
 from app.web.templating import render
 
@@ -51,6 +59,7 @@ RunManager = Annotated[Principal, Depends(require_roles(*service.RUN_MANAGERS))]
 Staff = Annotated[Principal, Depends(require_roles(*service.STAFF))]
 FormText = Annotated[str | None, Form()]
 Direction = Annotated[Literal["up", "down"], Query(alias="dir")]
+CodeList = Annotated[list[str] | None, Form()]
 
 PER_PAGE = 50
 # Kinds the builder's form offers; quizzes have their own builder (api-v1 /sections/{id}/quizzes).
@@ -131,6 +140,10 @@ def _notice(key: str | None) -> str | None:
         "deleted": _("Aktivitas dihapus."),
         "run_created": _("Angkatan dibuat. Daftarkan pesertanya di bawah."),
         "withdrawn": _("Peserta dikeluarkan dari angkatan; riwayatnya tetap tersimpan."),
+        "activity_saved": _("Aktivitas disimpan."),
+        "file_replaced": _("Berkas diganti. Kemajuan peserta tetap tersimpan."),
+        "section_renamed": _("Judul bagian diubah."),
+        "section_deleted": _("Bagian dihapus."),
     }
     return messages.get(key or "")
 
@@ -160,7 +173,7 @@ def pydantic_message(err: ErrorDetails) -> str:
         return _("Terlalu banyak isian.")
     if kind == "value_error" and "error" in ctx:
         return str(ctx["error"])
-    return err["msg"]
+    return common_message(err)
 
 
 def _form_error(exc: LMSError | ValidationError) -> tuple[str, dict[str, str], int]:
@@ -207,8 +220,48 @@ def _levels(text: str | None) -> dict[str, int | str]:
     return levels
 
 
-def _tags_text(codes: list[str], levels: dict[str, int]) -> str:
-    return ", ".join(f"{c}:{levels[c]}" if c in levels else c for c in codes)
+EMPTY_COMPETENCY_ROWS = 2  # blank pickers under the chosen ones (more after saving)
+
+
+def _picked(
+    codes: list[str] | None, levels: list[str] | None
+) -> tuple[list[str], dict[str, int | str]]:
+    """The competencies chosen in the picker rows (a select of the catalog and a level select
+    per row), as codes and target levels; blank rows are ignored."""
+    chosen: list[str] = []
+    targets: dict[str, int | str] = {}
+    for i, code in enumerate(codes or []):
+        code = code.strip()
+        if not code or code in chosen:
+            continue
+        chosen.append(code)
+        level = (levels or [])[i].strip() if i < len(levels or []) else ""
+        if level:
+            targets[code] = int(level) if level.isdigit() else level
+    return chosen, targets
+
+
+def _rows(codes: list[str], levels: Mapping[str, int | str | None]) -> list[dict[str, str]]:
+    rows = [{"code": c, "level": str(levels.get(c) or "")} for c in codes]
+    return rows + [{"code": "", "level": ""}] * EMPTY_COMPETENCY_ROWS
+
+
+def _competency_choices(db: Session) -> dict[str, Any]:
+    """The catalog for the competency picker: options grouped by competency group, the level
+    options, and code -> name for showing chosen tags."""
+    from app.competency import service as competency_service
+
+    catalog = competency_service.list_competencies(db)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for c in catalog:
+        groups.setdefault(c.group, []).append((c.code, c.name))
+    top = max((c.max_level for c in catalog), default=5)
+    group_names = dict(competency_service.group_choices())
+    return {
+        "competency_groups": [(group_names.get(g, g), items) for g, items in groups.items()],
+        "competency_levels": [str(n) for n in range(1, top + 1)],
+        "competency_names": {c.code: c.name for c in catalog},
+    }
 
 
 def _checked(value: str | None) -> bool:
@@ -253,8 +306,10 @@ def _course_list(
             "pages": max(1, math.ceil(total / PER_PAGE)),
             "can_edit": principal.has_any(*service.COURSE_EDITORS),
             "can_run": principal.has_any(*service.RUN_MANAGERS),
-            "values": values or {"category": Category.TEKNIS.value, "jp": "2"},
+            "values": values or {"category": Category.TEKNIS.value, "jp": "2",
+                                 "competency_rows": _rows([], {})},
             "error": error, "field_errors": field_errors or {}, **_choices(),
+            **(_competency_choices(db) if principal.has_any(*service.COURSE_EDITORS) else {}),
         },
         status_code=status_code,
     )  # fmt: skip
@@ -274,23 +329,22 @@ def create_course_page(
     code: FormText = None, title: FormText = None, summary: FormText = None,
     description: FormText = None, jp: FormText = None, category: FormText = None,
     learning_mode: FormText = None, competencies: FormText = None,
+    competency_code: CodeList = None, competency_level: CodeList = None,
 ) -> Response:  # fmt: skip
-    raw = {
+    raw: dict[str, Any] = {
         "code": code, "title": title, "summary": summary, "description": description, "jp": jp,
-        "category": category, "learning_mode": learning_mode, "competencies": competencies,
+        "category": category, "learning_mode": learning_mode,
     }  # fmt: skip
+    codes, levels = _tags_from_form(competencies, competency_code, competency_level)
     try:
         data = CourseCreate.model_validate(
-            {
-                **_present(raw),
-                "competencies": _codes(competencies),
-                "competency_levels": _levels(competencies),
-            }
+            {**_present(raw), "competencies": codes, "competency_levels": levels}
         )
         course = service.create_course(db, data, principal)
     except (LMSError, ValidationError) as exc:
         db.rollback()
         message, fields, status = _form_error(exc)
+        raw["competency_rows"] = _rows(codes, levels)
         return _course_list(request, db, principal, values=raw, error=message,
                             field_errors=fields, status_code=status)  # fmt: skip
     return _redirect(f"/studio/courses/{course.id}?notice=created")
@@ -299,12 +353,86 @@ def create_course_page(
 # --- course builder -----------------------------------------------------------------------------
 
 
+def _tags_from_form(
+    text: str | None, codes: list[str] | None, levels: list[str] | None
+) -> tuple[list[str], dict[str, int | str]]:
+    """Competencies from the picker rows; `code:level` text (older forms, scripts) still works."""
+    if text is not None and text.strip():
+        return _codes(text), _levels(text)
+    return _picked(codes, levels)
+
+
 def _course_values(course: CourseRead) -> dict[str, Any]:
     return {
         "title": course.title, "summary": course.summary or "",
         "description": course.description or "", "jp": str(course.jp),
         "category": course.category, "learning_mode": course.learning_mode,
-        "competencies": _tags_text(course.competencies, course.competency_levels),
+        "competency_rows": _rows(course.competencies, dict(course.competency_levels)),
+    }  # fmt: skip
+
+
+_NO_VALUES = frozenset({"added", "deleted", "moved", "body", "description"})
+
+
+def present_edits(
+    edits: Iterable[CourseEditRead], competency_names: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Edit log entries as a person reads them: field names, yes/no, local times, labels and
+    competency names instead of stored values."""
+    names, fields = labels(), edit_labels()
+
+    def show(field: str, value: str | None) -> str:
+        if value in (None, ""):
+            return "—"
+        assert value is not None
+        if value in ("true", "false"):
+            return _("ya") if value == "true" else _("tidak")
+        if field in ("available_from", "available_until"):
+            return i18n.local_datetime(dt.datetime.fromisoformat(value))
+        if field == "category":
+            return names["category"].get(value, value)
+        if field == "learning_mode":
+            return names["mode"].get(value, value)
+        if field == "competencies":
+            parts = []
+            for tag in value.split(", "):
+                code, _sep, level = tag.partition(":")
+                name = competency_names.get(code, code)
+                parts.append(f"{name} ({_('level %(n)s') % {'n': level}})" if level else name)
+            return ", ".join(parts)
+        if field == "duration_minutes":
+            return _("%(n)s menit") % {"n": value}
+        return value
+
+    out = []
+    for e in edits:
+        what = fields.get(e.field, e.field)
+        if e.field == "activity_deleted":
+            what = f"{what}: {e.old_value}"
+        out.append(
+            {
+                "at": e.at, "user_name": e.user_name, "target_title": e.target_title,
+                "what": what, "show_values": e.field not in _NO_VALUES
+                and e.field != "activity_deleted",
+                "old": show(e.field, e.old_value), "new": show(e.field, e.new_value),
+            }
+        )  # fmt: skip
+    return out
+
+
+def edit_labels() -> dict[str, str]:
+    """Names of the fields the edit log records, in the request's language."""
+    return {
+        "title": _("judul"), "summary": _("ringkasan"), "description": _("deskripsi"),
+        "jp": _("JP"), "category": _("kategori"), "learning_mode": _("moda"),
+        "competencies": _("kompetensi"), "section_order": _("urutan bagian"),
+        "body": _("isi halaman"), "url": _("alamat tautan"), "duration_minutes": _("durasi"),
+        "required": _("wajib"), "hidden": _("tersembunyi"),
+        "locked_until_previous": _("terkunci sampai sebelumnya selesai"),
+        "min_view_seconds": _("waktu baca minimal"), "available_from": _("tersedia mulai"),
+        "available_until": _("tersedia sampai"), "file": _("berkas"),
+        "package": _("paket SCORM"), "added": _("ditambahkan"), "deleted": _("dihapus"),
+        "activity_deleted": _("aktivitas dihapus"), "moved": _("dipindah"),
     }  # fmt: skip
 
 
@@ -321,6 +449,10 @@ def edit_page(
         "studio/course_edit.html",
         {
             "course": course, "notice": _notice(notice), "error": error,
+            **(choices := _competency_choices(db)),
+            "minutes_per_jp": get_settings().minutes_per_jp,
+            "edits": present_edits(service.course_edits(db, course.id, limit=50),
+                                   choices["competency_names"]),
             "details": details or _course_values(course),
             "details_errors": field_errors if details is not None else {},
             "details_open": details is not None,
@@ -328,6 +460,7 @@ def edit_page(
             "activity_form": activity_form or {"section_id": None, "values": {},
                                                "field_errors": {}},
             "can_run": principal.has_any(*service.RUN_MANAGERS), **_choices(),
+            "breadcrumbs": [(_("Studio"), "/studio"), (course.title, None)],
         },
         status_code=status_code,
     )  # fmt: skip
@@ -354,12 +487,14 @@ def update_course_page(
     request: Request, course_id: int, db: SessionDep, principal: Editor,
     title: FormText = None, summary: FormText = None, description: FormText = None,
     jp: FormText = None, category: FormText = None, learning_mode: FormText = None,
-    competencies: FormText = None,
+    competencies: FormText = None, competency_code: CodeList = None,
+    competency_level: CodeList = None,
 ) -> Response:  # fmt: skip
-    raw = {
+    raw: dict[str, Any] = {
         "title": title, "summary": summary, "description": description, "jp": jp,
-        "category": category, "learning_mode": learning_mode, "competencies": competencies,
+        "category": category, "learning_mode": learning_mode,
     }  # fmt: skip
+    codes, levels = _tags_from_form(competencies, competency_code, competency_level)
     course = service.get_course(db, course_id, principal)
     try:
         # Summary and description may be emptied on purpose; the other fields are required here.
@@ -368,17 +503,18 @@ def update_course_page(
                 **_present(raw),
                 "summary": (summary or "").strip(),
                 "description": description or "",
-                "competencies": _codes(competencies),
-                "competency_levels": _levels(competencies),
+                "competencies": codes,
+                "competency_levels": levels,
             }
         )
         for name in ("title", "jp", "category"):
             if getattr(data, name) is None:
                 raise ValidationFailed(_("Wajib diisi."), field=name)
-        service.update_course(db, course, data)
+        service.update_course(db, course, data, principal)
     except (LMSError, ValidationError) as exc:
         db.rollback()
         message, fields, status = _form_error(exc)
+        raw["competency_rows"] = _rows(codes, levels)
         return edit_page(request, db, principal, course_id, error=message, details=raw,
                           field_errors=fields, status_code=status)  # fmt: skip
     return _redirect(f"/studio/courses/{course_id}?notice=saved")
@@ -422,10 +558,10 @@ def add_section_page(
 
 @router.post("/sections/{section_id}/move")
 def move_section_page(
-    section_id: int, db: SessionDep, _editor: Editor, direction: Direction
+    section_id: int, db: SessionDep, principal: Editor, direction: Direction
 ) -> Response:
     section = service.get_section(db, section_id)
-    service.move_section(db, section, -1 if direction == "up" else 1)
+    service.move_section(db, section, -1 if direction == "up" else 1, principal)
     return _redirect(f"/studio/courses/{section.course_id}?notice=moved#section-{section.id}")
 
 
@@ -474,7 +610,7 @@ def add_activity_page(
             db, section, settings, kind=ActivityKind(kind), title=title or "",
             duration_minutes=minutes, required=is_required, locked_until_previous=is_locked,
             body=body, url=url, min_view_seconds=view_seconds,
-            file_id=stored_id, file_name=file_name, upload=file,
+            file_id=stored_id, file_name=file_name, upload=file, by=principal,
         )  # fmt: skip
     except (LMSError, ValidationError) as exc:
         db.rollback()
@@ -491,24 +627,24 @@ def add_activity_page(
 
 @router.post("/activities/{activity_id}/move")
 def move_activity_page(
-    activity_id: int, db: SessionDep, _editor: Editor, direction: Direction
+    activity_id: int, db: SessionDep, principal: Editor, direction: Direction
 ) -> Response:
     activity = service.get_activity(db, activity_id)
-    service.move_activity(db, activity, -1 if direction == "up" else 1)
+    service.move_activity(db, activity, -1 if direction == "up" else 1, principal)
     return _redirect(f"/studio/courses/{activity.course_id}?notice=moved#activity-{activity.id}")
 
 
 @router.post("/activities/{activity_id}/hide")
-def hide_activity_page(activity_id: int, db: SessionDep, _editor: Editor) -> Response:
+def hide_activity_page(activity_id: int, db: SessionDep, principal: Editor) -> Response:
     activity = service.get_activity(db, activity_id)
-    service.set_hidden(db, activity, True)
+    service.set_hidden(db, activity, True, principal)
     return _redirect(f"/studio/courses/{activity.course_id}?notice=hidden#activity-{activity.id}")
 
 
 @router.post("/activities/{activity_id}/show")
-def show_activity_page(activity_id: int, db: SessionDep, _editor: Editor) -> Response:
+def show_activity_page(activity_id: int, db: SessionDep, principal: Editor) -> Response:
     activity = service.get_activity(db, activity_id)
-    service.set_hidden(db, activity, False)
+    service.set_hidden(db, activity, False, principal)
     return _redirect(f"/studio/courses/{activity.course_id}?notice=shown#activity-{activity.id}")
 
 
@@ -520,10 +656,197 @@ def delete_activity_page(
     activity = service.get_activity(db, activity_id)
     course_id, section_id = activity.course_id, activity.section_id
     try:
-        service.delete_activity(db, activity)
+        service.delete_activity(db, activity, principal)
     except LMSError as exc:
         return _failed(request, db, principal, course_id, exc)
     return _redirect(f"/studio/courses/{course_id}?notice=deleted#section-{section_id}")
+
+
+# --- editing sections and activities ------------------------------------------------------------
+
+
+@router.post("/sections/{section_id}/rename")
+def rename_section_page(
+    request: Request, section_id: int, db: SessionDep, principal: Editor, title: FormText = None
+) -> Response:
+    section = service.get_section(db, section_id)
+    course_id = section.course_id
+    try:
+        data = SectionUpdate.model_validate(_present({"title": title}))
+        service.rename_section(db, section, data.title, principal)
+    except (LMSError, ValidationError) as exc:
+        db.rollback()
+        message, _fields, status = _form_error(exc)
+        return edit_page(request, db, principal, course_id, error=message, status_code=status)
+    return _redirect(f"/studio/courses/{course_id}?notice=section_renamed#section-{section_id}")
+
+
+def _section_delete_page(
+    request: Request, db: Session, principal: Principal, section_id: int, status_code: int = 200
+) -> Response:
+    section = service.get_section(db, section_id)
+    course = service.course_detail(db, section.course_id, principal)
+    return render(
+        request,
+        "studio/section_delete.html",
+        {"course": course, "loss": service.section_deletion(db, section), **_choices()},
+        status_code=status_code,
+    )
+
+
+@router.get("/sections/{section_id}/delete")
+def section_delete_page(
+    request: Request, section_id: int, db: SessionDep, principal: Editor
+) -> Response:
+    """The confirmation: which activities go and how many learners lose their progress."""
+    return _section_delete_page(request, db, principal, section_id)
+
+
+@router.post("/sections/{section_id}/delete")
+def delete_section_page(
+    request: Request, section_id: int, db: SessionDep, principal: Editor, confirm: FormText = None
+) -> Response:
+    section = service.get_section(db, section_id)
+    course_id = section.course_id
+    try:
+        service.delete_section(db, section, confirm=_checked(confirm), by=principal)
+    except LMSError:
+        db.rollback()
+        return _section_delete_page(request, db, principal, section_id, status_code=409)
+    return _redirect(f"/studio/courses/{course_id}?notice=section_deleted")
+
+
+def _local_input(value: dt.datetime | None) -> str:
+    """A stored UTC moment as the value of a datetime-local input (institution time)."""
+    local = clock.to_local(value)
+    return local.strftime("%Y-%m-%dT%H:%M") if local else ""
+
+
+def _parse_local(text: str | None, field: str) -> dt.datetime | None:
+    if not (text or "").strip():
+        return None
+    try:
+        naive = dt.datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        raise ValidationFailed(_("Tanggal dan jam tidak sah."), field=field) from None
+    return clock.from_local(naive.replace(tzinfo=None))
+
+
+def _activity_values(a: ActivityRead) -> dict[str, Any]:
+    return {
+        "title": a.title, "body": a.body or "", "url": a.url or "",
+        "duration_minutes": str(a.duration_minutes) if a.duration_manual else "",
+        "required": a.required, "hidden": a.hidden,
+        "locked_until_previous": a.locked_until_previous,
+        "min_view_seconds": str(a.min_view_seconds),
+        "available_from": _local_input(a.available_from),
+        "available_until": _local_input(a.available_until),
+    }  # fmt: skip
+
+
+def _activity_page(
+    request: Request, db: Session, principal: Principal, activity_id: int, *,
+    values: dict[str, Any] | None = None, error: str | None = None,
+    field_errors: dict[str, str] | None = None, notice: str | None = None,
+    status_code: int = 200,
+) -> Response:  # fmt: skip
+    activity = service.get_activity(db, activity_id)
+    course = service.course_detail(db, activity.course_id, principal)
+    item = service.activity_read(activity, with_body=True)
+    section = next(s for s in course.sections if any(a.id == item.id for a in s.activities))
+    return render(
+        request,
+        "studio/activity_edit.html",
+        {
+            "course": course, "section": section, "a": item,
+            "values": values or _activity_values(item), "error": error,
+            "field_errors": field_errors or {}, "notice": _notice(notice),
+            "edits": present_edits([e for e in service.course_edits(db, course.id, limit=200)
+                                    if e.target == "activity" and e.target_id == item.id][:20],
+                                   {}),
+            **_choices(),
+            "breadcrumbs": [(_("Studio"), "/studio"), (course.title, f"/studio/courses/{course.id}"),
+                            (item.title, None)],
+        },
+        status_code=status_code,
+    )  # fmt: skip
+
+
+@router.get("/activities/{activity_id}/edit")
+def activity_edit_page(
+    request: Request, activity_id: int, db: SessionDep, principal: Editor,
+    notice: str | None = None,
+) -> Response:  # fmt: skip
+    return _activity_page(request, db, principal, activity_id, notice=notice)
+
+
+@router.post("/activities/{activity_id}/edit")
+def update_activity_page(
+    request: Request, activity_id: int, db: SessionDep, principal: Editor,
+    title: FormText = None, body: FormText = None, url: FormText = None,
+    duration_minutes: FormText = None, required: FormText = None, hidden: FormText = None,
+    locked_until_previous: FormText = None, min_view_seconds: FormText = None,
+    available_from: FormText = None, available_until: FormText = None,
+) -> Response:  # fmt: skip
+    """Save the activity's fields; an empty duration follows the media again."""
+    activity = service.get_activity(db, activity_id)
+    values: dict[str, Any] = {
+        "title": title or "", "body": body or "", "url": url or "",
+        "duration_minutes": duration_minutes or "", "required": _checked(required),
+        "hidden": _checked(hidden), "locked_until_previous": _checked(locked_until_previous),
+        "min_view_seconds": min_view_seconds or "0", "available_from": available_from or "",
+        "available_until": available_until or "",
+    }  # fmt: skip
+    try:
+        fields: dict[str, Any] = {
+            "title": title or "", "duration_minutes": (duration_minutes or "").strip() or None,
+            "required": _checked(required), "hidden": _checked(hidden),
+            "locked_until_previous": _checked(locked_until_previous),
+            "available_from": _parse_local(available_from, "available_from"),
+            "available_until": _parse_local(available_until, "available_until"),
+        }  # fmt: skip
+        if activity.kind == ActivityKind.PAGE:
+            fields["body"] = body or ""
+        if activity.kind == ActivityKind.LINK:
+            fields["url"] = url or ""
+        if activity.kind in (ActivityKind.PAGE, ActivityKind.DOCUMENT):
+            fields["min_view_seconds"] = (min_view_seconds or "0").strip() or "0"
+        data = ActivityUpdate.model_validate(fields)
+        service.update_activity(db, activity, data, principal)
+    except (LMSError, ValidationError) as exc:
+        db.rollback()
+        message, errors, status = _form_error(exc)
+        return _activity_page(request, db, principal, activity_id, values=values,
+                              error=message, field_errors=errors, status_code=status)  # fmt: skip
+    return _redirect(f"/studio/activities/{activity_id}/edit?notice=activity_saved")
+
+
+@router.post("/activities/{activity_id}/file")
+def replace_file_page(
+    request: Request, activity_id: int, db: SessionDep, settings: SettingsDep,
+    principal: Editor, file_id: FormText = None, file_name: FormText = None,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:  # fmt: skip
+    """New bytes for the activity (checked like a new upload); progress stays."""
+    activity = service.get_activity(db, activity_id)
+    try:
+        try:
+            stored_id = int(file_id) if file_id and file_id.strip() else None
+        except ValueError:
+            raise ValidationFailed(_("Berkas unggahan tidak ditemukan."), field="file") from None
+        upload = file if file is not None and file.filename else None
+        content.replace_content(
+            db, activity, settings, upload=upload, file_id=stored_id, file_name=file_name,
+            by=principal,
+        )  # fmt: skip
+    except (LMSError, ValidationError) as exc:
+        db.rollback()
+        message, errors, status = _form_error(exc)
+        if "file_id" in errors:
+            errors["file"] = errors.pop("file_id")
+        return _activity_page(request, db, principal, activity_id, error=message,
+                              field_errors=errors, status_code=status)  # fmt: skip
+    return _redirect(f"/studio/activities/{activity_id}/edit?notice=file_replaced")
 
 
 # --- runs (angkatan) ----------------------------------------------------------------------------
@@ -543,6 +866,7 @@ def _runs_page(
                                                    "self_enrol": True},
             "error": error, "field_errors": field_errors or {},
             "can_edit": principal.has_any(*service.COURSE_EDITORS), **_choices(),
+            "breadcrumbs": [(_("Studio"), "/studio"), (course.title, None)],
         },
         status_code=status_code,
     )  # fmt: skip
@@ -755,6 +1079,8 @@ def _run_page(
             "opds": accounts_service.list_opds(db), "report": report,
             "notice": _notice(notice), "error": error, "field_errors": field_errors or {},
             "values": values or {}, "nip_headers": sorted(NIP_HEADERS), **_choices(),
+            "breadcrumbs": [(_("Studio"), "/studio"),
+                            (course.title, f"/studio/courses/{course.id}/runs"), (brief.name, None)],
         },
         status_code=status_code,
     )  # fmt: skip

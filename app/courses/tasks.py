@@ -10,6 +10,7 @@ from app.core.db import session_scope
 from app.core.i18n import gettext_ as _
 from app.courses import uploads
 from app.jobs import service as jobs
+from app.progress import tasks as progress_tasks  # noqa: F401 - queued completion recompute
 from app.storage.service import get_storage
 
 

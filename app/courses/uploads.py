@@ -38,7 +38,7 @@ from app.core.errors import (
     ValidationFailed,
 )
 from app.core.i18n import gettext_ as _
-from app.courses import filetypes
+from app.courses import filetypes, media
 from app.courses.filetypes import HEAD_BYTES, UploadKind
 from app.courses.models import ContentFile, UploadSession
 from app.storage import ReadableStream, S3Storage, Storage, StorageNotSupported, new_key
@@ -204,7 +204,7 @@ def store_stream(
         )
     except PayloadTooLarge:
         raise _too_large(cap) from None  # put() has already removed what it wrote
-    return _register(
+    row = _register(
         session,
         storage,
         key=key,
@@ -212,6 +212,18 @@ def store_stream(
         size=stored.size,
         content_type=detected.mime,
     )
+    return with_media_facts(session, storage, row)
+
+
+def with_media_facts(session: Session, storage: Storage, row: ContentFile) -> ContentFile:
+    """Read a video's length or a PDF's page count from the stored bytes once (rows stored
+    before these facts existed get them the next time the same bytes arrive)."""
+    if row.duration_seconds is None and row.page_count is None:
+        facts = media.probe(storage, row.storage_key, row.size, row.content_type)
+        if facts.duration_seconds is not None or facts.page_count is not None:
+            row.duration_seconds, row.page_count = facts.duration_seconds, facts.page_count
+            session.flush()
+    return row
 
 
 def _register(
@@ -602,6 +614,7 @@ def complete_upload(
         row = _register(
             session, storage, key=key, sha256=sha256, size=size, content_type=content_type
         )
+        row = with_media_facts(session, storage, row)
         upload.status = UploadStatus.COMPLETED
         session.flush()
     except BaseException:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from app.core.i18n import N_
+
 
 class QuestionKind(StrEnum):
     LIKERT = "likert"  # 1 (sangat tidak setuju) .. 5 (sangat setuju)
@@ -22,36 +24,37 @@ RTL_MIN_PLAN_CHARS = 20
 RTL_MAX_PLAN_CHARS = 4000
 
 # Evaluasi penyelenggaraan: the statements most BKPSDM post-course forms ask (course, organiser,
-# platform, instructors), used by every course that has not set its own.
+# platform, instructors), used by every course that has not set its own. Marked for the catalog:
+# pages show a question still worded as shipped in the reader's language (`translate_default`).
 DEFAULT_QUESTIONS: tuple[tuple[QuestionKind, QuestionTarget, str, bool], ...] = (
     (QuestionKind.LIKERT, QuestionTarget.COURSE,
-     "Materi pelatihan sesuai dengan kebutuhan tugas dan jabatan saya.", True),
+     N_("Materi pelatihan sesuai dengan kebutuhan tugas dan jabatan saya."), True),
     (QuestionKind.LIKERT, QuestionTarget.COURSE,
-     "Tujuan pembelajaran disampaikan dengan jelas sejak awal.", True),
+     N_("Tujuan pembelajaran disampaikan dengan jelas sejak awal."), True),
     (QuestionKind.LIKERT, QuestionTarget.COURSE,
-     "Susunan dan urutan materi mudah diikuti.", True),
+     N_("Susunan dan urutan materi mudah diikuti."), True),
     (QuestionKind.LIKERT, QuestionTarget.COURSE,
-     "Bahan ajar (video, modul, bacaan) berkualitas baik dan mudah diakses.", True),
+     N_("Bahan ajar (video, modul, bacaan) berkualitas baik dan mudah diakses."), True),
     (QuestionKind.LIKERT, QuestionTarget.COURSE,
-     "Aplikasi e-learning mudah digunakan dan berjalan lancar.", True),
+     N_("Aplikasi e-learning mudah digunakan dan berjalan lancar."), True),
     (QuestionKind.LIKERT, QuestionTarget.COURSE,
-     "Alokasi waktu pelatihan memadai.", True),
+     N_("Alokasi waktu pelatihan memadai."), True),
     (QuestionKind.LIKERT, QuestionTarget.COURSE,
-     "Panitia penyelenggara memberikan informasi dan layanan yang baik.", True),
+     N_("Panitia penyelenggara memberikan informasi dan layanan yang baik."), True),
     (QuestionKind.LIKERT, QuestionTarget.COURSE,
-     "Soal evaluasi (kuis dan post-test) sesuai dengan materi yang diajarkan.", True),
+     N_("Soal evaluasi (kuis dan post-test) sesuai dengan materi yang diajarkan."), True),
     (QuestionKind.LIKERT, QuestionTarget.COURSE,
-     "Secara keseluruhan, saya puas dengan penyelenggaraan pelatihan ini.", True),
+     N_("Secara keseluruhan, saya puas dengan penyelenggaraan pelatihan ini."), True),
     (QuestionKind.LIKERT, QuestionTarget.INSTRUCTOR,
-     "Pengajar menguasai materi yang disampaikan.", True),
+     N_("Pengajar menguasai materi yang disampaikan."), True),
     (QuestionKind.LIKERT, QuestionTarget.INSTRUCTOR,
-     "Pengajar menyampaikan materi dengan jelas dan sistematis.", True),
+     N_("Pengajar menyampaikan materi dengan jelas dan sistematis."), True),
     (QuestionKind.LIKERT, QuestionTarget.INSTRUCTOR,
-     "Pengajar memberi kesempatan bertanya dan menanggapi dengan baik.", True),
+     N_("Pengajar memberi kesempatan bertanya dan menanggapi dengan baik."), True),
     (QuestionKind.LIKERT, QuestionTarget.INSTRUCTOR,
-     "Pengajar tepat waktu dan disiplin.", True),
+     N_("Pengajar tepat waktu dan disiplin."), True),
     (QuestionKind.TEXT, QuestionTarget.COURSE,
-     "Hal apa yang paling bermanfaat dari pelatihan ini?", False),
+     N_("Hal apa yang paling bermanfaat dari pelatihan ini?"), False),
     (QuestionKind.TEXT, QuestionTarget.COURSE,
-     "Saran perbaikan untuk penyelenggaraan berikutnya.", False),
+     N_("Saran perbaikan untuk penyelenggaraan berikutnya."), False),
 )  # fmt: skip

@@ -45,6 +45,11 @@ def likert_labels() -> dict[int, str]:
     }
 
 
+def likert_short_labels() -> dict[int, str]:
+    """The one-line scale's short words under each number (the full words are the legend's)."""
+    return {1: _("STS"), 2: _("TS"), 3: _("N"), 4: _("S"), 5: _("SS")}
+
+
 def _field_errors(exc: ValidationFailed) -> dict[str, str]:
     errors: dict[str, str] = {}
     for e in exc.errors:
@@ -87,6 +92,7 @@ def _survey_page(
             "error": error,
             "scale": list(range(LIKERT_MIN, LIKERT_MAX + 1)),
             "likert_labels": likert_labels(),
+            "likert_short": likert_short_labels(),
             "field_name": service.field_name,
             "sent": request.query_params.get("sent") == "1",
         },

@@ -18,6 +18,7 @@ from app.auth.service import Principal
 from app.core import events
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
 from app.courses.models import Enrolment, Run
 from app.evaluation import repository
@@ -128,7 +129,8 @@ def update_survey_config(
     for index, q in enumerate(data.questions, start=1):
         if not q.text.strip():
             raise ValidationFailed(
-                f"Pertanyaan {index}: teks wajib diisi.", field=f"questions.{index - 1}.text"
+                _("Pertanyaan %(index)s: teks wajib diisi.") % {"index": index},
+                field=f"questions.{index - 1}.text",
             )
     if course_id is None:
         default_set(session)  # seeded first, so that a concurrent first use does not add more

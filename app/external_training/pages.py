@@ -16,7 +16,7 @@ from app.core.config import Settings
 from app.core.errors import Conflict, LMSError, NotFound, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
-from app.courses.pages import funding_labels
+from app.courses.constants import funding_labels
 from app.external_training import service
 from app.external_training.constants import (
     FUNDING_SOURCES,
@@ -103,6 +103,12 @@ def _form_page(
             "modes": MODES,
             "labels": labels(),
             "today": courses_service.today().isoformat(),
+            "breadcrumbs": [
+                (_("Pelatihan eksternal"), back)
+                if back.startswith("/my/")
+                else (_("Antrean verifikasi"), back),
+                (title, None),
+            ],
         },
         status_code=status_code,
     )
@@ -354,6 +360,10 @@ def _detail_page(
             "pending": record.status == PENDING,
             "verified": record.status == VERIFIED,
             "done": request.query_params.get("done"),
+            "breadcrumbs": [
+                (_("Antrean verifikasi"), "/studio/external-trainings"),
+                (record.name, None),
+            ],
         },
         status_code=status_code,
     )

@@ -27,9 +27,9 @@ from app.core.errors import (
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
 from app.courses import uploads
+from app.courses.constants import funding_labels
 from app.courses.filetypes import UploadKind
 from app.courses.models import ContentFile
-from app.courses.pages import funding_labels
 from app.external_training import repository
 from app.external_training.constants import (
     FUNDING_SOURCES,

@@ -13,7 +13,7 @@ from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep
 from app.certificates import service as certificates_service
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
-from app.courses.pages import funding_labels
+from app.courses.constants import funding_labels
 from app.external_training import service as external_training_service
 from app.jp import service
 from app.web.templating import render

@@ -181,6 +181,14 @@ def _assignment_page(
                 "max_size": uploads.human_size(settings.max_evidence_bytes),
             },
             "done": request.query_params.get("done", ""),
+            "breadcrumbs": [
+                (_("Mentee saya"), "/mentoring/mentees")
+                if is_mentor
+                else (_("Mentoring saya"), "/mentoring/saya")
+                if a.mentee.id == principal.user_id
+                else (_("Pengawasan mentoring"), "/studio/mentoring"),
+                (_("Mentoring: %(c)s") % {"c": a.competency_name}, None),
+            ],
         },
         status_code=status_code,
     )

@@ -547,8 +547,8 @@ def _require_editable(a: MentoringAssignment) -> None:
             "verified": _("Penugasan sudah diverifikasi; sesi tidak dapat diubah."),
             "cancelled": _("Penugasan sudah dibatalkan."),
         }
-        raise Conflict(messages.get(a.status, _("Penugasan tidak dapat diubah.")),
-                       code="assignment_locked")  # fmt: skip
+        fallback = _("Penugasan tidak dapat diubah.")  # not nested: babel.cfg reads Conflict(...)
+        raise Conflict(messages.get(a.status, fallback), code="assignment_locked")
 
 
 def log_session(

@@ -63,8 +63,8 @@ EVENTS: dict[str, EventType] = {
                 **_sample_run(),
                 "days_left": 3,
                 "missing": [
-                    "Post-test belum lulus (nilai minimal 70).",
-                    "Evaluasi penyelenggaraan belum diisi.",
+                    {"code": "posttest_passed", "params": {"state": "not_taken", "minimum": "70"}},
+                    {"code": "survey_sent", "params": {}},
                 ],
             },
         ),

@@ -26,6 +26,7 @@ from typing import Any
 from babel.dates import format_date as babel_format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
+from app.certificates.eligibility import describe_item
 from app.core import clock, i18n
 from app.core.config import Settings
 
@@ -86,6 +87,8 @@ def environment() -> Environment:
     )
     env.policies["ext.i18n.trimmed"] = True
     env.filters.update(date=_date, datetime=_datetime, number=_number, month=_month)
+    # A certificate requirement stored as {"code", "params"}, in the recipient's language.
+    env.filters["reason"] = describe_item
     return env
 
 

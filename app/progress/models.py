@@ -61,4 +61,9 @@ class ScormTrack(Base):
     exit: Mapped[str | None] = mapped_column(String(16))
     launch_count: Mapped[int] = mapped_column(Integer, default=0)
     launches_json: Mapped[str] = mapped_column(Text, default="{}")  # launch id -> last commit mark
+    # The package version this attempt runs on: a package replaced mid-run keeps the attempts
+    # already begun on theirs (None: rows older than versioning, on the activity's package).
+    package_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scorm_package.id", ondelete="SET NULL")
+    )
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, exists, select, update
+from sqlalchemy import Row, Table, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -148,4 +148,74 @@ def get_track(session: Session, enrolment_id: int, activity_id: int) -> ScormTra
         select(ScormTrack).where(
             ScormTrack.enrolment_id == enrolment_id, ScormTrack.activity_id == activity_id
         )
+    )
+
+
+def learners_with_progress(session: Session, activity_ids: Sequence[int]) -> dict[int, int]:
+    """Activity id -> how many enrolments have a progress row in it (one grouped query)."""
+    if not activity_ids:
+        return {}
+    rows = session.execute(
+        select(ActivityProgress.activity_id, func.count())
+        .where(ActivityProgress.activity_id.in_(list(activity_ids)))
+        .group_by(ActivityProgress.activity_id)
+    )
+    return {aid: n for aid, n in rows}
+
+
+def pin_tracks(session: Session, activity_id: int, package_id: int) -> int:
+    """Attempts of an activity not yet tied to a package version get `package_id`; returns how
+    many attempts of the activity are on that version now."""
+    session.execute(
+        update(ScormTrack)
+        .where(ScormTrack.activity_id == activity_id, ScormTrack.package_id.is_(None))
+        .values(package_id=package_id)
+        .execution_options(synchronize_session=False)
+    )
+    return (
+        session.scalar(
+            select(func.count()).where(
+                ScormTrack.activity_id == activity_id, ScormTrack.package_id == package_id
+            )
+        )
+        or 0
+    )
+
+
+def track_on_package(session: Session, package_id: int, enrolment_ids: Sequence[int]) -> bool:
+    if not enrolment_ids:
+        return False
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    ScormTrack.package_id == package_id,
+                    ScormTrack.enrolment_id.in_(list(enrolment_ids)),
+                )
+            )
+        )
+    )
+
+
+def last_seen_per_run(session: Session, user_id: int) -> dict[int, Any]:
+    """Run id -> when the user last touched any of its activities (the home page's "Lanjutkan"),
+    in one GROUP BY."""
+    rows = session.execute(
+        select(Enrolment.run_id, func.max(ActivityProgress.last_seen_at))
+        .join(ActivityProgress, ActivityProgress.enrolment_id == Enrolment.id)
+        .where(Enrolment.user_id == user_id)
+        .group_by(Enrolment.run_id)
+    )
+    return {int(run_id): seen for run_id, seen in rows}
+
+
+def learners_active_since(session: Session, since: Any) -> int:
+    """How many different users touched an activity since a moment (one COUNT DISTINCT)."""
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(Enrolment.user_id)))
+            .join(ActivityProgress, ActivityProgress.enrolment_id == Enrolment.id)
+            .where(ActivityProgress.last_seen_at >= since)
+        )
+        or 0
     )

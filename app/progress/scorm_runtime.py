@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 from app.core.config import Settings, get_settings
 from app.core.errors import ValidationFailed
+from app.core.i18n import gettext_ as _
 
 LESSON_STATUSES = ("passed", "completed", "failed", "incomplete", "browsed", "not attempted")
 EXIT_VALUES = ("time-out", "suspend", "logout", "")
@@ -78,7 +79,7 @@ def _text(cmi: dict[str, Any], key: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _invalid(f"Nilai {key} tidak valid.", key, "scorm_invalid_value")
+        raise _invalid(_("Nilai %(key)s tidak valid.") % {"key": key}, key, "scorm_invalid_value")
     return str(value)
 
 
@@ -92,7 +93,11 @@ def _score(cmi: dict[str, Any], key: str) -> float | None:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise _invalid(f"Nilai {key} '{text[:40]}' bukan angka.", key, "scorm_invalid_score")
+        raise _invalid(
+            _("Nilai %(key)s '%(value)s' bukan angka.") % {"key": key, "value": text[:40]},
+            key,
+            "scorm_invalid_score",
+        )
     return value
 
 
@@ -131,7 +136,8 @@ def _session_seconds(cmi: dict[str, Any]) -> float | None:
         return parse_timespan(text)
     except ValueError:
         raise _invalid(
-            f"cmi.core.session_time '{text[:40]}' bukan durasi SCORM 1.2 (HHHH:MM:SS.SS).",
+            _("cmi.core.session_time '%(value)s' bukan durasi SCORM 1.2 (HHHH:MM:SS.SS).")
+            % {"value": text[:40]},
             "cmi.core.session_time",
             "scorm_invalid_session_time",
         ) from None
@@ -157,7 +163,7 @@ def merge_commit(
     """
     settings = settings or get_settings()
     if not isinstance(launch_id, str) or _LAUNCH_ID_RE.match(launch_id) is None:
-        raise _invalid("launch_id tidak valid.", "launch_id", "scorm_invalid_launch_id")
+        raise _invalid(_("launch_id tidak valid."), "launch_id", "scorm_invalid_launch_id")
 
     state: dict[str, Any] = {
         "lesson_status": track_state.get("lesson_status") or "not attempted",
@@ -180,7 +186,7 @@ def merge_commit(
         launches.pop(next(iter(launches)))
     if sequence is not None:
         if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
-            raise _invalid("Nomor urut commit tidak valid.", "seq", "scorm_invalid_sequence")
+            raise _invalid(_("Nomor urut commit tidak valid."), "seq", "scorm_invalid_sequence")
         if sequence < mark["seq"]:
             return state  # stale: a newer commit from this launch is already applied
         mark["seq"] = sequence
@@ -190,9 +196,8 @@ def merge_commit(
         status = status.strip().lower()
         if status not in LESSON_STATUSES:
             raise _invalid(
-                f"cmi.core.lesson_status '{status[:40]}' tidak dikenal; nilai yang sah: "
-                + ", ".join(LESSON_STATUSES)
-                + ".",
+                _("cmi.core.lesson_status '%(value)s' tidak dikenal; nilai yang sah: %(value2)s.")
+                % {"value": status[:40], "value2": ", ".join(LESSON_STATUSES)},
                 "cmi.core.lesson_status",
                 "scorm_invalid_status",
             )
@@ -200,7 +205,8 @@ def merge_commit(
     location = _text(cmi, "cmi.core.lesson_location")
     if location is not None and len(location) > MAX_LESSON_LOCATION_CHARS:
         raise _invalid(
-            f"cmi.core.lesson_location lebih dari {MAX_LESSON_LOCATION_CHARS:,} karakter.",
+            _("cmi.core.lesson_location lebih dari %(MAX_LESSON_LOCATION_CHARS)s karakter.")
+            % {"MAX_LESSON_LOCATION_CHARS": format(MAX_LESSON_LOCATION_CHARS, ",")},
             "cmi.core.lesson_location",
             "scorm_location_too_long",
         )
@@ -209,8 +215,10 @@ def merge_commit(
     limit = settings.scorm_max_suspend_data_chars
     if suspend_data is not None and len(suspend_data) > limit:
         raise _invalid(
-            f"cmi.suspend_data berisi {len(suspend_data):,} karakter, melebihi batas "
-            f"{limit:,} karakter; kemajuan ini tidak dapat disimpan.",
+            _(
+                "cmi.suspend_data berisi %(n)s karakter, melebihi batas %(limit)s karakter; kemajuan ini tidak dapat disimpan."
+            )
+            % {"n": format(len(suspend_data), ","), "limit": format(limit, ",")},
             "cmi.suspend_data",
             "scorm_suspend_data_too_long",
         )
@@ -222,7 +230,7 @@ def merge_commit(
             exit_value = ""
         if exit_value not in EXIT_VALUES:
             raise _invalid(
-                f"cmi.core.exit '{exit_value[:40]}' tidak dikenal.",
+                _("cmi.core.exit '%(value)s' tidak dikenal.") % {"value": exit_value[:40]},
                 "cmi.core.exit",
                 "scorm_invalid_exit",
             )

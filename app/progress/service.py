@@ -329,8 +329,10 @@ def scorm_commit(
     cmi: dict[str, Any],
     mastery_score: float | None,
     settings: Settings,
+    package_id: int | None = None,
 ) -> ProgressRead:
-    """Store an LMSCommit/LMSFinish; the activity completes on completed/passed (or passed only)."""
+    """Store an LMSCommit/LMSFinish; the activity completes on completed/passed (or passed only).
+    A new attempt is tied to `package_id`, the package version it runs on."""
     track = repository.get_track(session, enrolment_id, facts.id)
     state = scorm_runtime.merge_commit(
         _track_state(track),
@@ -341,7 +343,9 @@ def scorm_commit(
         mastery_score=mastery_score,
     )
     if track is None:
-        track = ScormTrack(enrolment_id=enrolment_id, activity_id=facts.id, launch_count=1)
+        track = ScormTrack(
+            enrolment_id=enrolment_id, activity_id=facts.id, launch_count=1, package_id=package_id
+        )
         session.add(track)
     track.lesson_status = state["lesson_status"]
     track.lesson_location = state["lesson_location"]
@@ -367,3 +371,79 @@ def scorm_commit(
         mark_completed(session, progress)
     session.flush()
     return to_read(progress, facts)
+
+
+def last_seen_per_run(session: Session, user_id: int) -> dict[int, dt.datetime]:
+    """Run id -> the user's latest moment of learning in it (one query)."""
+    return repository.last_seen_per_run(session, user_id)
+
+
+def learners_active_since(session: Session, since: dt.datetime) -> int:
+    """Distinct ASN who learned (any activity event) since a moment: the month's participation."""
+    return repository.learners_active_since(session, since)
+
+
+# --- requirements changed ------------------------------------------------------------------------
+
+RECOMPUTE_TASK = "progress.requirements_changed"
+
+
+def requirements_changed(
+    session: Session, run_ids: list[int], learners: int, settings: Settings
+) -> bool:
+    """A course's required activities changed: every run's completions are worked out again (the
+    listeners store those that now hold and drop those that no longer do). Up to
+    INLINE_RECOMPUTE_LEARNERS learners in the request itself; more on the job queue after the
+    commit. Returns True when queued."""
+    if not run_ids:
+        return False
+    if learners <= INLINE_RECOMPUTE_LEARNERS:
+        for run_id in run_ids:
+            events.run_requirements_changed(session, run_id)
+        return False
+    from sqlalchemy import event as sa_event
+
+    from app.jobs import queue
+
+    def _enqueue(_session: Session) -> None:
+        queue.enqueue(RECOMPUTE_TASK, list(run_ids))
+
+    sa_event.listen(session, "after_commit", _enqueue, once=True)
+    return True
+
+
+INLINE_RECOMPUTE_LEARNERS = 500  # a run this size recomputes in well under a second
+
+
+def recompute_runs(run_ids: list[int]) -> None:
+    """The queued half of `requirements_changed`: one transaction per run."""
+    from app.core.db import session_scope
+
+    for run_id in run_ids:
+        with session_scope() as session:
+            events.run_requirements_changed(session, run_id)
+
+
+def learners_with_progress(session: Session, activity_ids: list[int]) -> dict[int, int]:
+    """Activity id -> learners who have begun it (for the "what is lost" confirmation)."""
+    return repository.learners_with_progress(session, activity_ids)
+
+
+def pin_scorm_attempts(session: Session, activity_id: int, package_id: int) -> int:
+    """Before an activity's SCORM package is replaced: attempts already begun stay on the
+    version they began (their suspend data and bookmarks belong to it)."""
+    return repository.pin_tracks(session, activity_id, package_id)
+
+
+def scorm_attempt_package(
+    session: Session, enrolment_id: int | None, activity_id: int
+) -> int | None:
+    """The package version the learner's attempt runs on, if it is pinned to one."""
+    if enrolment_id is None:
+        return None
+    track = repository.get_track(session, enrolment_id, activity_id)
+    return track.package_id if track is not None else None
+
+
+def has_attempt_on_package(session: Session, package_id: int, enrolment_ids: list[int]) -> bool:
+    return repository.track_on_package(session, package_id, enrolment_ids)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from app.core.errors import ValidationFailed
+from app.core.i18n import gettext_ as _
 from app.quizzes.questions import Choice, ParseResult, Question, QuestionType
 
 _OPTION = re.compile(r"([A-Z])\s*[.)]\s*(.*)")
@@ -42,15 +43,16 @@ def parse_aiken(text: str) -> ParseResult:
 
     def unfinished(q: _Pending) -> None:
         """A question that ended without its ANSWER line."""
-        if not q.options:
-            hint = ""
-            if q.numbered_lines:
-                hint = (
-                    f" (baris {q.numbered_lines[0]} diberi nomor; pilihan memakai huruf: A), B), …)"
-                )
-            result.error(q.line, f"soal tidak punya pilihan jawaban{hint}.")
+        if not q.options and q.numbered_lines:
+            result.error(
+                q.line,
+                _("soal tidak punya pilihan jawaban (baris %(n)s diberi nomor; pilihan memakai "
+                  "huruf: A), B), …).") % {"n": q.numbered_lines[0]},
+            )  # fmt: skip
+        elif not q.options:
+            result.error(q.line, _("soal tidak punya pilihan jawaban."))
         else:
-            result.error(q.line, "soal tidak punya baris 'ANSWER: <huruf>'.")
+            result.error(q.line, _("soal tidak punya baris 'ANSWER: <huruf>'."))
 
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
@@ -60,21 +62,23 @@ def parse_aiken(text: str) -> ParseResult:
         blank_before, after_blank = after_blank, False
         if m := _ANSWER.fullmatch(line):
             if pending is None:
-                result.error(number, "baris ANSWER tanpa soal sebelumnya.")
+                result.error(number, _("baris ANSWER tanpa soal sebelumnya."))
                 continue
             _finish(pending, m[1].strip(), number, result)
             pending = None
         elif m := _OPTION.fullmatch(line):
             if pending is None:
-                result.error(number, "pilihan jawaban sebelum teks soal.")
+                result.error(number, _("pilihan jawaban sebelum teks soal."))
                 continue
             letter, option = m[1], m[2].strip()
             if any(letter == seen for seen, _ in pending.options):
                 pending.failed = True
-                result.error(number, f"huruf pilihan '{letter}' dipakai dua kali.")
+                result.error(
+                    number, _("huruf pilihan '%(letter)s' dipakai dua kali.") % {"letter": letter}
+                )
             elif not option:
                 pending.failed = True
-                result.error(number, f"pilihan {letter} kosong.")
+                result.error(number, _("pilihan %(letter)s kosong.") % {"letter": letter})
             pending.options.append((letter, option))
         elif pending is None:
             pending = _Pending(number, [line])
@@ -90,7 +94,10 @@ def parse_aiken(text: str) -> ParseResult:
             pending.failed = True
             result.error(
                 number,
-                f"baris '{line[:40]}' tidak dikenal; diharapkan pilihan seperti 'A) …' atau 'ANSWER: X'.",
+                _(
+                    "baris '%(value)s' tidak dikenal; diharapkan pilihan seperti 'A) …' atau 'ANSWER: X'."
+                )
+                % {"value": line[:40]},
             )
     if pending is not None:
         unfinished(pending)
@@ -102,12 +109,18 @@ def _finish(q: _Pending, answer: str, line: int, result: ParseResult) -> None:
     letters = [letter for letter, _ in q.options]
     before = len(result.errors)
     if len(q.options) < 2:
-        result.error(q.line, f"soal harus punya minimal 2 pilihan (ada {len(q.options)}).")
+        result.error(
+            q.line, _("soal harus punya minimal 2 pilihan (ada %(n)s).") % {"n": len(q.options)}
+        )
     if not answer:
-        result.error(line, "ANSWER kosong; tulis huruf pilihan yang benar, mis. 'ANSWER: B'.")
+        result.error(line, _("ANSWER kosong; tulis huruf pilihan yang benar, mis. 'ANSWER: B'."))
     elif answer.upper() not in letters:
         shown = ", ".join(letters) or "-"
-        result.error(line, f"jawaban '{answer}' tidak ada di antara pilihan ({shown}).")
+        result.error(
+            line,
+            _("jawaban '%(answer)s' tidak ada di antara pilihan (%(shown)s).")
+            % {"answer": answer, "shown": shown},
+        )
     if q.failed or len(result.errors) > before:
         return
     key = answer.upper()
@@ -135,14 +148,17 @@ def export_aiken(questions: Iterable[Question]) -> str:
     for number, q in enumerate(questions, start=1):
         name = f"Soal {number} ({q.title or q.text[:40]})"
         if q.type is not QuestionType.SINGLE:
-            raise ValidationFailed(f"{name}: Aiken hanya untuk pilihan ganda satu jawaban.")
+            raise ValidationFailed(
+                _("%(name)s: Aiken hanya untuk pilihan ganda satu jawaban.") % {"name": name}
+            )
         right = [c for c in q.choices if c.weight == 100]
         if len(right) != 1 or any(c.weight not in (0, 100) for c in q.choices):
             raise ValidationFailed(
-                f"{name}: Aiken perlu tepat satu jawaban benar tanpa bobot parsial."
+                _("%(name)s: Aiken perlu tepat satu jawaban benar tanpa bobot parsial.")
+                % {"name": name}
             )
         if not 2 <= len(q.choices) <= len(_LETTERS):
-            raise ValidationFailed(f"{name}: Aiken perlu 2 sampai 26 pilihan.")
+            raise ValidationFailed(_("%(name)s: Aiken perlu 2 sampai 26 pilihan.") % {"name": name})
         stem = q.text.strip().split("\n")
         for line in stem:
             if (
@@ -151,13 +167,15 @@ def export_aiken(questions: Iterable[Question]) -> str:
                 or _ANSWER.fullmatch(line.strip())
             ):
                 raise ValidationFailed(
-                    f"{name}: baris soal '{line[:40]}' tidak dapat ditulis di Aiken."
+                    _("%(name)s: baris soal '%(value)s' tidak dapat ditulis di Aiken.")
+                    % {"name": name, "value": line[:40]}
                 )
         lines = [line.strip() for line in stem]
         for letter, choice in zip(_LETTERS, q.choices, strict=False):
             if "\n" in choice.text.strip() or not choice.text.strip():
                 raise ValidationFailed(
-                    f"{name}: pilihan {letter} harus satu baris dan tidak kosong."
+                    _("%(name)s: pilihan %(letter)s harus satu baris dan tidak kosong.")
+                    % {"name": name, "letter": letter}
                 )
             lines.append(f"{letter}) {choice.text.strip()}")
         lines.append(f"ANSWER: {_LETTERS[q.choices.index(right[0])]}")

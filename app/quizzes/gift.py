@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from app.core.errors import ValidationFailed
+from app.core.i18n import gettext_ as _
 from app.quizzes.questions import (
     BLANK,
     TEXT_FORMATS,
@@ -130,7 +131,7 @@ def _blocks(text: str, result: ParseResult) -> Iterator[_Block | _Category]:
         # (two trailing spaces) survive; every text is still trimmed at its ends.
         if any(ord(c) in _RESTORE for c in raw):
             result.error(
-                number, "karakter Unicode dari area pribadi (U+F0000–U+F0007) tidak didukung."
+                number, _("karakter Unicode dari area pribadi (U+F0000–U+F0007) tidak didukung.")
             )
             continue
         line = _ESCAPE_RE.sub(lambda m: _PLACEHOLDER[m[1]], raw)
@@ -191,7 +192,9 @@ class _QuestionReader:
         if text.startswith("::", pos):
             end = text.find("::", pos + 2)
             if end < 0:
-                self.error(pos, "judul soal dibuka dengan '::' tetapi tidak ditutup dengan '::'.")
+                self.error(
+                    pos, _("judul soal dibuka dengan '::' tetapi tidak ditutup dengan '::'.")
+                )
                 return None
             title = _restore(text[pos + 2 : end]).strip()
             pos = end + 2
@@ -200,26 +203,27 @@ class _QuestionReader:
         if start < 0 and end < 0:
             self.fmt, body = _finish(text[pos:], "moodle")
             if not body:
-                self.error(pos, "teks soal kosong.")
+                self.error(pos, _("teks soal kosong."))
             return Question(
                 QuestionType.DESCRIPTION, body, title, self.fmt, 0.0, category=category, line=line
             )
         if start < 0 or 0 <= end < start:
-            self.error(end, "'}' tanpa '{' pembuka; tulis \\} untuk kurung kurawal biasa.")
+            self.error(end, _("'}' tanpa '{' pembuka; tulis \\} untuk kurung kurawal biasa."))
             return None
         if end < 0:
             self.error(
                 start,
-                "'{' tidak ditutup dengan '}'. Blok jawaban tidak boleh berisi baris kosong.",
+                _("'{' tidak ditutup dengan '}'. Blok jawaban tidak boleh berisi baris kosong."),
             )
             return None
         inner = text.find("{", start + 1, end)
         if inner >= 0:
-            self.error(inner, "'{' di dalam blok jawaban; tulis \\{ untuk kurung kurawal biasa.")
+            self.error(inner, _("'{' di dalam blok jawaban; tulis \\{ untuk kurung kurawal biasa."))
         extra = [i for i in (text.find("{", end + 1), text.find("}", end + 1)) if i >= 0]
         if extra:
             self.error(
-                min(extra), "lebih dari satu blok jawaban {…}; pisahkan soal dengan baris kosong."
+                min(extra),
+                _("lebih dari satu blok jawaban {…}; pisahkan soal dengan baris kosong."),
             )
         if self.failed:
             return None
@@ -229,7 +233,7 @@ class _QuestionReader:
         source = text[pos:start] + (BLANK + after if after.strip() else "")
         self.fmt, body = _finish(source, "moodle")
         if not body:
-            self.error(pos, "teks soal kosong.")
+            self.error(pos, _("teks soal kosong."))
         answer = text[start + 1 : end]
         general_feedback = ""
         if (cut := answer.rfind("####")) >= 0:
@@ -273,15 +277,18 @@ class _QuestionReader:
                 if weight is not None and weight != 100:
                     self.error(
                         item.pos,
-                        "pada pilihan ganda bobot ditulis setelah '~' (mis. ~%50%); '=' berarti 100%.",
+                        _(
+                            "pada pilihan ganda bobot ditulis setelah '~' (mis. ~%%50%%); '=' berarti 100%%."
+                        )
+                        % {},
                     )
                 weight = 100.0
             text, feedback = self._text_and_feedback(body)
             if not text:
-                self.error(item.pos, "pilihan jawaban kosong.")
+                self.error(item.pos, _("pilihan jawaban kosong."))
             choices.append(Choice(text, weight or 0.0, feedback))
         if len(choices) < 2:
-            self.error(self.open, "pilihan ganda harus punya minimal 2 pilihan.")
+            self.error(self.open, _("pilihan ganda harus punya minimal 2 pilihan."))
         if any(item.marker == "=" for item in items):
             kind = QuestionType.SINGLE
         else:
@@ -289,11 +296,12 @@ class _QuestionReader:
             kind = QuestionType.MULTIPLE
             positive = sum(c.weight for c in choices if c.weight > 0)
             if positive == 0:
-                self.error(self.open, "pilihan ganda tanpa jawaban benar (=).")
+                self.error(self.open, _("pilihan ganda tanpa jawaban benar (=)."))
             elif abs(positive - 100) > _WEIGHT_SUM_SLACK:
                 self.error(
                     self.open,
-                    f"pilihan jamak: jumlah bobot positif harus 100% (sekarang {positive:g}%).",
+                    _("pilihan jamak: jumlah bobot positif harus 100%% (sekarang %(positive)s%%).")
+                    % {"positive": format(positive, "g")},
                 )
         return replace(q, type=kind, choices=tuple(choices))
 
@@ -302,14 +310,14 @@ class _QuestionReader:
         for item in self._items(core, base, "=", "'='"):
             left, arrow, right = item.body.partition("->")
             if not arrow:
-                self.error(item.pos, "pasangan menjodohkan ditulis '=kiri -> kanan'.")
+                self.error(item.pos, _("pasangan menjodohkan ditulis '=kiri -> kanan'."))
                 continue
             right_text = _restore(right).strip()
             if not right_text:
-                self.error(item.pos, "pasangan menjodohkan tanpa jawaban di kanan '->'.")
+                self.error(item.pos, _("pasangan menjodohkan tanpa jawaban di kanan '->'."))
             pairs.append(MatchPair(_finish(left, self.fmt)[1], right_text))
         if len([p for p in pairs if p.left]) < 2:
-            self.error(self.open, "menjodohkan harus punya minimal 2 pasangan.")
+            self.error(self.open, _("menjodohkan harus punya minimal 2 pasangan."))
         return replace(q, type=QuestionType.MATCHING, pairs=tuple(pairs))
 
     def _truefalse(self, q: Question, core: str) -> Question:
@@ -330,10 +338,12 @@ class _QuestionReader:
             weight, body = self._weight(item, 0.0, 100.0)
             text, feedback = self._text_and_feedback(body)
             if not text:
-                self.error(item.pos, "jawaban isian singkat kosong.")
+                self.error(item.pos, _("jawaban isian singkat kosong."))
             answers.append(Choice(text, 100.0 if weight is None else weight, feedback))
         if not any(a.weight >= 100 for a in answers):
-            self.error(self.open, "isian singkat harus punya minimal satu jawaban bernilai 100%.")
+            self.error(
+                self.open, _("isian singkat harus punya minimal satu jawaban bernilai 100%%.") % {}
+            )
         return replace(q, type=QuestionType.SHORT, answers=tuple(answers))
 
     def _numeric(self, q: Question, core: str, base: int) -> Question | None:
@@ -344,14 +354,16 @@ class _QuestionReader:
             if other and not other.startswith("#"):
                 self.error(
                     base + tilde,
-                    "pada soal numerik '~' hanya untuk umpan balik jawaban lain: tulis ~#umpan balik.",
+                    _(
+                        "pada soal numerik '~' hanya untuk umpan balik jawaban lain: tulis ~#umpan balik."
+                    ),
                 )
             incorrect = _finish(other[1:], self.fmt)[1]
             core = core[:tilde]
         answers: list[NumericAnswer] = []
         for item in self._items(core, base, "=", "'='", single_ok=True):
             weight, body = self._weight(item, 0.0, 100.0)
-            spec, _, feedback = body.partition("#")
+            spec, _sep, feedback = body.partition("#")
             answer = self._number_spec(
                 _restore(spec).strip(),
                 item.pos,
@@ -361,9 +373,11 @@ class _QuestionReader:
             if answer is not None:
                 answers.append(answer)
         if not answers and not self.failed:
-            self.error(self.open, "soal numerik tanpa jawaban.")
+            self.error(self.open, _("soal numerik tanpa jawaban."))
         elif answers and not any(a.weight >= 100 for a in answers):
-            self.error(self.open, "soal numerik harus punya minimal satu jawaban bernilai 100%.")
+            self.error(
+                self.open, _("soal numerik harus punya minimal satu jawaban bernilai 100%%.") % {}
+            )
         return replace(
             q, type=QuestionType.NUMERIC, numeric=tuple(answers), incorrect_feedback=incorrect
         )
@@ -385,7 +399,9 @@ class _QuestionReader:
                 return [_Item("=", head, base)]
             shown = _restore(head.strip())
             self.error(
-                base, f"'{shown}' tidak diawali {expected}; setiap jawaban diawali {expected}."
+                base,
+                _("'%(shown)s' tidak diawali %(expected)s; setiap jawaban diawali %(expected)s.")
+                % {"shown": shown, "expected": expected},
             )
         return items
 
@@ -401,7 +417,10 @@ class _QuestionReader:
         if not (math.isfinite(weight) and low <= weight <= high):
             self.error(
                 item.pos,
-                f"bobot '%{m[1]}%' tidak valid; tulis persen antara {low:g} dan {high:g}, mis. %50%.",
+                _(
+                    "bobot '%%%(value)s%%' tidak valid; tulis persen antara %(low)s dan %(high)s, mis. %%50%%."
+                )
+                % {"value": m[1], "low": format(low, "g"), "high": format(high, "g")},
             )
             return None, item.body[m.end() :]
         return weight, item.body[m.end() :]
@@ -419,7 +438,11 @@ class _QuestionReader:
             if low is None or high is None:
                 return None
             if low > high:
-                self.error(pos, f"rentang '{spec}': batas bawah lebih besar dari batas atas.")
+                self.error(
+                    pos,
+                    _("rentang '%(spec)s': batas bawah lebih besar dari batas atas.")
+                    % {"spec": spec},
+                )
                 return None
             return NumericAnswer.between(low, high, weight=weight, feedback=feedback)
         value_text, colon, tolerance_text = spec.partition(":")
@@ -428,7 +451,10 @@ class _QuestionReader:
         if value is None or tolerance is None:
             return None
         if tolerance < 0:
-            self.error(pos, f"toleransi '{tolerance_text.strip()}' tidak boleh negatif.")
+            self.error(
+                pos,
+                _("toleransi '%(value)s' tidak boleh negatif.") % {"value": tolerance_text.strip()},
+            )
             return None
         return NumericAnswer(value, tolerance, None, weight, feedback)
 
@@ -439,9 +465,13 @@ class _QuestionReader:
             if math.isfinite(value):
                 return value
         if _NUMBER.fullmatch(text.replace(",", ".")):
-            self.error(pos, f"angka '{text}' tidak valid; pakai titik sebagai pemisah desimal.")
+            self.error(
+                pos,
+                _("angka '%(text)s' tidak valid; pakai titik sebagai pemisah desimal.")
+                % {"text": text},
+            )
         else:
-            self.error(pos, f"'{text}' bukan angka.")
+            self.error(pos, _("'%(text)s' bukan angka.") % {"text": text})
         return None
 
 
@@ -517,8 +547,10 @@ def _write_answers(q: Question) -> str:
             for a in q.answers:
                 if "->" in a.text or "->" in a.feedback:
                     raise ValidationFailed(
-                        f"Soal '{q.title or q.text[:40]}': '->' tidak dapat ditulis dalam jawaban "
-                        "isian singkat GIFT (akan terbaca sebagai menjodohkan)."
+                        _(
+                            "Soal '%(value)s': '->' tidak dapat ditulis dalam jawaban isian singkat GIFT (akan terbaca sebagai menjodohkan)."
+                        )
+                        % {"value": q.title or q.text[:40]}
                     )
                 lines.append(
                     "="
@@ -542,12 +574,16 @@ def _write_answers(q: Question) -> str:
             for p in q.pairs:
                 if "->" in p.left:
                     raise ValidationFailed(
-                        f"Soal '{q.title or q.text[:40]}': '->' tidak dapat ditulis di sisi kiri "
-                        "pasangan menjodohkan GIFT."
+                        _(
+                            "Soal '%(value)s': '->' tidak dapat ditulis di sisi kiri pasangan menjodohkan GIFT."
+                        )
+                        % {"value": q.title or q.text[:40]}
                     )
                 lines.append("=" + text(p.left) + " -> " + _escape(p.right))
         case _:  # pragma: no cover - DESCRIPTION is written without a block
-            raise ValidationFailed(f"Jenis soal {q.type} tidak punya blok jawaban GIFT.")
+            raise ValidationFailed(
+                _("Jenis soal %(type)s tidak punya blok jawaban GIFT.") % {"type": q.type}
+            )
     if q.general_feedback:
         lines.append("####" + text(q.general_feedback))
     if not lines:
@@ -567,7 +603,8 @@ def _write_choices(
     single = q.type is QuestionType.SINGLE
     if single and not any(c.weight == 100 for c in q.choices):
         raise ValidationFailed(
-            f"Soal '{q.title or q.text[:40]}': pilihan ganda tanpa jawaban bernilai 100%."
+            _("Soal '%(value)s': pilihan ganda tanpa jawaban bernilai 100%%.")
+            % {"value": q.title or q.text[:40]}
         )
     lines: list[str] = []
     tilde_written = False

@@ -26,6 +26,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict
 from app.core.i18n import gettext_ as _
 from app.core.markdown import render_markdown
+from app.courses import player
 from app.courses import service as courses_service
 from app.quizzes import repository, service
 from app.quizzes.models import Attempt, Quiz
@@ -200,9 +201,15 @@ def _quiz_context(
     count = _question_count(session, quiz, info)
     counted = sum(1 for a in attempts if not a.preview)
     course = courses_service.get_course(session, quiz.course_id, principal)
+    p = player.build(session, quiz.course_id, principal, current_id=quiz.activity_id)
     return {
         "quiz": info,
         "course": course,
+        "p": p,
+        "item": p.current,
+        "rule": player.rule_for(p, p.current, settings, 0) if p.current else "",
+        "player_states": player.state_labels(),
+        "breadcrumbs": player.breadcrumbs(p, p.current),
         "intro_html": render_markdown(info.intro),
         "question_count": count,
         "attempts": rows,
@@ -287,12 +294,20 @@ def attempt_page(
     answered = {
         q.id: _answered(saved.get(q.id), q.type, len(q.pairs or [])) for q in read.questions
     }
+    quiz_title = service.quiz_activity(db, quiz).title
+    course = courses_service.get_course(db, quiz.course_id, principal)
     return render(
         request,
         "quizzes/attempt.html",
         {
             "a": read,
-            "quiz_title": service.quiz_activity(db, quiz).title,
+            "quiz_title": quiz_title,
+            "breadcrumbs": [
+                (_("Beranda"), "/"),
+                (_("Kursus saya"), "/my/courses"),
+                (course.title, f"/courses/{course.id}"),
+                (quiz_title, f"/quizzes/{quiz.id}"),
+            ],
             "readonly": attempt.user_id != principal.user_id,
             "saved": saved,
             "saved_pairs": pairs,
@@ -369,6 +384,7 @@ def review_page(
     shown = service.review(db, attempt, principal)
     quiz = service.get_quiz(db, attempt.quiz_id)
     course = courses_service.get_course(db, quiz.course_id, principal)
+    p = player.build(db, quiz.course_id, principal, current_id=quiz.activity_id)
     return render(
         request,
         "quizzes/review.html",
@@ -376,6 +392,11 @@ def review_page(
             "r": shown,
             "quiz_id": quiz.id,
             "course": course,
+            "p": p,
+            "breadcrumbs": [
+                *player.breadcrumbs(p, p.current),
+                (_("Pembahasan"), f"/attempts/{attempt.id}/review"),
+            ],
             "own": attempt.user_id == principal.user_id,
             "timeout": request.query_params.get("timeout") == "1",
             **_helpers(),

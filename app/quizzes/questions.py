@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from app.core.i18n import gettext_ as _
+
 TextFormat = Literal["moodle", "html", "markdown", "plain"]
 TEXT_FORMATS: tuple[TextFormat, ...] = ("moodle", "html", "markdown", "plain")
 
@@ -131,4 +133,14 @@ class ParseResult:
 
     def error(self, line: int, message: str) -> None:
         """Record a problem; the message starts with the line, as the importer UI shows it."""
-        self.errors.append(ParseError(line, f"Baris {line}: {message}"))
+        self.errors.append(
+            ParseError(line, _("Baris %(line)s: %(message)s") % {"line": line, "message": message})
+        )
+
+
+def category_name(path: str | None) -> str:
+    """A bank category as people read it: Moodle's GIFT paths ("$course$/Literasi Digital/Tes
+    awal", "$system$/top/Umum") show their last element; the full path stays in the data."""
+    parts = [p.strip() for p in (path or "").split("/") if p.strip()]
+    parts = [p for p in parts if not (p.startswith("$") and p.endswith("$")) and p != "top"]
+    return parts[-1] if parts else (path or "")

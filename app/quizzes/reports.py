@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Opd, User
 from app.core import clock
+from app.core.i18n import gettext_ as _
 from app.core.markdown import render_rich
 from app.core.tables import csv_safe, xlsx_safe
 from app.courses import service as courses_service
@@ -426,7 +427,7 @@ def _catalogue(stored: StoredQuestion) -> tuple[list[tuple[str, str]], set[str]]
         return [(cid, c.text) for cid, c in pairs], {cid for cid, c in pairs if c.weight > 0}
     if q.type == QT.TRUEFALSE:
         key = TRUE_ID if q.truefalse_key else FALSE_ID
-        return [(TRUE_ID, "Benar"), (FALSE_ID, "Salah")], {key}
+        return [(TRUE_ID, _("Benar")), (FALSE_ID, _("Salah"))], {key}
     if q.type == QT.SHORT:
         accepted = [(scoring.normalise_text(a.text), a.text) for a in q.answers]
         return accepted, {aid for aid, _text in accepted}

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Literal, NamedTuple, TypeVar
 
 from app.core.errors import ValidationFailed
+from app.core.i18n import gettext_ as _
 from app.quizzes.questions import Choice, NumericAnswer, Question, QuestionType
 
 T = TypeVar("T")
@@ -291,7 +292,9 @@ def grade_attempt(
                 continue
             if not 0 <= manual[i] <= q.points:
                 raise ValidationFailed(
-                    f"Nilai soal {i + 1} harus antara 0 dan {q.points:g}.", field="points"
+                    _("Nilai soal %(value)s harus antara 0 dan %(points)s.")
+                    % {"value": i + 1, "points": format(q.points, "g")},
+                    field="points",
                 )
             points += manual[i]
         else:
@@ -303,7 +306,9 @@ def grade_for_learner(attempt_scores: Sequence[float], method: GradingMethod) ->
     """The quiz grade from the attempts' scores, in the order taken: the highest, the average,
     the first or the last (the quiz's `grading` setting). None before any attempt."""
     if method not in GRADING_METHODS:
-        raise ValidationFailed(f"Metode penilaian tidak dikenal: {method}.", field="grading")
+        raise ValidationFailed(
+            _("Metode penilaian tidak dikenal: %(method)s.") % {"method": method}, field="grading"
+        )
     if not attempt_scores:
         return None
     if method == "highest":

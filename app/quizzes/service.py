@@ -24,6 +24,7 @@ from app.core import events
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.i18n import gettext_ as _
 from app.core.markdown import render_rich
 from app.courses import service as courses_service
 from app.courses.constants import ActivityKind, CompletionRule
@@ -255,7 +256,9 @@ def _choices(qt: QT, data: QuestionIn) -> tuple[Choice, ...]:
                 )
             weights = [100.0 if c.correct else 0.0 for c in data.choices]
         if max(weights) < 100:
-            raise ValidationFailed("Satu pilihan harus bernilai 100%.", field="choices")
+            raise ValidationFailed(
+                _("Satu pilihan harus bernilai %(p)s.") % {"p": "100%"}, field="choices"
+            )
     else:
         if any(c.weight is not None for c in data.choices):
             weights = [c.weight or 0.0 for c in data.choices]
@@ -267,7 +270,9 @@ def _choices(qt: QT, data: QuestionIn) -> tuple[Choice, ...]:
                 for c in data.choices
             ]
         if round(math.fsum(w for w in weights if w > 0), 3) < 99.99:
-            raise ValidationFailed("Bobot pilihan benar harus berjumlah 100%.", field="choices")
+            raise ValidationFailed(
+                _("Bobot pilihan benar harus berjumlah %(p)s.") % {"p": "100%"}, field="choices"
+            )
     return tuple(
         Choice(c.text.strip(), round(w, 5), c.feedback.strip())
         for c, w in zip(data.choices, weights, strict=True)
@@ -302,7 +307,9 @@ def _numeric(data: QuestionIn) -> tuple[NumericAnswer, ...]:
                     raise ValueError
                 value, tolerance, weight, feedback = float(parsed), data.tolerance or 0, 100.0, ""
         except (ValueError, KeyError, TypeError):
-            raise ValidationFailed(f"Jawaban angka tidak sah: {raw!r}.", field="answers") from None
+            raise ValidationFailed(
+                _("Jawaban angka tidak sah: %(raw)s.") % {"raw": repr(raw)}, field="answers"
+            ) from None
         if tolerance < 0 or not 0 <= weight <= 100:
             raise ValidationFailed("Toleransi atau bobot jawaban angka tidak sah.", field="answers")
         answers.append(NumericAnswer(value, tolerance, None, weight, feedback))
@@ -372,11 +379,18 @@ def add_random_slot(session: Session, quiz: Quiz, category_name: str, count: int
     (never one the quiz already holds as a fixed question)."""
     cat = repository.category(session, quiz.course_id, " ".join(category_name.split()))
     if cat is None:
-        raise ValidationFailed(f"Kategori soal tidak ditemukan: {category_name}.", field="category")
+        raise ValidationFailed(
+            _("Kategori soal tidak ditemukan: %(category_name)s.")
+            % {"category_name": category_name},
+            field="category",
+        )
     available = len(repository.questions_in_category(session, cat.id))
     if not 1 <= count <= available:
         raise ValidationFailed(
-            f"Kategori {cat.name} berisi {available} soal; jumlah acak harus 1 sampai {available}.",
+            _(
+                "Kategori %(name)s berisi %(available)s soal; jumlah acak harus 1 sampai %(available)s."
+            )
+            % {"name": cat.name, "available": available},
             field="count",
         )
     slot = QuizSlot(
@@ -665,7 +679,8 @@ def start_attempt(
         wait = (last + dt.timedelta(seconds=quiz.attempt_delay_seconds) - now).total_seconds()
         if wait > 0:
             raise Conflict(
-                f"Tunggu {math.ceil(wait / 60)} menit lagi sebelum mencoba kembali.",
+                _("Tunggu %(value)s menit lagi sebelum mencoba kembali.")
+                % {"value": math.ceil(wait / 60)},
                 code="attempt_delay",
             )
     seed = secrets.token_hex(8)
@@ -772,8 +787,8 @@ def _question_out(number: int, item: Mapping[str, Any], stored: StoredQuestion) 
         ]
     elif q.type == QT.TRUEFALSE:
         out.choices = [
-            ChoiceOut(id=TRUE_ID, text="Benar", html="Benar"),
-            ChoiceOut(id=FALSE_ID, text="Salah", html="Salah"),
+            ChoiceOut(id=TRUE_ID, text=_("Benar"), html=_("Benar")),
+            ChoiceOut(id=FALSE_ID, text=_("Salah"), html=_("Salah")),
         ]
     elif q.type == QT.MATCHING:
         lefts = {pid: p.left for pid, p in zip(stored.pair_ids, q.pairs, strict=True) if p.left}
@@ -844,11 +859,15 @@ def _normalise_answer(raw: Any, stored: StoredQuestion) -> dict[str, Any]:
         known = {TRUE_ID, FALSE_ID} if q.type == QT.TRUEFALSE else set(stored.choice_ids)
         if any(i not in known for i in ids):
             raise ValidationFailed(
-                f"Pilihan tidak dikenal untuk soal {raw.question_id}.", field="choice_ids"
+                _("Pilihan tidak dikenal untuk soal %(question_id)s.")
+                % {"question_id": raw.question_id},
+                field="choice_ids",
             )
         if q.type != QT.MULTIPLE and len(ids) > 1:
             raise ValidationFailed(
-                f"Soal {raw.question_id} hanya menerima satu pilihan.", field="choice_ids"
+                _("Soal %(question_id)s hanya menerima satu pilihan.")
+                % {"question_id": raw.question_id},
+                field="choice_ids",
             )
         return {"choice_ids": ids}
     if q.type == QT.MATCHING:
@@ -860,7 +879,9 @@ def _normalise_answer(raw: Any, stored: StoredQuestion) -> dict[str, Any]:
             right = pair.get("right", "")
             if pid not in known_pairs or (right and right not in rights):
                 raise ValidationFailed(
-                    f"Pasangan tidak dikenal untuk soal {raw.question_id}.", field="pairs"
+                    _("Pasangan tidak dikenal untuk soal %(question_id)s.")
+                    % {"question_id": raw.question_id},
+                    field="pairs",
                 )
             if right:
                 matches[pid] = right
@@ -868,7 +889,10 @@ def _normalise_answer(raw: Any, stored: StoredQuestion) -> dict[str, Any]:
     text = raw.text if raw.text is not None else ("" if raw.value is None else str(raw.value))
     limit = 20_000 if q.type == QT.ESSAY else 500
     if len(text) > limit:
-        raise ValidationFailed(f"Jawaban soal {raw.question_id} terlalu panjang.", field="text")
+        raise ValidationFailed(
+            _("Jawaban soal %(question_id)s terlalu panjang.") % {"question_id": raw.question_id},
+            field="text",
+        )
     return {"text": text}
 
 
@@ -891,7 +915,9 @@ def save_answers(
     for raw in data.answers:
         if raw.question_id not in items:
             raise ValidationFailed(
-                f"Soal {raw.question_id} tidak ada dalam percobaan ini.", field="question_id"
+                _("Soal %(question_id)s tidak ada dalam percobaan ini.")
+                % {"question_id": raw.question_id},
+                field="question_id",
             )
         pos, stored = items[raw.question_id]
         if attempt.furthest_position > pos and _quiz_sequential(session, attempt):
@@ -1176,12 +1202,15 @@ def grade_essays(
         stored = items.get(grade.question_id)
         if stored is None or stored.question.type != QT.ESSAY:
             raise ValidationFailed(
-                f"Soal {grade.question_id} bukan soal esai dalam percobaan ini.",
+                _("Soal %(question_id)s bukan soal esai dalam percobaan ini.")
+                % {"question_id": grade.question_id},
                 field="question_id",
             )
         if grade.points > stored.question.points:
             raise ValidationFailed(
-                f"Nilai maksimal soal ini {stored.question.points:g}.", field="points"
+                _("Nilai maksimal soal ini %(points)s.")
+                % {"points": format(stored.question.points, "g")},
+                field="points",
             )
         answer = repository.get_answer(session, attempt.id, grade.question_id)
         if answer is None:
@@ -1261,7 +1290,7 @@ def _response_text(response: Mapping[str, Any], stored: StoredQuestion) -> str:
     q = stored.question
     if q.type == QT.TRUEFALSE:
         ids = response.get("choice_ids") or []
-        return ("Benar" if ids[0] == TRUE_ID else "Salah") if ids else ""
+        return (_("Benar") if ids[0] == TRUE_ID else _("Salah")) if ids else ""
     if q.type in (QT.SINGLE, QT.MULTIPLE):
         index = stored.choice_index()
         return "; ".join(
@@ -1283,7 +1312,7 @@ def right_answer_text(q: Question) -> str:
         case QT.SINGLE | QT.MULTIPLE:
             return "; ".join(c.text for c in q.choices if c.weight > 0)
         case QT.TRUEFALSE:
-            return "Benar" if q.truefalse_key else "Salah"
+            return _("Benar") if q.truefalse_key else _("Salah")
         case QT.SHORT:
             return " / ".join(a.text for a in q.answers if a.weight >= 100) or " / ".join(
                 a.text for a in q.answers
@@ -1426,3 +1455,9 @@ def posttest_percent(session: Session, course_id: int, user_id: int) -> float | 
     grades = [learner_outcome(session, q.id, user_id).grade_percent for q in posttests]
     known = [g for g in grades if g is not None]
     return round(math.fsum(known) / len(known), 2) if known and len(known) == len(grades) else None
+
+
+def pass_scores(session: Session, course_id: int) -> dict[int, float]:
+    """Activity id -> the pass score (percent) of each quiz of a course, in one query (the
+    course player writes the quiz's rule for done from it)."""
+    return {q.activity_id: q.pass_score for q in repository.quizzes_of_course(session, course_id)}

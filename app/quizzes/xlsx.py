@@ -50,6 +50,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from app.core.errors import ValidationFailed
+from app.core.i18n import gettext_ as _
 from app.core.tables import cell_text
 from app.quizzes.questions import (
     Choice,
@@ -227,7 +228,11 @@ def _read_header(cells: list[str], row: int, result: ParseResult) -> _Header | N
         else:
             continue  # notes and other columns of the admin's own
         if key in seen:
-            result.error(row, f"kolom '{raw}' sama dengan kolom '{seen[key]}'; hapus salah satu.")
+            result.error(
+                row,
+                _("kolom '%(raw)s' sama dengan kolom '%(value)s'; hapus salah satu.")
+                % {"raw": raw, "value": seen[key]},
+            )
             continue
         seen[key] = raw
         if key.startswith("pilihan_"):
@@ -239,9 +244,10 @@ def _read_header(cells: list[str], row: int, result: ParseResult) -> _Header | N
         names = ", ".join(f"'{key}'" for key in missing)
         result.error(
             row,
-            f"kolom {names} tidak ditemukan di baris judul kolom. Pakai templat dari halaman "
-            "impor; baris judul berisi antara lain: kategori, tipe, judul, soal, poin, "
-            "jawaban_benar, pilihan_a … pilihan_f, umpan_balik.",
+            _(
+                "kolom %(names)s tidak ditemukan di baris judul kolom. Pakai templat dari halaman impor; baris judul berisi antara lain: kategori, tipe, judul, soal, poin, jawaban_benar, pilihan_a … pilihan_f, umpan_balik."
+            )
+            % {"names": names},
         )
     header.choices.sort()
     return None if len(result.errors) > before else header
@@ -501,7 +507,10 @@ def _row_for(q: Question, name: str) -> tuple[str, list[str]]:
             right = [i for i, c in enumerate(q.choices) if c.weight == 100]
             if len(right) != 1 or any(c.weight not in (0, 100) for c in q.choices):
                 raise ValidationFailed(
-                    f"{name}: tipe pg di XLSX perlu tepat satu jawaban benar tanpa bobot parsial."
+                    _(
+                        "%(name)s: tipe pg di XLSX perlu tepat satu jawaban benar tanpa bobot parsial."
+                    )
+                    % {"name": name}
                 )
             return _LETTERS[right[0]], _choice_texts(q, name)
         case QuestionType.MULTIPLE:
@@ -512,28 +521,39 @@ def _row_for(q: Question, name: str) -> tuple[str, list[str]]:
                 for i, c in enumerate(q.choices)
             ):
                 raise ValidationFailed(
-                    f"{name}: bobot pilihan tidak dapat ditulis di XLSX (jawaban benar harus "
-                    "berbagi 100% sama rata, jawaban salah berbagi -100% sama rata)."
+                    _(
+                        "%(name)s: bobot pilihan tidak dapat ditulis di XLSX (jawaban benar harus berbagi 100%% sama rata, jawaban salah berbagi -100%% sama rata)."
+                    )
+                    % {"name": name}
                 )
             return ",".join(_LETTERS[i] for i in right), _choice_texts(q, name)
         case QuestionType.TRUEFALSE:
             if q.truefalse_key is None:
-                raise ValidationFailed(f"{name}: soal benar/salah tanpa kunci jawaban.")
+                raise ValidationFailed(
+                    _("%(name)s: soal benar/salah tanpa kunci jawaban.") % {"name": name}
+                )
             return ("Benar" if q.truefalse_key else "Salah"), []
         case QuestionType.SHORT:
             if not q.answers or any(a.weight != 100 for a in q.answers):
                 raise ValidationFailed(
-                    f"{name}: di XLSX setiap jawaban isian bernilai 100% (tanpa bobot parsial)."
+                    _(
+                        "%(name)s: di XLSX setiap jawaban isian bernilai 100%% (tanpa bobot parsial)."
+                    )
+                    % {"name": name}
                 )
             if any("|" in a.text or not a.text.strip() for a in q.answers):
                 raise ValidationFailed(
-                    f"{name}: jawaban isian tidak boleh kosong atau memuat '|' di XLSX."
+                    _("%(name)s: jawaban isian tidak boleh kosong atau memuat '|' di XLSX.")
+                    % {"name": name}
                 )
             return "|".join(a.text.strip() for a in q.answers), []
         case QuestionType.NUMERIC:
             if not q.numeric or any(n.weight != 100 for n in q.numeric):
                 raise ValidationFailed(
-                    f"{name}: di XLSX setiap jawaban angka bernilai 100% (tanpa bobot parsial)."
+                    _(
+                        "%(name)s: di XLSX setiap jawaban angka bernilai 100%% (tanpa bobot parsial)."
+                    )
+                    % {"name": name}
                 )
             specs: list[str] = []
             for n in q.numeric:
@@ -549,22 +569,31 @@ def _row_for(q: Question, name: str) -> tuple[str, list[str]]:
             for p in q.pairs:
                 if _ARROW_RE.search(p.left) or not p.right.strip():
                     raise ValidationFailed(
-                        f"{name}: pasangan menjodohkan '{p.left[:40]}' tidak dapat ditulis di "
-                        "XLSX ('->' di sisi kiri atau sisi kanan kosong)."
+                        _(
+                            "%(name)s: pasangan menjodohkan '%(value)s' tidak dapat ditulis di XLSX ('->' di sisi kiri atau sisi kanan kosong)."
+                        )
+                        % {"name": name, "value": p.left[:40]}
                     )
                 cells.append(f"{p.left.strip()} {_ARROW} {p.right.strip()}".strip())
             return "", cells
         case QuestionType.ESSAY:
             return "", []
         case _:
-            raise ValidationFailed(f"{name}: tipe {q.type} tidak dapat ditulis di XLSX.")
+            raise ValidationFailed(
+                _("%(name)s: tipe %(type)s tidak dapat ditulis di XLSX.")
+                % {"name": name, "type": q.type}
+            )
 
 
 def _choice_texts(q: Question, name: str) -> list[str]:
     if len(q.choices) > len(_LETTERS):
-        raise ValidationFailed(f"{name}: XLSX menampung paling banyak 26 pilihan.")
+        raise ValidationFailed(
+            _("%(name)s: XLSX menampung paling banyak 26 pilihan.") % {"name": name}
+        )
     if any(not c.text.strip() for c in q.choices):
-        raise ValidationFailed(f"{name}: pilihan kosong tidak dapat ditulis di XLSX.")
+        raise ValidationFailed(
+            _("%(name)s: pilihan kosong tidak dapat ditulis di XLSX.") % {"name": name}
+        )
     return [c.text.strip() for c in q.choices]
 
 
@@ -587,14 +616,17 @@ def _question_rows(questions: Iterable[Question]) -> tuple[list[str], list[list[
     for number, q in enumerate(questions, start=1):
         name = f"Soal {number} ({q.title or q.text[:40]})"
         if not q.text.strip():
-            raise ValidationFailed(f"{name}: teks soal kosong.")
+            raise ValidationFailed(_("%(name)s: teks soal kosong.") % {"name": name})
         key, cells = _row_for(q, name)
         if not (math.isfinite(q.points) and q.points > 0):
-            raise ValidationFailed(f"{name}: poin harus lebih dari 0 untuk XLSX.")
+            raise ValidationFailed(
+                _("%(name)s: poin harus lebih dari 0 untuk XLSX.") % {"name": name}
+            )
         rows.append((q, key, cells))
     if len(rows) > MAX_QUESTIONS:
         raise ValidationFailed(
-            f"XLSX menampung paling banyak {MAX_QUESTIONS} soal per berkas (ada {len(rows)})."
+            _("XLSX menampung paling banyak %(MAX_QUESTIONS)s soal per berkas (ada %(n)s).")
+            % {"MAX_QUESTIONS": MAX_QUESTIONS, "n": len(rows)}
         )
     width = max((len(cells) for _, _, cells in rows), default=0)
     header = _header(width)
@@ -626,9 +658,14 @@ def _put(sheet: Worksheet, row: int, column: int, value: Any, where: str) -> Non
     """Write one cell as a value, never as a formula (a text may start with '=')."""
     if isinstance(value, str):
         if len(value) > MAX_CELL_CHARS:
-            raise ValidationFailed(f"{where}: teks lebih dari {MAX_CELL_CHARS} karakter.")
+            raise ValidationFailed(
+                _("%(where)s: teks lebih dari %(MAX_CELL_CHARS)s karakter.")
+                % {"where": where, "MAX_CELL_CHARS": MAX_CELL_CHARS}
+            )
         if ILLEGAL_CHARACTERS_RE.search(value):
-            raise ValidationFailed(f"{where}: teks memuat karakter kontrol yang tidak didukung.")
+            raise ValidationFailed(
+                _("%(where)s: teks memuat karakter kontrol yang tidak didukung.") % {"where": where}
+            )
         if not value:
             return
     cell = sheet.cell(row=row, column=column, value=value)

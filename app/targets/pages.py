@@ -18,7 +18,7 @@ from app.competency import service as competency_service
 from app.core.i18n import current_locale
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
-from app.courses.pages import funding_labels
+from app.courses.constants import funding_labels
 from app.targets import charts, constants, service
 from app.targets.schemas import TargetsReportRead
 from app.web.templating import render
@@ -27,9 +27,7 @@ router = APIRouter(prefix="/studio/targets", include_in_schema=False)
 
 Officer = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS))]
 # The below-target list is also for a kepala OPD, scoped to their own OPD (service.readable_opd).
-Reader = Annotated[
-    Principal, Depends(require_roles(*courses_service.RUN_MANAGERS, Role.OPD_HEAD))
-]
+Reader = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS, Role.OPD_HEAD))]
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
 
 
@@ -84,7 +82,7 @@ def _charts(report: TargetsReportRead, texts: dict[str, Any]) -> dict[str, chart
     target_text = _("Target %(p)s %%") % {"p": n(report.participation_target_percent)}
     opd_rows = [
         charts.HBarRow(
-            label=(f"{o.opd_code} · {o.opd_name}" if o.opd_code else texts["no_opd"])[:48],
+            label=f"{o.opd_code} · {o.opd_name}" if o.opd_code else texts["no_opd"],
             values=[o.participation_percent, o.jp_compliance_percent],
             texts=[f"{n(o.participation_percent)} %", f"{n(o.jp_compliance_percent)} %"],
         )
@@ -101,6 +99,10 @@ def _charts(report: TargetsReportRead, texts: dict[str, Any]) -> dict[str, chart
         )
         for f in report.by_funding_source
     ]
+    if not any(o.participated or o.jp_compliant for o in report.by_opd):
+        opd_rows = []  # nobody took part yet: "no data yet" rather than a column of 0 % bars
+    if not any(f.jp > 0 for f in report.by_funding_source):
+        funding_rows = []  # no JP from any source yet: the empty state, not zero-length bars
     return {
         "opd": charts.hbars(
             opd_rows,

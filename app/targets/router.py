@@ -25,9 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["targets"])
 
 Officer = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS))]
 # The below-target list is also for a kepala OPD, scoped to their own OPD (service.readable_opd).
-Reader = Annotated[
-    Principal, Depends(require_roles(*courses_service.RUN_MANAGERS, Role.OPD_HEAD))
-]
+Reader = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS, Role.OPD_HEAD))]
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
 Format = Annotated[Literal["json", "xlsx"], Query()]
 

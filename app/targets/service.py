@@ -292,7 +292,10 @@ def below_target(
         tree = _opd_tree(session)
         opd_id = tree.by_code.get(opd_code)
         if opd_id is None:
-            raise ValidationFailed(f"OPD dengan kode {opd_code!r} tidak ada.", field="opd")
+            raise ValidationFailed(
+                _("OPD dengan kode %(opd_code)s tidak ada.") % {"opd_code": repr(opd_code)},
+                field="opd",
+            )
         opd_ids = tree.within(opd_id)
     page = max(page, 1)
     offset = (page - 1) * per_page if per_page else 0
@@ -356,3 +359,15 @@ def top_level_opds(session: Session) -> dict[str, str]:
     dashboard's by-OPD rows are top-level OPDs)."""
     tree = _opd_tree(session)
     return {code: tree.code[tree.root(opd_id)] for opd_id, code in tree.code.items()}
+
+
+def below_target_count(session: Session, year: int, settings: Settings, opd_code: str) -> int:
+    """How many active ASN of an OPD (and its unit kerja) are below the JP target (one COUNT)."""
+    tree = _opd_tree(session)
+    opd_id = tree.by_code.get(opd_code)
+    if opd_id is None:
+        return 0
+    return repository.count_below_target(
+        session, year, pppk_cap=pppk_cap(settings), jp_target=jp_target(settings),
+        opd_ids=tree.within(opd_id),
+    )  # fmt: skip

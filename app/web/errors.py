@@ -15,8 +15,16 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from app.core.errors import LMSError, NotAuthenticated, Throttled, ValidationFailed
+from app.core import i18n
+from app.core.errors import (
+    LMSError,
+    NotAuthenticated,
+    Throttled,
+    ValidationFailed,
+    pydantic_message,
+)
 from app.core.i18n import gettext_ as _
+from app.core.i18n import translate_default as translated
 
 log = logging.getLogger("lms.errors")
 
@@ -102,8 +110,8 @@ async def handle_validation(request: Request, exc: Exception) -> Response:
     errors = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
-        errors.append({"field": ".".join(loc) or "body", "message": err.get("msg", "")})
-    first = errors[0] if errors else {"field": "body", "message": "invalid"}
+        errors.append({"field": ".".join(loc) or "body", "message": pydantic_message(err)})
+    first = errors[0] if errors else {"field": "body", "message": _("Nilai tidak valid.")}
     detail = f"{first['field']}: {first['message']}"
     return error_response(
         request, 422, "validation_error", detail, extra={"field": first["field"], "errors": errors}
@@ -113,10 +121,23 @@ async def handle_validation(request: Request, exc: Exception) -> Response:
 async def handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _STATUS_CODES.get(exc.status_code, "error")
-    detail = exc.detail if isinstance(exc.detail, str) else code
+    detail = translated(exc.detail) if isinstance(exc.detail, str) else code
     if exc.status_code == 404:
         detail = _("Alamat yang Anda buka tidak ada.")
     return error_response(request, exc.status_code, code, detail, headers=exc.headers)
+
+
+def _request_locale(request: Request) -> str:
+    """The locale LocaleMiddleware would pick; the 500 handler runs outside that middleware."""
+    from app.core.config import get_settings
+    from app.web.i18n import LANG_COOKIE
+
+    return i18n.pick_locale(
+        request.cookies.get(LANG_COOKIE),
+        None,
+        request.headers.get("accept-language"),
+        default=get_settings().default_locale,
+    )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
@@ -127,12 +148,16 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
                            "path": request.url.path, "message": repr(exc)}},
     )  # fmt: skip
     request_id = getattr(request.state, "request_id", None)
-    # This response is built outside the request-log middleware, so it adds the id itself.
-    return error_response(
-        request, 500, "internal_error",
-        _("Maaf, terjadi kesalahan. Tim teknis dapat melacaknya dengan kode permintaan."),
-        headers={"X-Request-ID": request_id} if request_id else None,
-    )  # fmt: skip
+    token = i18n.current_locale.set(_request_locale(request))
+    try:
+        # This response is built outside the request-log middleware, so it adds the id itself.
+        return error_response(
+            request, 500, "internal_error",
+            _("Maaf, terjadi kesalahan. Tim teknis dapat melacaknya dengan kode permintaan."),
+            headers={"X-Request-ID": request_id} if request_id else None,
+        )  # fmt: skip
+    finally:
+        i18n.current_locale.reset(token)
 
 
 def install(app: FastAPI) -> None:

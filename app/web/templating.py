@@ -24,6 +24,7 @@ from app.core import clock, i18n
 from app.core.config import get_settings
 from app.core.db import session_scope
 from app.notifications import service as notifications
+from app.quizzes.questions import category_name
 from app.web.static import static_url
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,14 @@ _env.install_gettext_callables(  # type: ignore[attr-defined]
 )
 _env.globals["static_url"] = static_url
 # Stored moments are UTC; pages show them in the institution's zone (settings.timezone).
-_env.filters["local_datetime"] = clock.format_datetime  # "06-12-2026 14:05" and the zone label
-_env.filters["local_date"] = clock.format_date  # a moment's local date, "06-12-2026"
+# Dates and numbers follow the reader's language (app/core/i18n.py, Babel).
+_env.filters["local_datetime"] = (
+    i18n.local_datetime
+)  # "06-12-2026 14:05", "6 Dec 2026, 14:05" + zone
+_env.filters["local_date"] = i18n.local_date  # a moment's local date, "06-12-2026", "6 Dec 2026"
+_env.filters["number"] = i18n.format_number  # "10.000" / "10,000"; "2,5" / "2.5"
+_env.filters["translate_default"] = i18n.translate_default  # shipped defaults stored as data
+_env.filters["category_name"] = category_name  # "$course$/Literasi Digital/Tes awal" -> "Tes awal"
 _env.globals["tz_label"] = clock.tz_label  # clock.INDONESIAN_ZONE_LABELS, else the abbreviation
 _env.globals["utc_offset"] = clock.utc_offset  # "UTC+7"
 _env.globals["institution_tz"] = clock.institution_tz  # .key: the IANA name, for scripts
@@ -65,36 +72,82 @@ class NavItem:
     label: str
 
 
-def navigation(principal: Principal | None) -> list[NavItem]:
-    """Menu entries for the roles the user holds; later issues add theirs here."""
+@dataclass(frozen=True, slots=True)
+class NavGroup:
+    """A submenu ("Kelola") on a desktop; on a phone its items are listed under its label."""
+
+    key: str
+    label: str
+    items: tuple[NavItem, ...]
+
+
+NavEntry = NavItem | NavGroup
+GROUP_THRESHOLD = 3  # this many management items or more go into the "Kelola" submenu
+
+
+def navigation(principal: Principal | None) -> list[NavEntry]:
+    """Menu entries for the roles the user holds: every ASN's own pages, then what the
+    roles manage (grouped under "Kelola" when there are several)."""
     _ = i18n.gettext_
     if principal is None:
         return []
-    items = [
+    items: list[NavEntry] = [
         NavItem("/", _("Beranda")),
         NavItem("/courses", _("Katalog")),
         NavItem("/my/courses", _("Kursus saya")),
         NavItem("/sertifikat", _("Sertifikat saya")),
         NavItem("/my/kompetensi", _("Kompetensi saya")),
         NavItem("/my/jp", _("Riwayat JP")),
+        NavItem("/my/external-trainings", _("Pelatihan eksternal")),
+        NavItem("/mentoring/saya", _("Mentoring saya")),
     ]
     if principal.has_any(Role.MENTOR):
         items.append(NavItem("/mentoring/mentees", _("Mentee saya")))
+    manage: list[NavItem] = []
     if principal.has_any(Role.CONTENT_ADMIN, Role.TRAINING_OFFICER, Role.ADMIN):
-        items.append(NavItem("/studio", _("Studio")))
+        manage.append(NavItem("/studio", _("Studio")))
     if principal.has_any(Role.TRAINING_OFFICER, Role.ADMIN):
-        items += [
+        manage += [
             NavItem("/studio/certificates", _("Kelola sertifikat")),
+            NavItem("/studio/external-trainings", _("Verifikasi pelatihan eksternal")),
+            NavItem("/studio/mentoring", _("Verifikasi mentoring")),
             NavItem("/studio/competency", _("Pengembangan kompetensi")),
             NavItem("/studio/targets", _("Dasbor target")),
             NavItem("/studio/activation", _("Aktivasi akun")),
             NavItem("/studio/notifications", _("Notifikasi & jadwal")),
         ]
     elif principal.has_any(Role.OPD_HEAD):
-        items.append(NavItem("/studio/targets/below", _("JP pegawai OPD")))
+        manage.append(NavItem("/studio/targets/below", _("JP pegawai OPD")))
     if principal.has_any(Role.ADMIN):
-        items += [NavItem("/admin/users", _("Pengguna")), NavItem("/admin/opds", _("OPD"))]
+        manage += [NavItem("/admin/users", _("Pengguna")), NavItem("/admin/opds", _("OPD"))]
+    if len(manage) >= GROUP_THRESHOLD:
+        items.append(NavGroup("kelola", _("Kelola"), tuple(manage)))
+    else:
+        items += manage
     return items
+
+
+def nav_links(entries: list[NavEntry]) -> list[NavItem]:
+    """Every link of the menu, groups flattened."""
+    out: list[NavItem] = []
+    for entry in entries:
+        out += entry.items if isinstance(entry, NavGroup) else [entry]
+    return out
+
+
+def current_href(entries: list[NavEntry], path: str) -> str | None:
+    """The menu link the page belongs to: its own address, else the longest one it lies under
+    ("/studio/certificates/7" belongs to "/studio/certificates", not to "/studio"); "/" only
+    for the home page itself."""
+    best: str | None = None
+    for item in nav_links(entries):
+        href = item.href
+        if path == href:
+            return href
+        under = href != "/" and path.startswith(href.rstrip("/") + "/")
+        if under and (best is None or len(href) > len(best)):
+            best = href
+    return best
 
 
 def unread_count(request: Request, principal: Principal) -> int | None:
@@ -127,9 +180,11 @@ def render(
         new_anon = secrets.token_urlsafe(24)
         request.state.anon_id = new_anon
         binding = new_anon
+    nav = navigation(principal)
     data = {
         "principal": principal,
-        "nav": navigation(principal),
+        "nav": nav,
+        "nav_current": current_href(nav, request.url.path),
         "csrf_token": auth_service.csrf_token(binding, settings),
         "locale": i18n.current_locale.get(),
         "institution_name": settings.institution_name,

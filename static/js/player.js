@@ -4,8 +4,45 @@
 // (`active_seconds`); the server credits at most that, and never more than the wall clock.
 (function () {
   "use strict";
+  // The outline is a collapsed <details> on a phone and an open side panel from 992 px.
+  var outline = document.querySelector("details[data-outline]");
+  if (outline && window.matchMedia) {
+    var wide = window.matchMedia("(min-width: 992px)");
+    var follow = function () { outline.open = wide.matches; };
+    follow();
+    if (wide.addEventListener) { wide.addEventListener("change", follow); }
+  }
   var player = document.getElementById("player");
   if (!player || player.dataset.enrolled !== "true") { return; }
+  var doneBox = document.getElementById("done-box");
+  var doneState = document.getElementById("done-state");
+  function showDone() {
+    if (doneBox && !doneBox.classList.contains("is-done")) {
+      doneBox.classList.add("is-done");
+      if (doneState) { doneState.textContent = "✓ " + (doneBox.dataset.doneLabel || ""); }
+      var mine = document.querySelector('.player-list li.current');
+      if (mine) {
+        mine.classList.remove("state-not_started", "state-in_progress");
+        mine.classList.add("state-completed");
+        var icon = mine.querySelector(".state-icon");
+        var word = mine.querySelector(".state-word");
+        if (icon) { icon.textContent = "✓"; }
+        if (word) { word.textContent = doneBox.dataset.doneLabel || ""; }
+        var list = mine.closest("ol");
+        var heading = list && document.getElementById(list.getAttribute("aria-labelledby") || "");
+        var tally = heading && heading.querySelector("small");
+        if (tally) {
+          tally.textContent = tally.textContent.replace(/\d+/, String(list.querySelectorAll("li.state-completed").length));
+        }
+      }
+      document.querySelectorAll("[data-unlocks-on-done]").forEach(function (note) { note.remove(); });
+      var count = document.querySelector("[data-done-count]");
+      if (count) {
+        var done = document.querySelectorAll(".player-list li.state-completed").length;
+        count.textContent = count.textContent.replace(/\d+/, String(done));
+      }
+    }
+  }
   var url = player.dataset.progressUrl;
   var status = document.getElementById("progress-status");
   var meta = document.querySelector('meta[name="csrf-token"]');
@@ -45,7 +82,7 @@
       if (status) { status.textContent = ""; }
       return r.json();
     }).then(function (data) {
-      if (data && data.status === "completed") { done = true; }
+      if (data && data.status === "completed") { done = true; showDone(); }
       return data;
     }).catch(function () {
       if (status) { status.textContent = player.dataset.offline || ""; }

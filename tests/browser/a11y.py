@@ -9,11 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
+
+
+def install_axe(context: BrowserContext) -> None:
+    """Load axe-core into every page of `context` before the page's own scripts: cheaper than
+    injecting it into each page when many pages are checked (the crawl, test_crawl.py)."""
+    context.add_init_script(path=str(AXE))
 
 
 def axe_violations(page: Page, *, include_minor: bool = False) -> list[dict[str, Any]]:

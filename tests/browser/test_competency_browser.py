@@ -89,7 +89,7 @@ def test_import_gap_map_enrol_by_gap_completion_and_jp(
 
     officer.get_by_role("link", name="Lihat peta kesenjangan").click()
     cell = officer.get_by_role(
-        "link", name=re.compile(rf"^{COMPETENCY_NAME}, DISKOMINFO: \d+ dari \d+ ASN")
+        "link", name=re.compile(rf"^\d+%.* — {COMPETENCY_NAME}, DISKOMINFO: \d+ dari \d+ ASN")
     )
     expect(cell).to_be_visible()
     save_screenshot(officer, "competency-gap-map")

@@ -44,7 +44,9 @@ def test_admin_logs_in_with_email_and_sees_the_admin_panel(page: Page) -> None:
         "href", "/admin/users"
     )
     nav = page.get_by_role("navigation", name="Navigasi utama")
+    nav.locator("summary", has_text="Kelola").click()  # management pages are grouped
     expect(nav.get_by_role("link", name="Pengguna")).to_be_visible()
+    page.keyboard.press("Escape")  # closes the submenu again
     expect(nav.get_by_role("link", name="Beranda")).to_have_attribute("aria-current", "page")
     panel.get_by_role("link", name="Kelola pengguna").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Pengguna")

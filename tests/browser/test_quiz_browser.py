@@ -27,6 +27,7 @@ from app.quizzes.gift import parse_gift
 from app.quizzes.models import Attempt
 from app.quizzes.questions import Question
 from app.quizzes.questions import QuestionType as QT
+from tests.browser.a11y import assert_fits_and_accessible
 from tests.browser.conftest import ROOT, LiveServer
 from tests.browser.helpers import (
     ADMIN,
@@ -299,7 +300,11 @@ def test_learner_takes_the_posttest_with_the_keyboard_on_a_phone(
     expect(intro).to_contain_text(f"{len(questions)}")
     expect(intro).to_contain_text("15 menit")
     expect(intro).to_contain_text("Belum ada percobaan.")
+    # The course player's facts: the position in the course and the rule for done.
+    expect(page.locator("#player-position")).to_have_text(re.compile(r"^Aktivitas \d+ dari \d+$"))
+    expect(page.locator("#done-rule")).to_have_text("Syarat selesai: lulus kuis dengan nilai ≥ 70")
     fits_phone(page, "quiz-intro")
+    assert_fits_and_accessible(page, "quiz intro on a phone")
 
     attempt_id = start_with_keyboard(page)
     expect(page.locator("fieldset.question")).to_have_count(len(questions))
@@ -307,6 +312,7 @@ def test_learner_takes_the_posttest_with_the_keyboard_on_a_phone(
     timer = page.locator("#quiz-timer")
     expect(timer).to_have_text(re.compile(r"^1[45]:\d\d$"))
     fits_phone(page, "quiz-attempt")
+    assert_fits_and_accessible(page, "quiz question page on a phone")
 
     # The first half, then the autosave indicator.
     first, rest = questions[: len(questions) // 2], questions[len(questions) // 2 :]
@@ -387,6 +393,11 @@ def test_learner_takes_the_posttest_with_the_keyboard_on_a_phone(
     expect(page.locator(".review-item .badge-right")).to_have_count(len(questions))
     expect(main).to_contain_text("Jawaban benar")
     fits_phone(page, "quiz-review")
+    assert_fits_and_accessible(page, "quiz review on a phone")
+    # The post-test is the course's last activity: the review leads back to the quiz and the
+    # course (the next-activity link appears when there is a next one; see tests/quizzes).
+    expect(page.locator("#next-activity")).to_have_count(0)
+    expect(page.get_by_role("link", name="Kembali ke kursus")).to_be_visible()
     assert page.evaluate(f"() => sessionStorage.getItem('lms-quiz-attempt-{attempt_id}')") is None
 
     # Back on the quiz page: the grade and the attempt in the table.

@@ -38,7 +38,7 @@ def test_missing_names_each_unmet_rule() -> None:
     learner = _learner(
         statuses={1: "completed", 2: "in_progress"}, learning_seconds=35 * 60 + 10,
         posttest_grades=[55.0], posttest_best=[55.0],
-        missing_profile=("pangkat/golongan", "OPD"),
+        missing_profile=("pangkat_golongan", "opd"),
     )  # fmt: skip
     result = e.evaluate(COURSE, learner, rules)  # type: ignore[arg-type]
     reasons = {c.name: c.reason for c in result.missing}

@@ -128,5 +128,5 @@ def test_cli_issue_run_and_resume() -> None:
     assert result.exit_code == 0, result.output
     assert "done: issued 3, ineligible 0, failed 0, PDFs 3" in result.output
     again = runner.invoke(cli, ["certificates", "issue-run", str(data["run"])])
-    assert "issued 0, ineligible 3" in again.output
+    assert "issued 0, ineligible 0, already certified 3" in again.output
     assert "no job to resume" in runner.invoke(cli, ["certificates", "resume"]).output

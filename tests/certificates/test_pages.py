@@ -193,10 +193,16 @@ async def test_verify_page_is_public_and_masks_the_nip(
         assert record["pdf_sha256"] in html
 
 
-async def test_unknown_code_is_a_404_without_details(client: httpx.AsyncClient) -> None:
+async def test_unknown_code_returns_to_the_form_with_a_message(
+    client: httpx.AsyncClient,
+) -> None:
     answer = await client.get("/verify/ABCD-EFGH-JKLM-NPQR")
     assert answer.status_code == 404
-    assert "<h1>Halaman tidak ditemukan</h1>" in answer.text
+    assert "Halaman tidak ditemukan" not in answer.text  # not the generic 404 page
+    assert '<form method="post" action="/verify"' in answer.text
+    assert 'value="ABCD-EFGH-JKLM-NPQR"' in answer.text  # what was typed, to correct it
+    assert 'id="verify-code-error"' in answer.text and 'aria-invalid="true"' in answer.text
+    assert "Sertifikat dengan kode ini tidak ditemukan" in answer.text
     assert "cert-facts" not in answer.text
 
 

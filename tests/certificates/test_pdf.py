@@ -100,7 +100,7 @@ def test_curriculum_page_lists_subjects_and_total(settings, tmp_path: Path) -> N
     text = _text(pdf.render(data, pdf.DEFAULT_TEMPLATE, settings), tmp_path)
     page2 = text.split("\f")[1]
     assert "KURIKULUM PELATIHAN" in page2
-    assert "Kelompok Inti" in page2 and "Penyusunan SKP" in page2
+    assert "1. Wawasan Kebangsaan" in page2 and "4. Penyusunan SKP" in page2
     assert "Jumlah" in page2 and "20" in page2
 
 

@@ -76,7 +76,10 @@ async def test_studio_form_takes_code_colon_level(client: httpx.AsyncClient) -> 
     assert response.status_code == 303, response.text
     assert tags("KI-01") == {"keamanan_informasi": 4, "literasi_digital": None}
     page = await client.get(response.headers["location"])
-    assert 'value="keamanan_informasi:4, literasi_digital"' in page.text
+    # Shown in the catalog picker (names and a level select), never as typed codes.
+    assert "keamanan_informasi:4" not in page.text
+    assert '<option value="keamanan_informasi" selected>' in page.text
+    assert '<option value="4" selected>' in page.text
     bad = await client.post(
         "/studio/courses", data=form | {"code": "KI-02", "competencies": "spbe:x, nope"}
     )

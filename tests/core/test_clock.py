@@ -205,3 +205,25 @@ def test_templates_add_no_utc_label_by_hand() -> None:
         if re.search(r"\bUTC\b", line)
     ]
     assert not offenders, offenders
+
+
+# --- dates and numbers for the reader's language (app/core/i18n.py) ---------------------------
+
+
+def test_dates_and_numbers_follow_the_readers_language() -> None:
+    from app.core import i18n
+
+    day = dt.date(2026, 12, 7)
+    assert i18n.format_day(day) == "07-12-2026"
+    assert i18n.format_number(12345.5) == "12.345,5"
+    assert i18n.format_number(10.0) == "10"
+    token = i18n.current_locale.set("en")
+    try:
+        assert i18n.format_day(day) == "7 Dec 2026"
+        assert i18n.format_moment(dt.datetime(2026, 12, 7, 14, 5)) == "7 Dec 2026, 14:05"
+        assert i18n.format_number(12345.5) == "12,345.5"
+        assert i18n.format_number(2.25, digits=1) == "2.2"
+        assert i18n.local_date(day, "%d/%m/%Y") == "07/12/2026"  # an explicit pattern stays
+    finally:
+        i18n.current_locale.reset(token)
+    assert i18n.format_day(None) == "" and i18n.format_number(None) == ""
