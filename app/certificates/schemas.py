@@ -250,6 +250,7 @@ class ParticipantRow(BaseModel):
     eligible: bool
     failed_checks: list[str]
     missing: list[str]  # the reasons, for the officer's tooltip
+    missing_checks: list[CheckRead] = Field(default_factory=list)  # the same, with their data
     certificate_id: int | None
     certificate_number: str | None
     certificate_status: str | None

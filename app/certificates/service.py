@@ -1082,6 +1082,7 @@ def run_monitor(session: Session, run_id: int, settings: Settings) -> list[Parti
                 eligible=lr.result.eligible,
                 failed_checks=[c.name for c in lr.result.missing],
                 missing=[c.reason for c in lr.result.missing],
+                missing_checks=check_reads(lr.result.missing),
                 certificate_id=cert.id if cert else None,
                 certificate_number=cert.number if cert else None,
                 certificate_status=status_of(cert, today()) if cert else None,

@@ -1035,14 +1035,14 @@ def _upsert_activity(
         return activity
     # No duration in the course's files: the media's own (video length, PDF pages, words).
     stored = repository.get_file(session, file_id) if file_id else None
-    minutes = planned.duration_minutes or (
-        service.media_minutes(planned.kind.value, stored, planned.body) or 0
-    )
+    auto = service.media_minutes(planned.kind.value, stored, planned.body)
+    minutes = planned.duration_minutes or (auto or 0)
     wanted: dict[str, Any] = {
         "section_id": section.id,
         "title": planned.title,
         "duration_minutes": minutes,
-        "duration_manual": planned.duration_minutes > 0,
+        # as when an activity is added: a typed duration equal to the media's is not manual
+        "duration_manual": planned.duration_minutes > 0 and planned.duration_minutes != auto,
         "required": planned.required,
         "locked_until_previous": planned.locked_until_previous,
         "completion_rule": planned.completion_rule.value,

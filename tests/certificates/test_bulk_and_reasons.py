@@ -4,10 +4,8 @@ reader's language (page, API with Accept-Language, run-closing message)."""
 
 from __future__ import annotations
 
-import gettext
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,37 +20,6 @@ from app.core.db import session_scope
 from app.notifications import render as notification_render
 from tests.certificates.test_pages import World, read_page
 from tests.factories import api_token, browser_login
-
-PENDING = Path("/work/i18n-pending/certs.json")
-
-
-class _Catalog(gettext.NullTranslations):
-    """English: the merged catalog, plus this change's strings until the lead merges them."""
-
-    def __init__(self, extra: dict[str, Any], real: gettext.NullTranslations) -> None:
-        super().__init__()
-        self.extra, self.real = extra, real
-
-    def gettext(self, message: str) -> str:
-        found = self.extra.get(message)
-        return found if isinstance(found, str) else self.real.gettext(message)
-
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        found = self.extra.get(singular)
-        if isinstance(found, list):
-            return str(found[0] if n == 1 else found[1])
-        return self.real.ngettext(singular, plural, n)
-
-
-@pytest.fixture
-def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    extra = json.loads(PENDING.read_text(encoding="utf-8")) if PENDING.exists() else {}
-    real = i18n.translations
-
-    def translations(locale: str) -> gettext.NullTranslations:
-        return _Catalog(extra, real(locale)) if locale == "en" else real(locale)
-
-    monkeypatch.setattr(i18n, "translations", translations)
 
 
 @pytest.fixture
@@ -135,7 +102,7 @@ async def test_already_certified_learners_are_reported_with_their_number(
 # --- reasons in the reader's language ------------------------------------------------------------
 
 
-def test_reasons_are_codes_with_parameters_described_per_locale(english: None) -> None:
+def test_reasons_are_codes_with_parameters_described_per_locale() -> None:
     check = e.Check("required_activities", False, {"titles": ["Modul PDF", "Video"]})
     assert check.as_data() == {
         "code": "required_activities",
@@ -156,7 +123,7 @@ def test_reasons_are_codes_with_parameters_described_per_locale(english: None) -
 
 
 async def test_english_reader_sees_english_reasons_on_page_and_api(
-    client: httpx.AsyncClient, world: World, english: None
+    client: httpx.AsyncClient, world: World
 ) -> None:
     en = {"Accept-Language": "en"}
     headers = {**await api_token(client, world.learner.email or ""), **en}
@@ -177,9 +144,7 @@ async def test_english_reader_sees_english_reasons_on_page_and_api(
     assert "Aktivitas wajib belum selesai" not in page
 
 
-def test_run_closing_message_lists_reasons_in_the_recipients_language(
-    world: World, english: None
-) -> None:
+def test_run_closing_message_lists_reasons_in_the_recipients_language(world: World) -> None:
     settings = get_settings()
     with session_scope() as session:
         missing = service.missing_for_run(session, world.run_id, settings)
