@@ -154,23 +154,29 @@ def serving(port: int, data_dir: Path, env: dict[str, str]) -> Iterator[None]:
         stop_process(process)
 
 
+@contextmanager
+def demo_server(data_dir: Path, mail: MailSink, whatsapp: WhatsAppGateway) -> Iterator[LiveServer]:
+    """`lms demo` then `lms serve` on a free port with its data in `data_dir`; stopped on exit."""
+    port = free_port()
+    env = _server_env(data_dir, port, mail, whatsapp)
+    run_lms("demo", env=env, cwd=data_dir)
+    with serving(port, data_dir, env):
+        yield LiveServer(
+            base_url=f"http://127.0.0.1:{port}", data_dir=data_dir,
+            log_path=data_dir / "server.log", env=env, mail=mail, whatsapp=whatsapp,
+        )  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def live_server(
     tmp_path_factory: pytest.TempPathFactory,
     _mail_server: MailSink,
     _whatsapp_server: WhatsAppGateway,
 ) -> Iterator[LiveServer]:
-    """`lms demo` then `lms serve` on a free port; stopped when the session ends."""
+    """The demo server the browser tests share; stopped when the session ends."""
     data_dir = tmp_path_factory.mktemp("browser-server")
-    port = free_port()
-    env = _server_env(data_dir, port, _mail_server, _whatsapp_server)
-    run_lms("demo", env=env, cwd=data_dir)
-    with serving(port, data_dir, env):
-        yield LiveServer(
-            base_url=f"http://127.0.0.1:{port}", data_dir=data_dir,
-            log_path=data_dir / "server.log", env=env, mail=_mail_server,
-            whatsapp=_whatsapp_server,
-        )  # fmt: skip
+    with demo_server(data_dir, _mail_server, _whatsapp_server) as server:
+        yield server
 
 
 @pytest.fixture(scope="session", autouse=True)

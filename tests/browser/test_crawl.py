@@ -38,7 +38,7 @@ from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.a11y import axe_violations, install_axe
-from tests.browser.conftest import LiveServer, _server_env, run_lms, serving
+from tests.browser.conftest import LiveServer, demo_server
 from tests.browser.helpers import (
     ADMIN,
     ARTIFACTS,
@@ -53,7 +53,6 @@ from tests.browser.helpers import (
     page_widths,
 )
 from tests.mailsink import MailSink
-from tests.ports import free_port
 from tests.wagateway import WhatsAppGateway
 
 pytestmark = pytest.mark.browser
@@ -275,15 +274,8 @@ def crawl_server(
 ) -> Iterator[LiveServer]:
     """A server of its own with a fresh demo (like `live_server`), for this module only."""
     data_dir = tmp_path_factory.mktemp("crawl-server")
-    port = free_port()
-    env = _server_env(data_dir, port, _mail_server, _whatsapp_server)
-    run_lms("demo", env=env, cwd=data_dir)
-    with serving(port, data_dir, env):
-        yield LiveServer(
-            base_url=f"http://127.0.0.1:{port}", data_dir=data_dir,
-            log_path=data_dir / "server.log", env=env, mail=_mail_server,
-            whatsapp=_whatsapp_server,
-        )  # fmt: skip
+    with demo_server(data_dir, _mail_server, _whatsapp_server) as server:
+        yield server
 
 
 def server_errors(server: LiveServer) -> list[str]:
