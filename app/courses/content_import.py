@@ -1034,15 +1034,18 @@ def _upsert_activity(
         report.changes.append(f"aktivitas baru: {planned.rel}")
         return activity
     # No duration in the course's files: the media's own (video length, PDF pages, words).
-    stored = repository.get_file(session, file_id) if file_id else None
-    auto = service.media_minutes(planned.kind.value, stored, planned.body)
-    minutes = planned.duration_minutes or (auto or 0)
+    minutes, manual = service.initial_duration(
+        session,
+        kind=planned.kind.value,
+        file_id=file_id,
+        body=planned.body,
+        typed=planned.duration_minutes,
+    )
     wanted: dict[str, Any] = {
         "section_id": section.id,
         "title": planned.title,
         "duration_minutes": minutes,
-        # as when an activity is added: a typed duration equal to the media's is not manual
-        "duration_manual": planned.duration_minutes > 0 and planned.duration_minutes != auto,
+        "duration_manual": manual,
         "required": planned.required,
         "locked_until_previous": planned.locked_until_previous,
         "completion_rule": planned.completion_rule.value,

@@ -475,18 +475,27 @@ def _check_activity_input(data: ActivityInput) -> None:
         raise ValidationFailed("Aktivitas SCORM memerlukan paket .zip.", field="file")
 
 
-def _initial_duration(session: Session, data: ActivityInput) -> tuple[int, bool]:
-    """(minutes, typed by hand): 0 or nothing typed takes what the media says."""
-    stored = repository.get_file(session, data.file_id) if data.file_id else None
-    auto = media_minutes(data.kind.value, stored, data.body)
-    if data.duration_minutes <= 0:
+def initial_duration(
+    session: Session, *, kind: str, file_id: int | None, body: str | None, typed: int
+) -> tuple[int, bool]:
+    """(minutes, typed by hand) of a new or imported activity: 0 or nothing typed takes what the
+    media says; a typed duration equal to the media's is not by hand."""
+    stored = repository.get_file(session, file_id) if file_id else None
+    auto = media_minutes(kind, stored, body)
+    if typed <= 0:
         return (auto or 0), False
-    return data.duration_minutes, data.duration_minutes != auto
+    return typed, typed != auto
 
 
 def add_activity(session: Session, section: Section, data: ActivityInput) -> Activity:
     _check_activity_input(data)
-    minutes, manual = _initial_duration(session, data)
+    minutes, manual = initial_duration(
+        session,
+        kind=data.kind.value,
+        file_id=data.file_id,
+        body=data.body,
+        typed=data.duration_minutes,
+    )
     activity = Activity(
         section_id=section.id,
         course_id=section.course_id,
