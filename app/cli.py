@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from app.core.config import get_settings
+from app.core.logging import configure_logging
 
 cli = typer.Typer(help="LMS Diklat ASN", no_args_is_help=True, add_completion=False)
 db_cli = typer.Typer(help="Database schema (Alembic)", no_args_is_help=True)
@@ -53,10 +54,13 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
     migrate: Annotated[bool, typer.Option(help="Run migrations first")] = True,
+    content_port: Annotated[
+        int | None,
+        typer.Option(help="Also listen here for LMS_CONTENT_ORIGIN (default: its port when it "
+                     "is a local address; 0: never)"),
+    ] = None,
 ) -> None:
     """Run the web server (uvicorn)."""
-    import uvicorn
-
     if migrate:
         upgrade_database()
     settings = get_settings()
@@ -65,10 +69,45 @@ def serve(
         problem = base_url_mismatch(settings.base_url, host, port)
         if problem:
             warn_base_url(problem)
-    uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
-        proxy_headers=settings.trust_forwarded_for, access_log=False,
-    )  # fmt: skip
+    from app.courses import content_origin
+
+    content_required = content_port is not None
+    if content_port is None:
+        content_port = content_origin.embedded_port(settings, port)
+    if content_port:
+        typer.echo(f"SCORM content ({settings.content_origin}) on port {content_port}")
+    if isolation := content_origin.problem(settings):
+        typer.secho(f"WARNING: {isolation}", fg=typer.colors.YELLOW, err=True)
+    metrics_dir = _metrics_multiprocess_dir(workers)
+    try:
+        content_origin.run_server(
+            host=host, port=port, workers=workers, content_port=content_port or None,
+            proxy_headers=settings.trust_forwarded_for, content_required=content_required,
+        )  # fmt: skip
+    finally:
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_multiprocess_dir(workers: int) -> str | None:
+    """Several processes: /metrics adds up every process's request metrics from files in
+    PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode). A fresh temporary folder
+    unless the operator names one (emptied here); returns the folder this run made."""
+    import os
+    import tempfile
+
+    from app.web.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+    if os.environ.get(MULTIPROC_ENV):
+        prepare_multiprocess_dir(os.environ[MULTIPROC_ENV])
+        return None
+    if workers <= 1:
+        return None
+    made = tempfile.mkdtemp(prefix="lms-metrics-")
+    os.environ[MULTIPROC_ENV] = made
+    return made
 
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -340,6 +379,10 @@ cli.add_typer(certificates_cli, name="certificates")
 jobs_cli = typer.Typer(help="Background jobs (huey)", no_args_is_help=True)
 cli.add_typer(jobs_cli, name="jobs")
 
+from app.backup.commands import backup_cli  # noqa: E402 - imports nothing heavy
+
+cli.add_typer(backup_cli, name="backup")
+
 
 @certificates_cli.command("issue-run")
 def certificates_issue_run(
@@ -406,6 +449,7 @@ def jobs_worker(
 
     queue.load_tasks()
     settings = get_settings()
+    configure_logging(settings.log_level)  # JSON lines with each job's id, as the web process
     huey = queue.get_huey()
     queue.run_startup_hooks(settings)
     huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
@@ -424,6 +468,7 @@ def jobs_run_due(
 
     queue.load_tasks()
     settings = get_settings()
+    configure_logging(settings.log_level)
     for outcome in service.run_due(settings, only=job, force=force and job is not None):
         typer.echo(f"{outcome.job} [{outcome.period}]: {outcome.state} — {outcome.result}")
     if outbox:
@@ -445,6 +490,69 @@ def jobs_list() -> None:
         for row in service.status(session, get_settings()):
             last = f"{row.last_state} {row.last_period}" if row.last_state else "never run"
             typer.echo(f"{row.name:32} {row.cadence:8} {last}: {row.last_result or ''}")
+
+
+audit_cli = typer.Typer(help="The audit log (hash chain)", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    expect: Annotated[
+        str | None,
+        typer.Option(help="ID:HASH of a head noted earlier: it must still be in the chain"),
+    ] = None,
+) -> None:
+    """Recompute the audit chain; report the first edited, inserted or deleted row (exit 1)."""
+    from app.audit import service as audit
+    from app.core.db import session_scope
+
+    expected: tuple[int, str] | None = None
+    if expect:
+        number, _sep, digest = expect.partition(":")
+        if not number.isascii() or not number.isdigit() or len(digest) != 64:
+            typer.echo("error: --expect must be ID:HASH (a 64-digit sha256)", err=True)
+            raise typer.Exit(2)
+        expected = (int(number), digest.lower())
+    with session_scope() as session:
+        result = audit.verify(session, expect=expected)
+    if not result.ok:
+        typer.echo(f"audit chain BROKEN after {result.checked} good row(s): {result.problem}",
+                   err=True)  # fmt: skip
+        raise typer.Exit(1)
+    typer.echo(f"audit chain ok: {result.checked} row(s) after anchor {result.anchor_id}; "
+               f"head {result.head_id}:{result.head_hash}")  # fmt: skip
+
+
+@audit_cli.command("prune")
+def audit_prune(
+    days: Annotated[int | None, typer.Option(help="Keep this many days (default: setting)")] = None,
+) -> None:
+    """Delete entries older than LMS_AUDIT_RETENTION_DAYS (the daily job does this too)."""
+    from app.audit import service as audit
+    from app.core.db import session_scope, utcnow
+
+    keep = days if days is not None else get_settings().audit_retention_days
+    if keep < 1:
+        typer.echo("error: --days must be at least 1", err=True)
+        raise typer.Exit(2)
+    with session_scope() as session:
+        count = audit.prune(session, now=utcnow(), retention_days=keep)
+    typer.echo(f"pruned {count} audit row(s) older than {keep} day(s)")
+
+
+@cli.command()
+def doctor() -> None:
+    """Check configuration and reachability (database, migrations, storage, job queue, keys,
+    signer, SMTP): one line per check, OK|WARN|FAIL; exit code 1 on any FAIL."""
+    from app.core.doctor import doctor as run_doctor
+
+    colours = {"OK": typer.colors.GREEN, "WARN": typer.colors.YELLOW, "FAIL": typer.colors.RED}
+    found = run_doctor()
+    for finding in found:
+        typer.secho(finding.line(), fg=colours[finding.level])
+    if any(f.level == "FAIL" for f in found):
+        raise typer.Exit(1)
 
 
 def main() -> None:

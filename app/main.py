@@ -13,6 +13,10 @@ from fastapi import FastAPI
 from app.accounts import pages as accounts_pages
 from app.accounts import router as accounts_router
 from app.accounts import studio as accounts_studio
+from app.audit import pages as audit_pages
+from app.audit import router as audit_router
+from app.audit import tasks as audit_tasks  # noqa: F401 - scheduled pruning
+from app.audit.context import AuditContextMiddleware
 from app.auth import pages as auth_pages
 from app.auth import router as auth_router
 from app.auth import selfservice_pages as auth_selfservice_pages
@@ -32,6 +36,7 @@ from app.courses import pages as courses_pages
 from app.courses import router as courses_router
 from app.courses import studio, upload_router
 from app.courses import tasks as courses_tasks  # noqa: F401 - scheduled housekeeping
+from app.courses.content_origin import ContentOriginRouter
 from app.evaluation import pages as evaluation_pages
 from app.evaluation import router as evaluation_router
 from app.external_training import pages as external_training_pages
@@ -47,6 +52,9 @@ from app.notifications import pages as notifications_pages
 from app.notifications import router as notifications_router
 from app.notifications import tasks as notifications_tasks  # noqa: F401 - reminders, digests
 from app.outbox import tasks as outbox_tasks  # noqa: F401 - scheduled housekeeping
+from app.privacy import pages as privacy_pages
+from app.privacy import router as privacy_router
+from app.privacy import tasks as privacy_tasks  # noqa: F401 - retention job
 from app.quizzes import pages as quizzes_pages
 from app.quizzes import reports_router
 from app.quizzes import router as quizzes_router
@@ -54,8 +62,11 @@ from app.quizzes import studio as quizzes_studio
 from app.quizzes import tasks as quizzes_tasks
 from app.targets import pages as targets_pages
 from app.targets import router as targets_router
-from app.web import errors, pages
+from app.web import errors, pages, security
 from app.web import i18n as web_i18n
+from app.web import metrics as web_metrics
+from app.web import openapi as web_openapi
+from app.web.ratelimit import ApiRateLimitMiddleware
 from app.web.static import HashedStaticFiles
 
 
@@ -74,11 +85,14 @@ def create_app() -> FastAPI:
         title=f"LMS Diklat ASN — {settings.institution_name}",
         version="1",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # security.install_docs: Swagger UI from static/vendor, no inline script
         redoc_url=None,
         lifespan=lifespan,  # quiz sweep thread + job worker
     )
     errors.install(app)
+    web_openapi.install(app)  # the real error shape in /api/v1/openapi.json
+    app.include_router(web_metrics.router)  # /metrics: token or internal address, else 404
+    security.install_docs(app)
     for module in (
         auth_router,
         auth_selfservice_router,
@@ -95,6 +109,8 @@ def create_app() -> FastAPI:
         external_training_router,
         targets_router,
         notifications_router,
+        privacy_router,
+        audit_router,
     ):
         app.include_router(module.router)
     for module in (
@@ -116,11 +132,19 @@ def create_app() -> FastAPI:
         jp_pages,
         targets_pages,
         notifications_pages,
+        privacy_pages,
+        audit_pages,
         web_i18n,
         pages,
     ):
         app.include_router(module.router)
     app.mount("/static", HashedStaticFiles(), name="static")
+    # Requests for LMS_CONTENT_ORIGIN's host reach only the SCORM content app (no cookies).
+    app.add_middleware(ContentOriginRouter)
+    app.add_middleware(AuditContextMiddleware)  # address + request id for audit entries
+    app.add_middleware(ApiRateLimitMiddleware)
     app.add_middleware(web_i18n.LocaleMiddleware)
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(security.SecurityHeadersMiddleware)
+    app.add_middleware(web_metrics.MetricsMiddleware)  # outermost: times every request
     return app

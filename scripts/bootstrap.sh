@@ -12,11 +12,19 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
   fi
 fi
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+# Dependencies come from requirements.lock (exact versions, sha256-checked; `bash scripts/lock.sh`
+# remakes it from pyproject.toml), then the project itself without resolving anything.
+stamp=".venv/.installed-$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "Installing the LMS and its dependencies into .venv ..."
+  echo "Installing the LMS and its locked dependencies into .venv ..."
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q --require-hashes -r requirements.lock
+  .venv/bin/python -m pip install -q --no-deps -e .
+  if ! .venv/bin/python -m pip check >/dev/null; then
+    # pyproject.toml names something the lock lacks: say so, and install it anyway.
+    echo "WARNING: requirements.lock is out of date with pyproject.toml: run bash scripts/lock.sh" >&2
+    .venv/bin/python -m pip install -q -e '.[dev]'
+  fi
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

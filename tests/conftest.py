@@ -16,8 +16,30 @@ import pytest
 from sqlalchemy import create_engine, text
 
 _TMP = Path(tempfile.mkdtemp(prefix="lms-test-"))
-TEST_DATABASE_URL = os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+
+
+def _own_database(url: str) -> str:
+    """Under pytest-xdist on PostgreSQL each worker gets a database of its own, `<name>_gwN`
+    (made when missing), since every run drops and re-makes the public schema."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if found.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = _own_database(
+    os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
+)
 
 # Settings are read from the environment: set it before any app module builds them.
 os.environ.update(
@@ -138,6 +160,15 @@ def _empty_tables(migrated_database: str) -> Iterator[None]:
     _restore_seeded_rows()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Request rate limits (app/web/ratelimit.py) count from zero in every test."""
+    from app.web import ratelimit
+
+    ratelimit.reset()
+    yield
+
+
 @pytest.fixture
 def settings():  # type: ignore[no-untyped-def]
     return get_settings()
@@ -215,3 +246,20 @@ def whatsapp(_whatsapp_server, settings, monkeypatch):  # type: ignore[no-untype
     monkeypatch.setattr(settings, "whatsapp_quiet_start", "00:00")
     monkeypatch.setattr(settings, "whatsapp_quiet_end", "00:00")
     return _whatsapp_server
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """URL of a real S3 HTTP server (moto, its own process, started on first use and shared by
+    the run) with fake credentials in the environment."""
+    from tests.s3server import FAKE_AWS_ENV, start_s3_server
+
+    endpoint, stop = start_s3_server()
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in FAKE_AWS_ENV.items():
+            mp.setenv(name, value)
+        mp.delenv("AWS_PROFILE", raising=False)
+        try:
+            yield endpoint
+        finally:
+            stop()

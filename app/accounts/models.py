@@ -51,6 +51,8 @@ class User(TimestampMixin, Base):
     terms_accepted_at: Mapped[dt.datetime | None]
     email_verified_at: Mapped[dt.datetime | None]
     phone_verified_at: Mapped[dt.datetime | None]
+    # Personal data replaced by a pseudonym (app.privacy), after the account was closed.
+    pseudonymised_at: Mapped[dt.datetime | None]
 
     opd: Mapped[Opd | None] = relationship(lazy="raise")
     roles: Mapped[list[UserRole]] = relationship(

@@ -24,6 +24,7 @@ from app.auth.dependencies import AdminPrincipal, SessionDep, SettingsDep, requi
 from app.auth.service import Principal
 from app.core.errors import LMSError, pydantic_message
 from app.core.i18n import gettext_ as _
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(prefix="/admin", tags=["pages"], include_in_schema=False)
@@ -151,7 +152,7 @@ def import_upload(
 
 @router.get("/users/{user_id}")
 def edit_user_page(
-    request: Request, user_id: int, db: SessionDep, _admin: AdminPrincipal, created: int = 0
+    request: Request, user_id: RowId, db: SessionDep, _admin: AdminPrincipal, created: int = 0
 ) -> Response:
     user = service.to_read(service.get_user(db, user_id))
     values = user.model_dump()
@@ -166,7 +167,7 @@ def edit_user_page(
 
 @router.post("/users/{user_id}")
 async def update_user_page(
-    request: Request, user_id: int, db: SessionDep, settings: SettingsDep, _admin: AdminPrincipal
+    request: Request, user_id: RowId, db: SessionDep, settings: SettingsDep, _admin: AdminPrincipal
 ) -> Response:
     values = await _form_values(request)
     values["is_active"] = values.get("is_active") == "on"

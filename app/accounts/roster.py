@@ -19,10 +19,11 @@ from app.accounts.constants import GOLONGAN_PPPK, PANGKAT_PNS, JenisJabatan, Rol
 from app.accounts.models import RosterImport
 from app.accounts.schemas import ImportError_, ImportResult
 from app.accounts.service import check_profile
+from app.audit import service as audit
 from app.core.db import utcnow
 from app.core.errors import ValidationFailed
 from app.core.i18n import gettext_ as _
-from app.core.tables import cell_text, read_table
+from app.core.tables import cell_text, read_table, xlsx_row
 
 TEMPLATE_HEADERS = (
     "NIP",
@@ -162,6 +163,9 @@ def import_roster(
         repository.add(session, batch)
         repository.add_import_users(session, batch.id, touched)
         import_id = batch.id
+        audit.record(session, "roster.imported", actor=by, target=("roster_import", import_id),
+                     after={"file_name": file_name, "created": len(inserts),
+                            "updated": len(updates), "skipped": len(plan.bad_rows)})  # fmt: skip
     session.flush()
     return ImportResult(
         created=len(inserts), updated=len(updates), skipped=len(plan.bad_rows),
@@ -253,11 +257,11 @@ def template_xlsx(opds: list[tuple[str, str]]) -> bytes:
     assert sheet is not None
     sheet.title = "Data ASN"
     sheet.append([*TEMPLATE_HEADERS, *OPTIONAL_HEADERS])
-    sheet.append(
+    sheet.append(xlsx_row(sheet,
         ["198503152010011001", "Budi Santoso, S.Kom.", "budi@example.go.id", "PNS", "III/b",
          "Pranata Komputer Ahli Pertama", opds[0][0] if opds else "DISKOMINFO", "fungsional",
          "0812-3456-7890"]
-    )  # fmt: skip
+    ))  # fmt: skip
     for column, width in zip("ABCDEFGHI", (22, 30, 28, 14, 16, 34, 14, 16, 18), strict=True):
         sheet.column_dimensions[column].width = width
     for row in sheet.iter_rows(min_row=1, max_row=200, min_col=1, max_col=9):
@@ -279,14 +283,14 @@ def template_xlsx(opds: list[tuple[str, str]]) -> bytes:
     longest = max(len(pns), len(GOLONGAN_PPPK), len(opds), len(JenisJabatan))
     jenis = [j.value for j in JenisJabatan]
     for i in range(longest):
-        ref.append([
+        ref.append(xlsx_row(ref, [  # OPD codes and names are typed by people
             pns[i][0] if i < len(pns) else None,
             pns[i][1] if i < len(pns) else None,
             GOLONGAN_PPPK[i] if i < len(GOLONGAN_PPPK) else None,
             jenis[i] if i < len(jenis) else None,
             opds[i][0] if i < len(opds) else None,
             opds[i][1] if i < len(opds) else None,
-        ])  # fmt: skip
+        ]))  # fmt: skip
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

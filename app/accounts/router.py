@@ -31,6 +31,7 @@ from app.auth.dependencies import (
 from app.auth.service import Principal
 from app.core.errors import PayloadTooLarge
 from app.core.i18n import gettext_ as _
+from app.web.params import PageNumber, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -64,7 +65,7 @@ def list_users(
     _admin: AdminPrincipal,
     q: str | None = None,
     opd_code: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> UserPage:
     total, items = service.list_users(db, q=q, opd_code=opd_code, page=page, per_page=per_page)
@@ -114,14 +115,14 @@ def send_activation(
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-def get_user(user_id: int, db: SessionDep, principal: CurrentPrincipal) -> UserRead:
+def get_user(user_id: RowId, db: SessionDep, principal: CurrentPrincipal) -> UserRead:
     policy.ensure_can_read_user(principal, user_id)
     return service.to_read(service.get_user(db, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
 def update_user(
-    user_id: int, data: UserUpdate, db: SessionDep, settings: SettingsDep, _admin: AdminPrincipal
+    user_id: RowId, data: UserUpdate, db: SessionDep, settings: SettingsDep, _admin: AdminPrincipal
 ) -> UserRead:
     """Edit a profile, roles or password; `is_active: false` ends all the user's sessions."""
     user = service.get_user(db, user_id)

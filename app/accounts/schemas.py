@@ -73,6 +73,7 @@ class UserRead(BaseModel):
     jenis_jabatan: str | None
     is_active: bool
     activated_at: dt.datetime | None = None
+    pseudonymised_at: dt.datetime | None = None
 
 
 class UserPage(BaseModel):

@@ -19,6 +19,7 @@ from app.accounts.models import Opd, User, UserRole
 from app.accounts.nip import NIPError, normalise_nip, parse_nip
 from app.accounts.passwords import check_password_policy, hash_password
 from app.accounts.schemas import OpdCreate, OpdRead, OpdRef, UserCreate, UserRead, UserUpdate
+from app.audit import service as audit
 from app.core import events
 from app.core.config import Settings
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -196,6 +197,7 @@ def to_read(user: User) -> UserRead:
         jenis_jabatan=user.jenis_jabatan,
         is_active=user.is_active,
         activated_at=user.activated_at,
+        pseudonymised_at=user.pseudonymised_at,
     )
 
 
@@ -322,12 +324,16 @@ def create_user(session: Session, data: UserCreate, settings: Settings) -> User:
         repository.add(session, user)
     except IntegrityError:  # a concurrent create of the same NIP/email
         raise Conflict("NIP atau email sudah terdaftar.", code="duplicate_nip") from None
+    audit.record(session, "account.created", target=("user", user.id),
+                 after={"nip": user.nip, "name": user.name, "opd_id": user.opd_id,
+                        "roles": sorted(r.role for r in user.roles)})  # fmt: skip
     return get_user(session, user.id)
 
 
 def update_user(session: Session, user: User, data: UserUpdate, settings: Settings) -> User:
     """Change profile fields, roles or password (activation goes through auth.service)."""
     fields = data.model_fields_set
+    was = _audited(user)
     profile = check_profile(
         nip=user.nip,
         name=data.name if "name" in fields else user.name,
@@ -358,9 +364,36 @@ def update_user(session: Session, user: User, data: UserUpdate, settings: Settin
             raise ValidationFailed("Pengguna harus punya paling sedikit satu peran.", field="roles")
         repository.set_roles(session, user.id, [r.value for r in data.roles])
     session.flush()
+    _audit_update(session, user.id, was, _audited(user), data)
     events.user_changed(session, user.id)  # e.g. a completed profile may complete a run
     session.expire(user)
     return get_user(session, user.id)
+
+
+_AUDITED = ("name", "email", "phone", "employment", "pangkat_golongan", "jabatan", "jenis_jabatan",
+            "opd_id")  # fmt: skip
+
+
+def _audited(user: User) -> dict[str, object]:
+    return {**{f: getattr(user, f) for f in _AUDITED}, "roles": sorted(user.role_names)}
+
+
+def _audit_update(
+    session: Session, user_id: int, was: dict[str, object], now: dict[str, object],
+    data: UserUpdate,
+) -> None:  # fmt: skip
+    old_roles = was.pop("roles")
+    now.pop("roles")
+    before, after = audit.changes(was, now)
+    if data.password:
+        before["password"], after["password"] = "***", "changed"
+    if before or after:
+        audit.record(session, "account.updated", target=("user", user_id), before=before,
+                     after=after)  # fmt: skip
+    new_roles = sorted({r.value for r in data.roles}) if data.roles is not None else old_roles
+    if new_roles != old_roles:
+        audit.record(session, "account.role_changed", target=("user", user_id),
+                     before={"roles": old_roles}, after={"roles": new_roles})  # fmt: skip
 
 
 def create_opd(session: Session, data: OpdCreate) -> OpdRead:

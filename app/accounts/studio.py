@@ -16,10 +16,12 @@ from app.auth.dependencies import SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
 from app.core.errors import LMSError
 from app.core.i18n import gettext_ as _
+from app.core.numbers import row_id
 from app.notifications import service as notifications_service
 from app.notifications.constants import EMAIL, WHATSAPP
 from app.storage import get_storage
 from app.web.delivery import serve_object
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(prefix="/studio/activation", tags=["pages"], include_in_schema=False)
@@ -58,7 +60,7 @@ def _page(
 @router.get("")
 def activation_page(
     request: Request, db: SessionDep, settings: SettingsDep, _officer: Officer,
-    import_id: int | None = None, opd: str | None = None, nip: str | None = None,
+    import_id: RowId | None = None, opd: str | None = None, nip: str | None = None,
 ) -> Response:  # fmt: skip
     """The selection form; `import_id`, `opd` or `nip` preselect (links from other pages)."""
     values = {"import_id": import_id, "opd_code": opd or "", "channel": "auto",
@@ -77,7 +79,7 @@ def activation_send(
     action: Annotated[str, Form(max_length=16)] = "send",
 ) -> Response:  # fmt: skip
     """`action=preview` shows the numbers; `send` queues the messages and the letter job."""
-    values = {"opd_code": opd_code, "import_id": int(import_id) if import_id.isdigit() else None,
+    values = {"opd_code": opd_code, "import_id": row_id(import_id),
               "nips": nips, "channel": channel, "resend": bool(resend)}  # fmt: skip
     try:
         data = ActivationRequest(
@@ -132,7 +134,7 @@ def letters_retry(job_id: str, db: SessionDep, _officer: Officer) -> Response:
 
 @router.get("/letters/{job_id}/files/{file_id}")
 def letters_download(
-    request: Request, job_id: str, file_id: int, db: SessionDep, settings: SettingsDep,
+    request: Request, job_id: str, file_id: RowId, db: SessionDep, settings: SettingsDep,
     _officer: Officer,
 ) -> Response:  # fmt: skip
     key, name = letters.letter_file(db, job_id, file_id)

@@ -22,6 +22,7 @@ from app.core.config import Settings
 from app.core.errors import Forbidden, InvalidCredentials, Throttled
 from app.core.i18n import gettext_ as _
 from app.web.i18n import LANG_COOKIE
+from app.web.ratelimit import limited
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -58,7 +59,10 @@ def login_page(
     )
 
 
-@router.post("/login", dependencies=[Depends(verify_csrf)])
+@router.post(
+    "/login",
+    dependencies=[Depends(limited("login", account_field="username")), Depends(verify_csrf)],
+)
 def login(
     request: Request,
     db: SessionDep,

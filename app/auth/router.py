@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 
 from app.accounts import service as accounts_service
 from app.accounts.schemas import UserRead
 from app.auth import service
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, client_address
 from app.auth.schemas import TokenResponse
+from app.web.ratelimit import limited
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/token", response_model=TokenResponse)
+@router.post(
+    "/auth/token",
+    response_model=TokenResponse,
+    dependencies=[Depends(limited("login", account_field="username"))],
+)
 def issue_token(
     request: Request,
     db: SessionDep,

@@ -23,6 +23,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.accounts.nip import normalise_nip
 from app.accounts.passwords import verify_password
+from app.audit import service as audit
 from app.auth import repository
 from app.auth.models import AccountToken
 from app.auth.service import (
@@ -328,6 +329,8 @@ def activate(
         repository.delete_user_sessions(session, user.id)
         repository.delete_user_tokens(session, user.id)
         _password_changed(session, user.id, now)
+    audit.record(session, "account.activated", actor=user.id, target=("user", user.id),
+                 after={"channel": row.channel, "password_replaced": had_password})  # fmt: skip
     session.flush()
     return user
 
@@ -425,6 +428,8 @@ def confirm_reset(
     repository.delete_user_tokens(session, user.id)
     repository.clear_failures(session, "account", f"user:{user.id}")
     _password_changed(session, user.id, now)
+    audit.record(session, "auth.password_reset", actor=user.id, target=("user", user.id),
+                 after={"channel": row.channel})  # fmt: skip
     session.flush()
     return user
 
@@ -460,6 +465,7 @@ def change_password(
     repository.delete_other_tokens(session, user.id, keep_token_hash)
     repository.clear_failures(session, *keys[0])
     _password_changed(session, user.id, utcnow())
+    audit.record(session, "auth.password_changed", actor=principal, target=("user", user.id))
     session.flush()
 
 

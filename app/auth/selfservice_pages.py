@@ -21,9 +21,10 @@ from app.auth.dependencies import (
     verify_csrf,
 )
 from app.auth.selfservice_router import reset_requested_message
-from app.core.config import Settings
+from app.core.config import Settings, get_settings
 from app.core.errors import LMSError, Throttled, ValidationFailed
 from app.core.i18n import gettext_ as _
+from app.web.ratelimit import limited
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -68,7 +69,7 @@ def _contact_values(holder: selfservice.LinkHolder) -> dict[str, Any]:
     return {"email": holder.email or "", "phone": holder.phone or ""}
 
 
-@router.get("/activate")
+@router.get("/activate", dependencies=[Depends(limited("activation"))])
 def activate_page(
     request: Request, db: SessionDep, settings: SettingsDep, token: str | None = None
 ) -> Response:
@@ -96,7 +97,10 @@ def _invalid_link_text() -> str:
     )
 
 
-@router.post("/activate/code", dependencies=[Depends(verify_csrf)])
+@router.post(
+    "/activate/code",
+    dependencies=[Depends(limited("activation", account_field="nip")), Depends(verify_csrf)],
+)
 def activate_with_code(
     request: Request, db: SessionDep, settings: SettingsDep,
     nip: FormText = "", code: FormText = "",
@@ -122,7 +126,9 @@ def activate_with_code(
     )  # fmt: skip
 
 
-@router.post("/activate", dependencies=[Depends(verify_csrf)])
+@router.post(
+    "/activate", dependencies=[Depends(limited("activation")), Depends(verify_csrf)]
+)
 def activate(
     request: Request, db: SessionDep, settings: SettingsDep,
     token: FormText = "", nip: FormText = "", code: FormText = "",
@@ -182,7 +188,13 @@ def forgot_page(request: Request) -> Response:
     return render(request, "auth/password_forgot.html", {"sent": False, "values": {}})
 
 
-@router.post("/password/forgot", dependencies=[Depends(verify_csrf)])
+@router.post(
+    "/password/forgot",
+    dependencies=[
+        Depends(limited("password_reset", account_field="login")),
+        Depends(verify_csrf),
+    ],
+)
 def forgot(
     request: Request, db: SessionDep, settings: SettingsDep, login: FormText = ""
 ) -> Response:
@@ -211,7 +223,7 @@ def forgot(
     )  # fmt: skip
 
 
-@router.get("/password/reset")
+@router.get("/password/reset", dependencies=[Depends(limited("password_reset"))])
 def reset_page(
     request: Request, db: SessionDep, settings: SettingsDep, token: str | None = None
 ) -> Response:
@@ -224,7 +236,10 @@ def reset_page(
     )  # fmt: skip
 
 
-@router.post("/password/reset", dependencies=[Depends(verify_csrf)])
+@router.post(
+    "/password/reset",
+    dependencies=[Depends(limited("password_reset")), Depends(verify_csrf)],
+)
 def reset(
     request: Request, db: SessionDep, settings: SettingsDep, token: FormText = "",
     password: Annotated[str, Form(max_length=256)] = "",
@@ -260,7 +275,7 @@ def change_page(request: Request, settings: SettingsDep, _user: CurrentPrincipal
     )  # fmt: skip
 
 
-@router.post("/me/password")
+@router.post("/me/password", dependencies=[Depends(limited("password_reset"))])
 def change(
     request: Request, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal,
     current_password: Annotated[str, Form(max_length=256)] = "",
@@ -300,4 +315,9 @@ def terms_page(request: Request) -> Response:
 
 @router.get("/privacy")
 def privacy_page(request: Request) -> Response:
-    return render(request, "auth/privacy.html")
+    settings = get_settings()
+    return render(request, "auth/privacy.html", {
+        "outbox_retention_days": settings.outbox_retention_days,
+        "notification_retention_days": settings.notification_retention_days,
+        "audit_retention_days": settings.audit_retention_days,
+    })  # fmt: skip

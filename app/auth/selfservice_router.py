@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.auth import selfservice
@@ -17,11 +17,16 @@ from app.auth.schemas import (
 )
 from app.auth.service import token_hash
 from app.core.i18n import gettext_ as _
+from app.web.ratelimit import limited
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/activate", status_code=204)
+@router.post(
+    "/auth/activate",
+    status_code=204,
+    dependencies=[Depends(limited("activation", account_field="nip"))],
+)
 def activate(
     data: ActivateRequest, request: Request, db: SessionDep, settings: SettingsDep
 ) -> Response:
@@ -42,7 +47,12 @@ def reset_requested_message() -> str:
     )
 
 
-@router.post("/auth/password-reset", status_code=202, response_model=Accepted)
+@router.post(
+    "/auth/password-reset",
+    status_code=202,
+    response_model=Accepted,
+    dependencies=[Depends(limited("password_reset", account_field="login"))],
+)
 def request_password_reset(
     data: PasswordResetRequest, request: Request, db: SessionDep, settings: SettingsDep
 ) -> Accepted:
@@ -54,7 +64,11 @@ def request_password_reset(
     return Accepted(detail=reset_requested_message())
 
 
-@router.post("/auth/password-reset/confirm", status_code=204)
+@router.post(
+    "/auth/password-reset/confirm",
+    status_code=204,
+    dependencies=[Depends(limited("password_reset"))],
+)
 def confirm_password_reset(
     data: PasswordResetConfirm, request: Request, db: SessionDep, settings: SettingsDep
 ) -> Response:
@@ -66,7 +80,9 @@ def confirm_password_reset(
     return Response(status_code=204)
 
 
-@router.post("/me/password", status_code=204)
+@router.post(
+    "/me/password", status_code=204, dependencies=[Depends(limited("password_reset"))]
+)
 def change_password(
     data: PasswordChange, request: Request, principal: CurrentPrincipal, db: SessionDep,
     settings: SettingsDep,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
+from app.audit import service as audit
 from app.auth import repository, sso
 from app.auth.models import ApiToken, WebSession
 from app.core.config import Settings
@@ -96,15 +97,34 @@ def authenticate(
     check_throttle(session, keys, settings)
     if not verify_password(user.password_hash if user else None, password) or user is None:
         _record_failure(keys)
+        _audit_refusal("auth.login.failure", identifier, user, "invalid_credentials")
+        try:  # this failure reached a limit: the account or address is locked out from now
+            check_throttle(session, keys, settings)
+        except Throttled as exc:
+            _audit_refusal("auth.lockout", identifier, user, "too_many_failures",
+                           retry_after=exc.retry_after)  # fmt: skip
         raise InvalidCredentials("NIP/email atau kata sandi salah.")
     if not user.is_active:
+        _audit_refusal("auth.login.failure", identifier, user, "account_inactive")
         raise Forbidden("Akun Anda dinonaktifkan. Hubungi admin BKPSDM.", code="account_inactive")
     sso.refuse_password_login(session, user.id, settings)  # local passwords off for SSO users
     repository.clear_failures(session, *keys[0])
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
+    audit.record(session, "auth.login.success", actor=user.id, target=("user", user.id),
+                 after={"via": "password"})  # fmt: skip
     return user
+
+
+def _audit_refusal(
+    action: str, identifier: str, user: User | None, reason: str, **extra: object
+) -> None:
+    # Its own transaction, like the failure count: the refused request rolls back.
+    audit.record_now(action, actor=user.id if user else None,
+                     actor_label=None if user else audit.ANONYMOUS,
+                     target=("user", user.id) if user else None,
+                     after={"login": identifier.strip()[:64], "reason": reason, **extra})  # fmt: skip
 
 
 # --- browser sessions -------------------------------------------------------------------------
@@ -203,6 +223,10 @@ def resolve_api_token(session: Session, raw: str) -> Principal | None:
 
 def set_user_active(session: Session, user: User, active: bool) -> None:
     """Deactivating an account ends every browser session and API token it has."""
+    if user.is_active != active:
+        audit.record(session, "account.reactivated" if active else "account.deactivated",
+                     target=("user", user.id), before={"is_active": user.is_active},
+                     after={"is_active": active})  # fmt: skip
     user.is_active = active
     if not active:
         repository.delete_user_sessions(session, user.id)

@@ -42,6 +42,7 @@ from app.accounts.constants import Role
 from app.accounts.models import User
 from app.accounts.nip import NIPError, parse_nip
 from app.accounts.schemas import UserCreate
+from app.audit import service as audit
 from app.auth import repository
 from app.auth.models import SsoIdentity, SsoLoginState
 from app.core.config import OidcProvider, Settings
@@ -433,6 +434,8 @@ def complete_login(
     # Signing in through the agency's identity provider is activation: nobody sends this
     # account an activation message any more.
     user.activated_at = user.activated_at or user.last_login_at
+    audit.record(session, "auth.login.success", actor=user.id, target=("user", user.id),
+                 after={"via": "sso", "provider": provider.name})  # fmt: skip
     session.flush()
     return SsoLogin(user, provider.name, id_token, pending.next_url)
 

@@ -6,7 +6,7 @@ the same session and cookies as a password login (`pages.signed_in`).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from app.auth import sso
@@ -14,6 +14,7 @@ from app.auth.dependencies import SessionDep, SettingsDep
 from app.auth.pages import safe_next, signed_in
 from app.core.config import Settings
 from app.core.errors import Forbidden, ServiceUnavailable
+from app.web.ratelimit import limited
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -31,7 +32,7 @@ def _refused(request: Request, settings: Settings, exc: Forbidden | ServiceUnava
     )
 
 
-@router.get("/login/sso/{provider}")
+@router.get("/login/sso/{provider}", dependencies=[Depends(limited("sso"))])
 def sso_start(
     request: Request,
     provider: str,
@@ -64,7 +65,7 @@ def sso_start(
     return response
 
 
-@router.get("/auth/callback/{provider}")
+@router.get("/auth/callback/{provider}", dependencies=[Depends(limited("sso"))])
 def sso_callback(
     request: Request,
     provider: str,

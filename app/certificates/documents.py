@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit import service as audit
 from app.certificates import keys, pdf, signing
 from app.certificates import templates as cert_templates
 from app.certificates.models import Certificate
@@ -92,6 +93,14 @@ def store_pdf(cert_id: int, year: int, signed: bytes, settings: Settings) -> Sto
     return StoredPdf(stored.key, stored.sha256, stored.size)
 
 
+def discard_pdf(key: str, settings: Settings) -> None:
+    """Remove a PDF that no record points at (a render that lost a race); best effort."""
+    try:
+        get_storage(settings).delete(key)
+    except Exception:
+        log.warning("could not remove the unused certificate PDF %s", key, exc_info=True)
+
+
 def produce(session: Session, cert: Certificate, settings: Settings | None = None) -> StoredPdf:
     """Render, sign and store `cert`'s PDF, then record its key, sha256 and size on the row
     (flushed). Call right after the certificate row is flushed (it needs `cert.id`)."""
@@ -103,6 +112,8 @@ def produce(session: Session, cert: Certificate, settings: Settings | None = Non
     signed = build_pdf(certificate_data(cert, settings), template, settings)
     stored = store_pdf(cert.id, cert.year, signed, settings)
     cert.pdf_key, cert.pdf_sha256, cert.pdf_size = stored.key, stored.sha256, stored.size
+    audit.record(session, "certificate.signed", actor=None, target=("certificate", cert.id),
+                 after={"pdf_sha256": stored.sha256})  # fmt: skip
     session.flush()
     return stored
 
@@ -232,6 +243,9 @@ def _record(
     if rows:
         # ORM bulk UPDATE by primary key: one executemany for the whole batch.
         session.execute(update(Certificate), rows)
+        audit.record_many(session, [  # one head lock and one insert per batch
+            audit.Record("certificate.signed", ("certificate", r["id"]), actor=None,
+                         after={"pdf_sha256": r["pdf_sha256"]}) for r in rows])  # fmt: skip
     result.produced += len(rows)
     return len(rows)
 

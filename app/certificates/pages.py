@@ -9,7 +9,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from app.auth import service as auth_service
 from app.auth.dependencies import (
     CurrentPrincipal,
     SessionDep,
@@ -23,6 +22,7 @@ from app.certificates.schemas import CertificateRead, MyCertificate
 from app.core.config import Settings
 from app.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from app.core.i18n import gettext_ as _
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -58,12 +58,7 @@ def labels() -> dict[str, dict[str, str]]:
 
 def throttle(request: Request, settings: Settings) -> None:
     """Verification is public: the same per-address limit as the API's (verify_rate_per_minute)."""
-    auth_service.count_request(
-        "verify",
-        client_address(request, settings),
-        limit=settings.verify_rate_per_minute,
-        window_seconds=60,
-    )
+    service.throttle_verify(client_address(request, settings), settings)
 
 
 @router.get("/sertifikat")
@@ -81,7 +76,7 @@ def my_certificates_page(
 @router.get("/sertifikat/{certificate_id}")
 def my_certificate_page(
     request: Request,
-    certificate_id: int,
+    certificate_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
@@ -95,6 +90,19 @@ def my_certificate_page(
         "certificates/detail.html",
         {"c": view, "labels": labels(), "breadcrumbs": crumbs},
     )
+
+
+@router.get("/sertifikat/{certificate_id}/pdf-status")
+def my_certificate_pdf_status(
+    request: Request,
+    certificate_id: RowId,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """The card's PDF action alone (htmx polls it while the PDF is being prepared)."""
+    certificate = service.certificate_detail(db, certificate_id, principal, settings)
+    return render(request, "certificates/_pdf_action.html", {"c": certificate_view(certificate)})
 
 
 def certificate_view(certificate: MyCertificate | CertificateRead) -> dict[str, Any]:
@@ -113,7 +121,7 @@ def certificate_view(certificate: MyCertificate | CertificateRead) -> dict[str, 
         "has_pdf": (
             certificate.has_pdf
             if isinstance(certificate, MyCertificate)
-            else certificate.pdf_sha256 is not None
+            else certificate.pdf_ready
         ),
         "pdf_url": f"/api/v1/certificates/{certificate.id}/pdf",
         "credential_url": f"/api/v1/certificates/{certificate.id}/credential",

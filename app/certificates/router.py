@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from app.audit import service as audit
 from app.auth.dependencies import (
     CurrentPrincipal,
     SessionDep,
@@ -41,6 +42,7 @@ from app.core.config import Settings
 from app.core.errors import PayloadTooLarge, ValidationFailed
 from app.courses import service as courses_service
 from app.storage import content_disposition
+from app.web.params import PageNumber, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["certificates"])
 
@@ -66,7 +68,7 @@ def my_courses(
 
 @router.get("/runs/{run_id}/eligibility/{user_id}", response_model=EligibilityRead)
 def run_eligibility(
-    run_id: int, user_id: int, principal: CurrentPrincipal, db: SessionDep, settings: SettingsDep
+    run_id: RowId, user_id: RowId, principal: CurrentPrincipal, db: SessionDep, settings: SettingsDep
 ) -> EligibilityRead:
     """The named checks for a learner (owner or staff): each passed or failed with a reason."""
     result = service.eligibility_for(db, run_id, user_id, principal, settings)
@@ -77,7 +79,7 @@ def run_eligibility(
 
 
 @router.get("/courses/{course_id}/certification-rules", response_model=RulesRead)
-def get_rules(course_id: int, _p: RuleEditor, db: SessionDep, settings: SettingsDep) -> RulesRead:
+def get_rules(course_id: RowId, _p: RuleEditor, db: SessionDep, settings: SettingsDep) -> RulesRead:
     """The course's effective rules; `overridden` lists what the course sets itself."""
     courses_service.course_content(db, course_id)
     return service.rules_read(service.rules_for(db, course_id, settings))
@@ -85,7 +87,7 @@ def get_rules(course_id: int, _p: RuleEditor, db: SessionDep, settings: Settings
 
 @router.put("/courses/{course_id}/certification-rules", response_model=RulesRead)
 def put_rules(
-    course_id: int, data: RulesUpdate, _p: RuleEditor, db: SessionDep, settings: SettingsDep
+    course_id: RowId, data: RulesUpdate, _p: RuleEditor, db: SessionDep, settings: SettingsDep
 ) -> RulesRead:
     """Change rules (null: back to the institution's setting); completion is recomputed."""
     return service.rules_read(service.update_rules(db, course_id, data, settings))
@@ -96,7 +98,7 @@ def put_rules(
 
 @router.post("/runs/{run_id}/certificates", response_model=IssueResult)
 def issue_certificates(
-    run_id: int,
+    run_id: RowId,
     principal: Staff,
     db: SessionDep,
     settings: SettingsDep,
@@ -118,7 +120,7 @@ def job(job_id: str, _p: Staff, db: SessionDep) -> JobRead:
 
 @router.get("/runs/{run_id}/monitor", response_model=list[ParticipantRow])
 def run_monitor(
-    run_id: int,
+    run_id: RowId,
     _p: Staff,
     db: SessionDep,
     settings: SettingsDep,
@@ -127,6 +129,7 @@ def run_monitor(
     """Every participant's progress, time, completion, eligibility and certificate."""
     rows = service.run_monitor(db, run_id, settings)
     if format == "xlsx":
+        audit.exported(db, "run_monitor", rows=len(rows), fmt="xlsx", target=("run", run_id))
         return Response(
             exports.monitor_xlsx(rows), media_type=exports.XLSX_TYPE,
             headers={"Content-Disposition": f'attachment; filename="monitor-angkatan-{run_id}.xlsx"'},
@@ -136,7 +139,7 @@ def run_monitor(
 
 @router.get("/runs/{run_id}/certificates.zip")
 def run_certificates_zip(
-    run_id: int, _p: Staff, db: SessionDep, settings: SettingsDep
+    run_id: RowId, _p: Staff, db: SessionDep, settings: SettingsDep
 ) -> StreamingResponse:
     """Every valid certificate PDF of a run in one ZIP, streamed."""
     from app.storage import get_storage
@@ -150,6 +153,7 @@ def run_certificates_zip(
         (exports.zip_name(number, holder), chunks(key))
         for number, key, holder in service.run_pdf_keys(db, run_id)
     ]
+    audit.exported(db, "run_certificates_zip", rows=len(entries), fmt="zip", target=("run", run_id))
     return StreamingResponse(
         exports.zip_stream(entries), media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="sertifikat-angkatan-{run_id}.zip"'},
@@ -172,13 +176,13 @@ def list_certificates(
     db: SessionDep,
     settings: SettingsDep,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    run_id: int | None = None,
-    course_id: int | None = None,
-    user_id: int | None = None,
+    run_id: RowId | None = None,
+    course_id: RowId | None = None,
+    user_id: RowId | None = None,
     status: Literal["valid", "revoked", "superseded"] | None = None,
-    year: int | None = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     opd: Annotated[str | None, Query(max_length=100)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
     format: Literal["json", "xlsx"] = "json",
 ) -> CertificatePage | Response:
@@ -190,6 +194,9 @@ def list_certificates(
     )  # fmt: skip
     result = service.list_certificates(db, filters, settings)
     if format == "xlsx":
+        audit.exported(db, "certificates", rows=len(result.items), fmt="xlsx",
+                       filters={"q": q, "run_id": run_id, "course_id": course_id,
+                                "user_id": user_id, "status": status, "year": year, "opd": opd})  # fmt: skip
         return Response(
             exports.certificates_xlsx(result.items), media_type=exports.XLSX_TYPE,
             headers={"Content-Disposition": 'attachment; filename="sertifikat.xlsx"'},
@@ -199,7 +206,7 @@ def list_certificates(
 
 @router.get("/certificates/{certificate_id}", response_model=CertificateRead)
 def get_certificate(
-    certificate_id: int, principal: CurrentPrincipal, db: SessionDep, settings: SettingsDep
+    certificate_id: RowId, principal: CurrentPrincipal, db: SessionDep, settings: SettingsDep
 ) -> CertificateRead:
     """The record (holder or staff; 404 for anyone else)."""
     return service.certificate_detail(db, certificate_id, principal, settings)
@@ -207,7 +214,7 @@ def get_certificate(
 
 @router.get("/certificates/{certificate_id}/pdf")
 def certificate_pdf(
-    certificate_id: int, principal: CurrentPrincipal, db: SessionDep, settings: SettingsDep
+    certificate_id: RowId, principal: CurrentPrincipal, db: SessionDep, settings: SettingsDep
 ) -> StreamingResponse:
     """The stored, PAdES-signed PDF (the bytes issued, never re-rendered)."""
     from app.certificates import documents
@@ -224,7 +231,7 @@ def certificate_pdf(
 
 @router.get("/certificates/{certificate_id}/credential")
 def certificate_credential(
-    certificate_id: int,
+    certificate_id: RowId,
     request: Request,
     principal: CurrentPrincipal,
     db: SessionDep,
@@ -244,7 +251,7 @@ def certificate_credential(
 
 @router.post("/certificates/{certificate_id}/revoke", response_model=CertificateRead)
 def revoke(
-    certificate_id: int, data: RevokeRequest, principal: Staff, db: SessionDep,
+    certificate_id: RowId, data: RevokeRequest, principal: Staff, db: SessionDep,
     settings: SettingsDep,
 ) -> CertificateRead:  # fmt: skip
     """Revoke with a reason; the record stays (status revoked) and its JP is withdrawn."""
@@ -254,7 +261,7 @@ def revoke(
 
 @router.post("/certificates/{certificate_id}/reissue", response_model=CertificateRead)
 def reissue(
-    certificate_id: int, data: ReissueRequest, principal: Staff, db: SessionDep,
+    certificate_id: RowId, data: ReissueRequest, principal: Staff, db: SessionDep,
     settings: SettingsDep,
 ) -> CertificateRead:  # fmt: skip
     """A new version (new number and code) from the current profile; the old one is superseded
@@ -327,6 +334,7 @@ def siasn_report(
     year = year or clock.today().year
     rows = service.siasn_rows(db, year)
     if format == "csv":
+        audit.exported(db, "siasn", rows=len(rows), fmt="csv", filters={"year": year})
         return Response(
             exports.siasn_csv(rows), media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="siasn-riwayat-kursus-{year}.csv"'},

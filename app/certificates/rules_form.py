@@ -18,7 +18,9 @@ from app.certificates.schemas import PredikatBand, RulesUpdate
 from app.core.config import Settings
 from app.core.errors import LMSError
 from app.core.i18n import gettext_ as _
+from app.core.numbers import row_id
 from app.courses import service as courses_service
+from app.web.params import RowId
 from app.web.templating import render
 
 # Mounted under the studio router (prefix /studio) by app/certificates/studio.py.
@@ -201,10 +203,10 @@ def parse_form(
         parsed.append(PredikatBand(above=above, label=label))
     data["predikat_bands"] = parsed or None
     template = form.get("template_id", "").strip()
-    if template and not template.isdigit():
+    template_id = row_id(template)
+    if template and template_id is None:
         errors["template_id"] = _("Pilih templat dari daftar.")
-        template = ""
-    data["template_id"] = int(template) if template else None
+    data["template_id"] = template_id
     return RulesUpdate(**data), errors
 
 
@@ -270,7 +272,7 @@ def _page(
 @router.get("/courses/{course_id}/certification-rules")
 def rules_page(
     request: Request,
-    course_id: int,
+    course_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     _editor: RuleEditor,
@@ -304,7 +306,7 @@ FormFields = Annotated[dict[str, str], Depends(form_fields)]
 @router.post("/courses/{course_id}/certification-rules")
 def save_rules_page(
     request: Request,
-    course_id: int,
+    course_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     _editor: RuleEditor,

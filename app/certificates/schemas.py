@@ -80,6 +80,8 @@ class MyCourse(BaseModel):
     completed_at: dt.datetime | None = None
     certificate_id: int | None = None
     certificate_status: str | None = None
+    # False while the certificate's PDF is still being prepared (made after the issue commits).
+    certificate_pdf_ready: bool = False
     missing: list[CheckRead] = Field(default_factory=list)
     jp: float = 0
     starts_on: dt.date | None = None
@@ -109,6 +111,16 @@ class IssueResult(BaseModel):
     job_id: str | None = None
 
 
+class IssuedNow(BaseModel):
+    """The certificate the learner's own action (submit, last activity, survey) just issued:
+    the record exists and verifies; its PDF is being prepared (`pdf_ready` false)."""
+
+    id: int
+    number: str
+    pdf_ready: bool = False
+    message: str
+
+
 class MyCertificate(BaseModel):
     id: int
     number: str
@@ -120,7 +132,7 @@ class MyCertificate(BaseModel):
     status: str
     verify_url: str = ""
     run_name: str = ""
-    has_pdf: bool = False
+    has_pdf: bool = False  # False: "Sertifikat sedang disiapkan" (the PDF follows shortly)
 
 
 class CertificateRead(BaseModel):
@@ -161,6 +173,8 @@ class CertificateRead(BaseModel):
     template_version: int
     pdf_sha256: str | None
     pdf_size: int | None
+    # False while the PDF is being prepared (GET .../pdf answers 409 with Retry-After until then).
+    pdf_ready: bool = False
     revoked_at: dt.datetime | None
     revoked_reason: str | None
     superseded_at: dt.datetime | None

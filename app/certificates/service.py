@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
+from app.audit import service as audit
 from app.auth.service import Principal
 from app.certificates import credential, numbering, repository
 from app.certificates import eligibility as checks
@@ -35,6 +36,7 @@ from app.certificates.schemas import (
     CourseRef,
     IneligibleItem,
     IssuedItem,
+    IssuedNow,
     IssueResult,
     JobItemRead,
     JobRead,
@@ -52,6 +54,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.i18n import N_
+from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
 from app.courses.models import Course, Enrolment, Run
 from app.jp import service as jp_service
@@ -65,7 +68,16 @@ log = logging.getLogger(__name__)
 STAFF_ROLES = ("training_officer", "admin")
 RULE_EDITORS = ("content_admin", "training_officer", "admin")
 CODE_BYTES = 20  # 160 random bits -> 32 base32 characters
+PDF_RETRY_AFTER_SECONDS = 10  # a PDF is ready within seconds of the issue (outbox kick)
 _CODE_FIX = str.maketrans({"0": "O", "1": "I", "8": "B", "-": None, " ": None})
+
+
+class PdfNotReady(Conflict):
+    """The certificate is issued but its PDF (or signed credential) is still being prepared by
+    the outbox: 409 with Retry-After, never a 404 or 500."""
+
+    code = "pdf_not_ready"
+    retry_after = PDF_RETRY_AFTER_SECONDS
 
 
 def is_staff(principal: Principal) -> bool:
@@ -157,6 +169,7 @@ def update_rules(session: Session, course_id: int, data: RulesUpdate, settings: 
         row = CertificationRules(course_id=course_id)
         session.add(row)
     sent = data.model_fields_set
+    was = _rules_snapshot(row)
     if "template_id" in sent and data.template_id is not None:
         from app.certificates import templates as cert_templates
 
@@ -186,6 +199,10 @@ def update_rules(session: Session, course_id: int, data: RulesUpdate, settings: 
                 raise ValidationFailed(problem, field="weights")
         row.weights_json = None if data.weights is None else json.dumps(data.weights)
     session.flush()
+    before, after = audit.changes(was, _rules_snapshot(row))
+    if after:
+        audit.record(session, "certificate.rules_changed", target=("course", course_id),
+                     before=before, after=after)  # fmt: skip
     rules = rules_for(session, course_id, settings)
     if rules.score_formula == "weighted":
         problem = rules_mod.check_weights(rules.weights)
@@ -194,6 +211,22 @@ def update_rules(session: Session, course_id: int, data: RulesUpdate, settings: 
     for run in courses_service.course_runs(session, course_id):
         recompute_run(session, run.id, settings)
     return rules
+
+
+def _rules_snapshot(row: CertificationRules) -> dict[str, Any]:
+    names = ("pass_score", "score_formula", "require_posttest", "min_learning_minutes",
+             "require_survey", "require_rtl", "require_profile", "auto_issue", "validity_years",
+             "curriculum_page", "template_id", "predikat_bands_json", "weights_json")  # fmt: skip
+    return {n: getattr(row, n, None) for n in names}
+
+
+def issued_audit(row: dict[str, Any], cert_id: int, by: int | None) -> audit.Record:
+    """The audit entry of one issued certificate (bulk paths append many at once)."""
+    return audit.Record(
+        "certificate.issued", target=("certificate", cert_id), actor=by,
+        after={"number": row["number"], "user_id": row["user_id"], "run_id": row["run_id"],
+               "version": row.get("version"), "previous_id": row.get("previous_id")},
+    )  # fmt: skip
 
 
 # --- facts from the other domains ------------------------------------------------------------------
@@ -607,8 +640,20 @@ def certificate_row(
         "issued_by_id": by,
         "job_id": job_id,
     }
-    row["credential_jws"] = credential.sign(credential.build(row, settings), settings)
+    row["credential_jws"] = sign_credential(row, settings)
     return row
+
+
+def sign_credential(row: dict[str, Any], settings: Settings) -> str | None:
+    """The VC-JWT of a certificate snapshot; None while the signing keys are missing (the
+    certificate is still issued: its PDF job signs the credential once the keys are there)."""
+    from app.certificates.keys import KeysMissing
+
+    try:
+        return credential.sign(credential.build(row, settings), settings)
+    except KeysMissing as exc:
+        log.warning("certificate %s: credential not signed yet (%s)", row.get("number"), exc)
+        return None
 
 
 def jp_credit_row(row: dict[str, Any], cert_id: int) -> dict[str, Any]:
@@ -635,10 +680,12 @@ def issued_notice(row: dict[str, Any], cert_id: int) -> NewNotification:
 
 
 def produce_pdf(session: Session, cert: Certificate, settings: Settings) -> None:
-    """Render, sign and store the PDF (the PDF domain, H3's documents module)."""
-    from app.certificates import documents
+    """Ask for the PDF: rendered, signed and stored by the outbox after this transaction
+    commits (app.certificates.delivery), never inside the request that issued it, so missing
+    keys or an unreachable object store cannot fail or slow the learner's action."""
+    from app.certificates import delivery
 
-    documents.produce(session, cert, settings)
+    delivery.schedule(session, cert)
 
 
 def _issue_one(
@@ -650,9 +697,11 @@ def _issue_one(
     settings: Settings,
     render: bool = True,
     notices: list[NewNotification] | None = None,
+    audited: list[audit.Record] | None = None,
 ) -> Certificate:
     """Issue one certificate now: number, record, JP credit, the holder's message (made now, or
-    added to `notices` for the caller's one notify_many), PDF."""
+    added to `notices` for the caller's one notify_many), and the outbox item that makes its
+    PDF once this transaction commits."""
     if learner.completion is None:
         _store_completion(session, ctx, learner)
     issued_at = utcnow()
@@ -678,9 +727,30 @@ def _issue_one(
     else:
         notices.append(issued_notice(row, cert.id))
     learner.certificate = cert
+    if audited is None:
+        audit.record_many(session, [issued_audit(row, cert.id, by)])
+    else:
+        audited.append(issued_audit(row, cert.id, by))
     if render:
         produce_pdf(session, cert, settings)
+    session.info.setdefault(_ISSUED_NOW, []).append((cert.id, cert.number))
     return cert
+
+
+_ISSUED_NOW = "certificates_issued_now"
+
+
+def issued_now(session: Session) -> IssuedNow | None:
+    """The certificate this request's action issued, for its response ("being prepared")."""
+    found = session.info.pop(_ISSUED_NOW, None)
+    if not found:
+        return None
+    cert_id, number = found[-1]
+    return IssuedNow(
+        id=cert_id, number=number, pdf_ready=False,
+        message=_("Kursus selesai! Sertifikat %(n)s terbit dan PDF-nya sedang disiapkan.")
+        % {"n": number},
+    )  # fmt: skip
 
 
 def _candidates(
@@ -717,8 +787,8 @@ def issue(
     settings: Settings,
 ) -> IssueResult:
     """Issue for a run: everyone eligible (user_ids None) or the chosen users. Up to
-    settings.cert_sync_issue_max at once, inline with their PDFs; more become a background job
-    (IssueResult.job_id) whose progress GET /api/v1/jobs/{id} reports."""
+    settings.cert_sync_issue_max at once, inline (their PDFs follow from the outbox); more
+    become a background job (IssueResult.job_id) whose progress GET /api/v1/jobs/{id} reports."""
     ctx = _context(session, run_id, settings)
     learners = _run_learners(session, ctx, user_ids)
     chosen, refused, certified = _candidates(learners, user_ids)
@@ -729,10 +799,16 @@ def issue(
         )
     issued: list[IssuedItem] = []
     notices: list[NewNotification] = []
+    audited: list[audit.Record] = []
     for learner in chosen:
-        cert = _issue_one(session, ctx, learner, by=by, settings=settings, notices=notices)
+        cert = _issue_one(session, ctx, learner, by=by, settings=settings, notices=notices,
+                          audited=audited, render=False)  # fmt: skip
         issued.append(IssuedItem(id=cert.id, number=cert.number, user_id=cert.user_id))
     notifications.notify_many(session, notices, settings)  # one call for the whole run
+    from app.certificates import delivery
+
+    delivery.schedule_ids(session, [i.id for i in issued])  # their PDFs, made after commit
+    audit.record_many(session, audited)  # one head lock and one insert for the whole run
     return IssueResult(issued=issued, ineligible=refused, already_certified=certified)
 
 
@@ -850,6 +926,10 @@ def revoke(session: Session, cert_id: int, reason: str, by: int | None) -> Certi
     cert.revoked_by_id = by
     cert.revoked_reason = reason[:500]
     jp_service.withdraw(session, source=jp_service.CERTIFICATE, source_id=cert.id, reason=reason)
+    audit.record(session, "certificate.revoked", actor=by, target=("certificate", cert.id),
+                 before={"status": "valid"},
+                 after={"status": "revoked", "reason": cert.revoked_reason, "number": cert.number,
+                        "user_id": cert.user_id})  # fmt: skip
     session.flush()
     return cert
 
@@ -886,7 +966,7 @@ def reissue(
         curriculum=old.curriculum_json,
     )  # fmt: skip
     row.update(score=old.score, predikat=old.predikat, jp=old.jp, valid_until=old.valid_until)
-    row["credential_jws"] = credential.sign(credential.build(row, settings), settings)
+    row["credential_jws"] = sign_credential(row, settings)
     old.status = "superseded"
     old.superseded_at = utcnow()
     session.flush()
@@ -898,6 +978,10 @@ def reissue(
     )  # fmt: skip
     notifications.notify(session, issued_notice(row, cert.id), settings)  # a new number
     log.info("certificate %s re-issued as %s: %s", old.number, cert.number, reason)
+    audit.record(session, "certificate.reissued", actor=by, target=("certificate", old.id),
+                 before={"status": "valid", "number": old.number},
+                 after={"status": "superseded", "new_id": cert.id, "new_number": cert.number,
+                        "reason": reason[:500], "user_id": old.user_id})  # fmt: skip
     produce_pdf(session, cert, settings)
     return cert
 
@@ -905,11 +989,9 @@ def reissue(
 def throttle_verify(address: str, settings: Settings) -> None:
     """Public verification (API and pages) is rate-limited per client address:
     settings.verify_rate_per_minute, then 429 with Retry-After."""
-    from app.auth import service as auth_service
+    from app.web.ratelimit import verify_limit  # counted in LMS_RATE_LIMIT_STORAGE_URL
 
-    auth_service.count_request(
-        "verify", address, limit=settings.verify_rate_per_minute, window_seconds=60
-    )
+    verify_limit(address, settings)
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -931,8 +1013,8 @@ def certificate_read(cert: Certificate, settings: Settings, successor_id: int | 
         signer_jabatan=cert.signer_jabatan, place=cert.place, issued_on=cert.issued_on,
         issued_at=cert.issued_at, valid_until=cert.valid_until,
         template_version=cert.template_version, pdf_sha256=cert.pdf_sha256,
-        pdf_size=cert.pdf_size, revoked_at=cert.revoked_at, revoked_reason=cert.revoked_reason,
-        superseded_at=cert.superseded_at,
+        pdf_size=cert.pdf_size, pdf_ready=bool(cert.pdf_key), revoked_at=cert.revoked_at,
+        revoked_reason=cert.revoked_reason, superseded_at=cert.superseded_at,
     )  # fmt: skip
 
 
@@ -955,10 +1037,14 @@ def certificate_detail(
 def certificate_pdf(
     session: Session, cert_id: int, principal: Principal
 ) -> tuple[Certificate, str]:
-    """The certificate and its stored PDF's key (404 while the PDF is not rendered yet)."""
+    """The certificate and its stored PDF's key (409 with Retry-After while the PDF is still
+    being prepared: the certificate itself is issued and verifiable)."""
     cert = get_certificate(session, cert_id, principal)
     if not cert.pdf_key:
-        raise NotFound("PDF sertifikat sedang dibuat; coba lagi sebentar.", code="pdf_not_ready")
+        raise PdfNotReady(
+            "Sertifikat sedang disiapkan. PDF-nya dapat diunduh sebentar lagi.",
+            code="pdf_not_ready",
+        )
     return cert, cert.pdf_key
 
 
@@ -968,9 +1054,14 @@ def certificate_credential(
     """(VC-JWT, credential JSON with the JWT as proof)."""
     cert = get_certificate(session, cert_id, principal)
     token = cert.credential_jws
-    if not token:  # issued before credentials existed: sign the snapshot now
+    if not token:  # issued before credentials existed, or while the keys were missing
         fields = {c.key: getattr(cert, c.key) for c in Certificate.__table__.columns}
-        token = credential.sign(credential.build(fields, settings), settings)
+        token = sign_credential(fields, settings)
+        if token is None:
+            raise PdfNotReady(
+                "Sertifikat sedang disiapkan. Bukti digitalnya dapat diunduh sebentar lagi.",
+                code="credential_not_ready",
+            )
     return token, credential.with_proof(token, settings)
 
 
@@ -1047,6 +1138,7 @@ def my_courses(session: Session, user_id: int, settings: Settings | None = None)
                 completed_at=learner.completion.completed_at if learner.completion else None,
                 certificate_id=cert.id if cert and cert.status != "superseded" else None,
                 certificate_status=status_of(cert, today()) if cert else None,
+                certificate_pdf_ready=bool(cert and cert.pdf_key),
                 missing=check_reads(learner.result.missing) if learner.completion is None else [],
                 jp=float(course.jp),
                 starts_on=run.starts_on,

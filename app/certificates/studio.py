@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app.accounts import service as accounts_service
+from app.audit import service as audit
 from app.auth.dependencies import SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
 from app.certificates import exports, service
@@ -22,6 +23,7 @@ from app.core.config import Settings
 from app.core.errors import LMSError, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(prefix="/studio", tags=["pages"], include_in_schema=False)
@@ -132,7 +134,7 @@ def _run_context(db: Session, run_id: int, principal: Principal) -> dict[str, An
 @router.get("/runs/{run_id}/monitor")
 def run_monitor_page(
     request: Request,
-    run_id: int,
+    run_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: Officer,
@@ -165,7 +167,7 @@ def run_monitor_page(
 
 @router.get("/runs/{run_id}/monitor.xlsx")
 def run_monitor_xlsx(
-    run_id: int,
+    run_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     _officer: Officer,
@@ -177,6 +179,7 @@ def run_monitor_xlsx(
     courses_service.get_run(db, run_id)  # 404 for an unknown run
     rows = service.run_monitor(db, run_id, settings)
     shown = filter_rows(rows, status if status in MONITOR_STATUSES else "", opd, q)
+    audit.exported(db, "run_monitor", rows=len(shown), fmt="xlsx", target=("run", run_id))
     return Response(
         exports.monitor_xlsx(shown),
         media_type=exports.XLSX_TYPE,
@@ -187,11 +190,11 @@ def run_monitor_xlsx(
 @router.post("/runs/{run_id}/certificates")
 def issue_page(
     request: Request,
-    run_id: int,
+    run_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: Officer,
-    user_ids: Annotated[list[int] | None, Form()] = None,
+    user_ids: Annotated[list[RowId] | None, Form()] = None,
     scope: FormText = None,
 ) -> Response:
     """Start a bulk issue (all eligible, or the ticked participants) and show its progress."""
@@ -246,8 +249,8 @@ def certificates_page(
     _principal: Officer,
     q: str = "",
     status: str = "",
-    run_id: int | None = None,
-    year: int | None = None,
+    run_id: RowId | None = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     page: int = 1,
 ) -> Response:
     page = max(page, 1)
@@ -312,7 +315,7 @@ def _detail(
 @router.get("/certificates/{certificate_id}")
 def certificate_detail_page(
     request: Request,
-    certificate_id: int,
+    certificate_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: Officer,
@@ -354,7 +357,7 @@ def _failed(
 @router.post("/certificates/{certificate_id}/revoke")
 def revoke_page(
     request: Request,
-    certificate_id: int,
+    certificate_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: Officer,
@@ -382,7 +385,7 @@ def revoke_page(
 @router.post("/certificates/{certificate_id}/reissue")
 def reissue_page(
     request: Request,
-    certificate_id: int,
+    certificate_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: Officer,

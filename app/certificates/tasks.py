@@ -16,11 +16,14 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app.audit import service as audit
+from app.certificates import delivery as _delivery  # the PDF outbox handler is registered
 from app.certificates import eligibility, numbering, repository, rules
 from app.certificates import service as cert_service
 from app.certificates.models import RunCompletion
 from app.core.config import Settings, get_settings
 from app.core.db import session_factory, session_scope, utcnow
+from app.core.logging import logged_job
 from app.jobs import queue
 from app.jp import service as jp_service
 from app.notifications import service as notifications
@@ -47,6 +50,8 @@ def _stale_before(settings: Settings) -> dt.datetime:
     return utcnow() - dt.timedelta(seconds=settings.cert_job_stale_seconds)
 
 
+@logged_job(ISSUE_TASK + ".run", kind="certificates", job_id=lambda job_id, *_a, **_k: job_id,
+            outcome=lambda ok: "ok" if ok else "incomplete")  # fmt: skip
 def run_job(
     job_id: str,
     settings: Settings | None = None,
@@ -196,6 +201,9 @@ def _issue_batch(
             [cert_service.issued_notice(r, i) for r, i in zip(rows, ids, strict=True)],
             settings,
         )
+        audit.record_many(  # one head lock and one insert per batch
+            session, [cert_service.issued_audit(r, i, by) for r, i in zip(rows, ids, strict=True)]
+        )
         for lr, row, cid in zip(chosen, rows, ids, strict=True):
             items.append({"job_id": job_id, "user_id": lr.facts.user_id, "state": "issued",
                           "certificate_id": cid, "message": row["number"]})  # fmt: skip
@@ -225,10 +233,18 @@ def _render_pending(job_id: str, settings: Settings, workers: int | None = None)
             if job is not None:
                 job.rendered_count = count
 
-    result = documents.produce_many(
-        session_factory(), ids, settings, workers=workers, on_progress=progress
-    )
+    try:
+        result = documents.produce_many(
+            session_factory(), ids, settings, workers=workers, on_progress=progress
+        )
+    except Exception:  # e.g. the signing keys are missing: the outbox makes them later
+        with session_scope() as session:
+            _delivery.schedule_ids(session, ids)
+        raise
     if result.failed:
+        # The outbox makes them once the fault clears (keys back, storage reachable).
+        with session_scope() as session:
+            _delivery.schedule_ids(session, sorted(result.failed))
         raise RuntimeError(
             f"{len(result.failed)} PDF gagal dibuat, mis. sertifikat "
             f"{next(iter(result.failed))}: {next(iter(result.failed.values()))}"
@@ -266,3 +282,11 @@ def resume_stale(settings: Settings, *, inline: bool = False, include_failed: bo
 def _resume_on_start(settings: Settings) -> None:
     """A worker starting resumes the jobs a crashed process left behind."""
     resume_stale(settings)
+
+
+@queue.every_minute("certificates.resume_stale")
+def _resume_stale_tick() -> None:
+    """Every minute: a job whose runner died while the other workers kept running (or a worker
+    restarted before the heartbeat went stale) is resumed once its heartbeat is stale. Running it
+    twice is harmless: only one runner can claim a job."""
+    resume_stale(get_settings())

@@ -22,6 +22,7 @@ from app.certificates.models import CertificateTemplate
 from app.core.config import get_settings
 from app.core.errors import LMSError, NotFound, PayloadTooLarge, ValidationFailed
 from app.core.i18n import gettext_ as _
+from app.core.numbers import row_id
 from app.courses import service as courses_service
 from app.web.templating import render
 
@@ -50,9 +51,10 @@ def _resolve(db: Session, ref: str) -> CertificateTemplate:
         template = service.institution_template(db, create=True)
         assert template is not None
         return template
-    if not ref.isdigit():
+    template_id = row_id(ref)
+    if template_id is None:
         raise NotFound("Templat sertifikat tidak ditemukan.", code="template_not_found")
-    return service.get_template(db, int(ref))
+    return service.get_template(db, template_id)
 
 
 def _course_title(db: Session, course_id: int | None) -> str | None:
@@ -150,9 +152,9 @@ def create_course_template(
 ) -> Response:
     """A course override starts as a copy of the institution template."""
     try:
-        if not course_id.strip().isdigit():
+        cid = row_id(course_id)
+        if cid is None:
             raise ValidationFailed(_("Isi ID kursus (angka)."), field="course_id")
-        cid = int(course_id)
         courses_service.course_content(db, cid)
         existing = service.course_template(db, cid)
         if existing is not None:

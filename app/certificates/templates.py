@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
 from app.certificates import pdf
 from app.certificates.layout import DEFAULT_LAYOUT, Layout, layout_json, parse_layout
 from app.certificates.models import Certificate, CertificateTemplate, CertificationRules
@@ -248,6 +249,7 @@ def save_template(
         session.add(template)
     else:
         template = get_template(session, template_id)
+        was = _template_audit(template)
         template.name = name
         template.layout_json = layout_json(layout)
         template.version += 1
@@ -256,7 +258,18 @@ def save_template(
     if cleaned is not None:
         template.signer_name, template.signer_nip, template.signer_jabatan = cleaned
     session.flush()
+    before, after = audit.changes(was, _template_audit(template)) if template_id else (
+        None, _template_audit(template))  # fmt: skip
+    audit.record(session, "certificate.template_changed", actor=by_id,
+                 target=("certificate_template", template.id), before=before, after=after)  # fmt: skip
     return template
+
+
+def _template_audit(template: CertificateTemplate) -> dict[str, object]:
+    return {"name": template.name, "version": template.version, "course_id": template.course_id,
+            "signer_name": template.signer_name, "signer_nip": template.signer_nip,
+            "signer_jabatan": template.signer_jabatan,
+            "layout_sha256": hashlib.sha256((template.layout_json or "").encode()).hexdigest()}  # fmt: skip
 
 
 def delete_template(session: Session, template_id: int) -> None:
@@ -264,6 +277,9 @@ def delete_template(session: Session, template_id: int) -> None:
     template = get_template(session, template_id)
     if template.course_id is None:
         raise ValidationFailed("Templat institusi tidak dapat dihapus.", field="template_id")
+    audit.record(session, "certificate.template_changed",
+                 target=("certificate_template", template.id),
+                 before=_template_audit(template), after={"deleted": True})  # fmt: skip
     session.delete(template)
     session.flush()
 

@@ -31,7 +31,8 @@ from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import ValidationFailed
 from app.core.i18n import gettext_ as _
-from app.core.tables import cell_text, read_table
+from app.core.numbers import ascii_int
+from app.core.tables import cell_text, read_table, xlsx_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +161,7 @@ def parse_date(value: Any) -> dt.date | None:
 
 
 def _parse_level(value: Any) -> int | None:
-    text = cell_text(value)
-    return int(text) if text.isdigit() else None
+    return ascii_int(cell_text(value), minimum=0)
 
 
 def _competency(catalog: CatalogLookup, errors: _Errors, row: int, raw: Any) -> Competency | None:
@@ -393,10 +393,10 @@ def template_xlsx(kind: ImportKind, competencies: list[Competency]) -> bytes:
     active = [c for c in competencies if c.is_active]
     for i in range(max(len(active), len(groups))):
         c = active[i] if i < len(active) else None
-        ref.append([
+        ref.append(xlsx_row(ref, [  # names typed by people: never a formula
             c.code if c else None, c.name if c else None, c.group if c else None,
             c.max_level if c else None, groups[i] if i < len(groups) else None,
-        ])  # fmt: skip
+        ]))  # fmt: skip
     ref.column_dimensions["A"].width = 34
     ref.column_dimensions["B"].width = 40
     out = io.BytesIO()

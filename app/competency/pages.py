@@ -17,7 +17,9 @@ from app.competency.schemas import CompetencyCreate, CompetencyUpdate, EnrolByGa
 from app.core.config import Settings
 from app.core.errors import LMSError, ValidationFailed, pydantic_message
 from app.core.i18n import gettext_ as _
+from app.core.numbers import row_id
 from app.courses import service as courses_service
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -324,7 +326,7 @@ def _gaps_context(
 
 @router.get("/studio/competency/asn/{user_id}")
 def asn_page(
-    request: Request, user_id: int, db: SessionDep, settings: SettingsDep, principal: Officer
+    request: Request, user_id: RowId, db: SessionDep, settings: SettingsDep, principal: Officer
 ) -> Response:
     context = _gaps_context(db, user_id, principal, settings)
     brief = repository.user_brief(db, user_id)
@@ -374,10 +376,11 @@ def _enrol_input(values: dict[str, str], *, dry_run: bool) -> EnrolByGapIn:
     run = values.get("run_id", "")
     if not values.get("competency"):
         raise ValidationFailed(_("Pilih kompetensi."), field="competency")
-    if not run.isdigit():
+    run_id = row_id(run)
+    if run_id is None:
         raise ValidationFailed(_("Pilih angkatan tujuan."), field="run_id")
     return EnrolByGapIn(
-        competency=values["competency"], opd_code=values.get("opd") or None, run_id=int(run),
+        competency=values["competency"], opd_code=values.get("opd") or None, run_id=run_id,
         dry_run=dry_run,
     )  # fmt: skip
 

@@ -3,7 +3,7 @@ enrol-by-gap (api-v1.md, "Competency development")."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from starlette.responses import Response
@@ -26,8 +26,13 @@ from app.core.config import Settings
 from app.core.errors import PayloadTooLarge
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
+from app.web.params import RowId
 
 router = APIRouter(prefix="/api/v1", tags=["competency"])
+# A file with a bad row imports nothing: 422 with the import's own report (every row's errors).
+IMPORT_422: dict[int | str, dict[str, Any]] = {
+    422: {"model": ImportResult, "description": "Rows with errors: nothing was imported"}
+}
 
 Officer = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -74,7 +79,7 @@ def _check_size(file: UploadFile, settings: Settings) -> None:
         )
 
 
-@router.post("/competency/standards/import", response_model=ImportResult)
+@router.post("/competency/standards/import", response_model=ImportResult, responses=IMPORT_422)
 def import_standards(
     file: Annotated[UploadFile, File()], db: SessionDep, settings: SettingsDep,
     principal: Officer, response: Response,
@@ -90,7 +95,7 @@ def import_standards(
     return result
 
 
-@router.post("/competency/assessments/import", response_model=ImportResult)
+@router.post("/competency/assessments/import", response_model=ImportResult, responses=IMPORT_422)
 def import_assessments(
     file: Annotated[UploadFile, File()], db: SessionDep, settings: SettingsDep,
     principal: Officer, response: Response,
@@ -120,7 +125,7 @@ def import_template(kind: ImportKind, db: SessionDep, _officer: Officer) -> Resp
 
 @router.get("/users/{user_id}/gaps", response_model=GapsRead)
 def user_gaps(
-    user_id: int, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+    user_id: RowId, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
 ) -> GapsRead:
     """The ASN's gaps, JPM, band and recommendations: the ASN themself or staff (404 else)."""
     return service.user_gaps(db, user_id, principal, settings)

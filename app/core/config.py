@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     s3_presign_seconds: int = Field(default=300, ge=10, le=7 * 24 * 3600)
     secret_key: str = DEV_SECRET_KEY
     base_url: str = "http://127.0.0.1:8000"
+    # Where SCORM packages run (app/courses/content_origin.py): another HOST NAME than base_url's
+    # (cookies are shared across ports). Unset: 127.0.0.1 <-> localhost, port + 1.
+    content_origin: str | None = None
+    content_link_minutes: int = Field(default=240, ge=5, le=24 * 60)
     institution_name: str = "BKPSDM Kabupaten Contoh"
     default_locale: Literal["id", "en"] = "id"
     # Institution time zone (IANA): every date and time shown or typed uses it; stored UTC.
@@ -153,6 +158,20 @@ class Settings(BaseSettings):
     # Public verification endpoints: requests per client address per minute.
     verify_rate_per_minute: int = Field(default=30, ge=1)
 
+    # Request rate limits (app/web/ratelimit.py, the `limits` library): "N/second|minute|hour|day",
+    # several joined by ";". Counted in memory:// (per process) or redis://host:port/db (shared).
+    rate_limit_enabled: bool = True
+    rate_limit_storage_url: str = "memory://"
+    rate_limit_strategy: Literal["moving-window", "fixed-window"] = "moving-window"
+    rate_limit_login: str = "600/minute"  # POST /login, /api/v1/auth/token: per address
+    rate_limit_login_account: str = "60/minute"  # the same, per NIP or e-mail tried
+    rate_limit_sso: str = "300/minute"  # SSO start and callback, per address
+    rate_limit_activation: str = "120/minute"  # activation links, letter codes: per address
+    rate_limit_activation_account: str = "20/minute"  # letter codes per NIP
+    rate_limit_password_reset: str = "120/minute"  # noqa: S105 - forgot/reset/change, per address
+    rate_limit_password_reset_account: str = "10/minute;30/hour"  # noqa: S105 - forgot, per login
+    rate_limit_api: str = "1200/minute"  # every /api/v1 request, per token (else session, address)
+
     # Certificates, issuing (H2): at most this many are issued inline by one request (with
     # their PDFs); more become a background job. A job whose heartbeat is older than
     # cert_job_stale_seconds is taken over by the startup sweep / `lms certificates resume`.
@@ -221,6 +240,18 @@ class Settings(BaseSettings):
     run_closing_reminder_days: int = Field(default=3, ge=1, le=30)
 
     log_level: str = "INFO"
+    # /metrics (Prometheus): a Bearer token required when set, and the client networks allowed
+    # ("10.0.0.0/8, 192.168.1.5"); unset: loopback only, or any address when a token is set.
+    # Anyone else gets 404.
+    metrics_token: str | None = None
+    metrics_allow: str | None = None
+    # Audit log: entries older than this many days are pruned daily (an anchor keeps the chain
+    # verifiable).
+    audit_retention_days: int = Field(default=1825, ge=1)
+    # Personal data retention (UU 27/2022): delivered or cancelled outbox messages (their text
+    # names the person) and in-app notifications are deleted after this many days, daily.
+    outbox_retention_days: int = Field(default=90, ge=1)
+    notification_retention_days: int = Field(default=365, ge=1)
 
     @field_validator("timezone")
     @classmethod
@@ -233,6 +264,54 @@ class Settings(BaseSettings):
                 f"LMS_TIMEZONE {value!r} is not an IANA time zone (e.g. Asia/Jakarta)"
             ) from None
         return value
+
+    @field_validator(
+        "rate_limit_login", "rate_limit_login_account", "rate_limit_sso", "rate_limit_activation",
+        "rate_limit_activation_account", "rate_limit_password_reset",
+        "rate_limit_password_reset_account", "rate_limit_api",
+    )  # fmt: skip
+    @classmethod
+    def _rate_limit_syntax(cls, value: str) -> str:
+        """"N/minute" (or second, hour, day), several joined by ";"; checked at start-up."""
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(
+                f"rate limit {value!r} is not like '30/minute' or '10/minute;100/hour'"
+            ) from None
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _metrics_networks(cls, value: str | None) -> str | None:
+        """Comma-separated addresses or networks (CIDR), IPv4 or IPv6."""
+        import ipaddress
+
+        for part in (value or "").split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"LMS_METRICS_ALLOW: {part.strip()!r} is not an address or network "
+                        "(e.g. 10.0.0.0/8, 192.168.1.5, ::1)"
+                    ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _content_origin(self) -> Settings:
+        """LMS_CONTENT_ORIGIN as scheme://host[:port]; unset: derived from base_url."""
+        explicit = "content_origin" in self.model_fields_set and bool(self.content_origin)
+        self.content_origin = content_origin_for(self.base_url, self.content_origin or None)
+        same_host = _host(self.content_origin) == _host(self.base_url)
+        if explicit and same_host and self.environment == "production":
+            raise ValueError(
+                "LMS_CONTENT_ORIGIN must use another host name than LMS_BASE_URL: browsers "
+                "send cookies to every port of a host"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -264,6 +343,36 @@ class Settings(BaseSettings):
             return None
         path = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
         return Path(path) if path and path != ":memory:" else None
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def content_origin_for(base_url: str, explicit: str | None) -> str:
+    """The content origin, normalised: the explicit one, else base_url's host swapped between
+    127.0.0.1 and localhost (any other host stays: warned by `content_origin_problem`), port + 1."""
+    if explicit:
+        parts = urlsplit(explicit.strip())
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if (
+            parts.scheme not in ("http", "https") or not parts.hostname or parts.username
+            or parts.path not in ("", "/") or parts.query or parts.fragment or not port_ok
+        ):  # fmt: skip
+            raise ValueError(
+                f"LMS_CONTENT_ORIGIN {explicit!r} must be like https://konten.lms.example.go.id"
+            )
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+    base = urlsplit(base_url)
+    host = (base.hostname or "127.0.0.1").lower()
+    port = (base.port or (443 if base.scheme == "https" else 80)) + 1
+    other = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}.get(host, host)
+    if ":" in other:
+        other = f"[{other}]"
+    return f"{base.scheme or 'http'}://{other}:{port}"
 
 
 @lru_cache

@@ -4,6 +4,7 @@ Add a line here when a domain gains a models module.
 """
 
 from app.accounts import models as accounts_models
+from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.certificates import models as certificates_models
 from app.competency import models as competency_models
@@ -22,6 +23,7 @@ from app.quizzes import models as quizzes_models
 __all__ = [
     "Base",
     "accounts_models",
+    "audit_models",
     "auth_models",
     "certificates_models",
     "competency_models",

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
@@ -118,14 +119,52 @@ def cell_text(value: Any) -> str:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def clean_cell(value: str, *, csv: bool = False) -> str:
+    """The one cleaner for text that a CSV or XLSX writer puts in a cell.
+
+    The control characters XLSX cannot hold are removed (openpyxl raises IllegalCharacterError
+    on them; in a CSV they only garble the file). In CSV, text that a spreadsheet would run as a
+    formula gets a leading quote; XLSX writers store text as a string cell (`data_type = "s"`),
+    which never runs, so the text is kept as typed there.
+    """
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    text = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if csv and text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
 def csv_safe(value: str) -> str:
-    """A CSV cell text that a spreadsheet will not run as a formula (a leading quote)."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    """A CSV cell text: no control characters, and never run as a formula (a leading quote)."""
+    return clean_cell(value, csv=True)
 
 
 def xlsx_safe(value: str) -> str:
     """A text for an openpyxl cell: characters XLSX cannot hold removed. Write it with
     `cell.data_type = "s"` so that a leading "=" stays text."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    return clean_cell(value)
 
-    return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+def xlsx_row(sheet: Any, values: Iterable[Any]) -> list[Any]:
+    """A row for `sheet.append` (normal or write-only sheet) from values that people typed: text
+    cleaned (`clean_cell`) in string cells, so that it never runs as a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    row: list[Any] = []
+    for value in values:
+        if isinstance(value, str):
+            cell = WriteOnlyCell(sheet, clean_cell(value))
+            cell.data_type = "s"
+            row.append(cell)
+        else:
+            row.append(value)
+    return row
+
+
+def sheet_title(value: str, fallback: str) -> str:
+    """A worksheet name from text that people typed (a quiz title): Excel refuses \\ / ? * : [ ]
+    and control characters in it, a quote at either end and more than 31 characters."""
+    text = re.sub(r"[\\/?*:\[\]]", " ", clean_cell(value))
+    text = " ".join(text.split())[:31].strip().strip("'").strip()
+    return text or fallback

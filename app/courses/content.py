@@ -211,9 +211,16 @@ def get_package(session: Session, package_id: int) -> ScormPackage:
     return package
 
 
-def scorm_launch_url(session: Session, package_id: int) -> str:
+def scorm_launch_url(
+    session: Session, settings: Settings, principal: Principal, package_id: int
+) -> str:
+    """The SCO's own address on the content origin (no SCORM API there: for apps and
+    download tools; the course player uses the launcher)."""
+    from app.courses import content_origin
+
     package = get_package(session, package_id)
-    return f"/scorm/{package.id}/{package.launch_href}"
+    token = content_origin.mint(principal.user_id, package.id, settings)
+    return content_origin.file_url(token, package.id, package.launch_href, settings)
 
 
 def scorm_player_context(
@@ -223,7 +230,10 @@ def scorm_player_context(
     enrolment: Enrolment | None,
     principal: Principal,
 ) -> dict[str, object]:
-    """What templates/courses/_scorm_player.html needs for one launch."""
+    """What templates/courses/_scorm_player.html needs for one launch: the launcher on the
+    content origin with a capability for this user and package (app/courses/content_origin.py)."""
+    from app.courses import content_origin
+
     package = get_package(session, attempt_package_id(session, enrolment, activity))
     manifest = json.loads(package.manifest_json)
     cmi = progress_service.scorm_launch(
@@ -237,7 +247,10 @@ def scorm_player_context(
     )
     return {
         "activity_id": activity.id,
-        "launch_url": f"/scorm/{package.id}/{package.launch_href}",
+        "launch_url": content_origin.launcher_url(
+            content_origin.mint(principal.user_id, package.id, settings), settings
+        ),
+        "content_origin": content_origin.content_origin(settings),
         "cmi_json": json.dumps(cmi, ensure_ascii=False),
         "commit_url": f"/api/v1/activities/{activity.id}/scorm" if enrolment else "",
         "launch_id": secrets.token_urlsafe(12),
@@ -267,28 +280,3 @@ def ensure_package_access(session: Session, principal: Principal, package_id: in
     if progress_service.has_attempt_on_package(session, package_id, mine):
         return
     raise Forbidden("Anda belum terdaftar di kursus yang memakai materi ini.", code="not_enrolled")
-
-
-def serve_scorm_file(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    principal: Principal,
-    package_id: int,
-    path: str,
-) -> Response:
-    ensure_package_access(session, principal, package_id)
-    entry = repository.get_scorm_file(session, package_id, path.split("?", 1)[0])
-    if entry is None:
-        raise NotFound("Berkas tidak ada di paket SCORM ini.", code="scorm_file_not_found")
-    # SCORM 1.2 content must run on the app's origin to reach window.parent.API; only content
-    # admins can upload packages (see README, security notes).
-    return serve_object(
-        request,
-        get_storage(settings),
-        key=entry.storage_key,
-        filename=path.rsplit("/", 1)[-1],
-        content_type=entry.content_type,
-        inline=True,
-        trusted_html=True,
-    )

@@ -15,6 +15,7 @@ import math
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -137,10 +138,17 @@ def pdf_pages(storage: Storage, key: str, size: int) -> int | None:
     """The PDF's page count (its page tree's /Count), or None when the file cannot be read."""
     from pyhanko.pdf_utils.reader import PdfFileReader
 
+    # One streamed read into a local temporary file, not ranged reads: a PDF whose
+    # cross-reference table is broken (trailing data, a bad offset) makes the parser scan the
+    # whole file back and forth, which on S3 would be thousands of small GETs.
     try:
-        reader = PdfFileReader(open_object(storage, key, size), strict=False)
-        count = reader.root["/Pages"]["/Count"]
-        return int(count) if int(count) > 0 else None
+        with tempfile.TemporaryFile() as local:
+            for chunk in storage.open_range(key):
+                local.write(chunk)
+            local.seek(0)
+            reader = PdfFileReader(local, strict=False)
+            count = reader.root["/Pages"]["/Count"]
+            return int(count) if int(count) > 0 else None
     except Exception:  # a malformed PDF simply has no known page count
         log.info("could not read the page count of %s", key, exc_info=True)
         return None

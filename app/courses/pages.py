@@ -23,6 +23,7 @@ from app.courses.constants import (  # the labels live with the vocabularies; ot
     status_labels,
 )
 from app.progress import service as progress_service
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -94,7 +95,7 @@ def _course_context(db: Session, course_id: int, principal: Principal) -> dict[s
 
 @router.get("/courses/{course_id}")
 def course_page(
-    request: Request, course_id: int, db: SessionDep, principal: CurrentPrincipal
+    request: Request, course_id: RowId, db: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     return render(request, "courses/course.html", _course_context(db, course_id, principal))
 
@@ -118,7 +119,7 @@ def my_courses_page(
 
 @router.post("/runs/{run_id}/enrol", dependencies=[Depends(verify_csrf)])
 def enrol_self(
-    request: Request, run_id: int, db: SessionDep, principal: CurrentPrincipal
+    request: Request, run_id: RowId, db: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     run = service.get_run(db, run_id)
     try:
@@ -134,7 +135,7 @@ def enrol_self(
 @router.get("/activities/{activity_id}")
 def activity_page(
     request: Request,
-    activity_id: int,
+    activity_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
@@ -172,16 +173,3 @@ def activity_page(
     if activity.kind == ActivityKind.SCORM and activity.scorm_package_id:
         context.update(content.scorm_player_context(db, settings, activity, enrolment, principal))
     return render(request, "courses/activity.html", context)
-
-
-@router.api_route("/scorm/{package_id}/{path:path}", methods=["GET", "HEAD"])
-def scorm_file(
-    request: Request,
-    package_id: int,
-    path: str,
-    db: SessionDep,
-    settings: SettingsDep,
-    principal: CurrentPrincipal,
-) -> Response:
-    """A file of an unpacked SCORM package, under a path where the package's relative links work."""
-    return content.serve_scorm_file(request, db, settings, principal, package_id, path)

@@ -41,6 +41,7 @@ from app.courses.schemas import (
 )
 from app.progress import service as progress_service
 from app.progress.schemas import ProgressEvent, ProgressRead
+from app.web.params import Offset, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["courses"])
 
@@ -65,7 +66,7 @@ def list_courses(
     mode: str | None = None,
     open: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[CourseSummary]:
     """Published catalog (staff also see drafts); `q` searches title, code and competency."""
     _total, items = service.catalog(
@@ -75,32 +76,32 @@ def list_courses(
 
 
 @router.get("/courses/{course_id}", response_model=CourseRead)
-def get_course(course_id: int, db: SessionDep, principal: CurrentPrincipal) -> CourseRead:
+def get_course(course_id: RowId, db: SessionDep, principal: CurrentPrincipal) -> CourseRead:
     return service.course_detail(db, course_id, principal)
 
 
 @router.patch("/courses/{course_id}", response_model=CourseRead)
 def update_course(
-    course_id: int, data: CourseUpdate, db: SessionDep, principal: Editor
+    course_id: RowId, data: CourseUpdate, db: SessionDep, principal: Editor
 ) -> CourseRead:
     service.update_course(db, service.get_course(db, course_id, principal), data, principal)
     return service.course_detail(db, course_id, principal)
 
 
 @router.post("/courses/{course_id}/publish", response_model=StatusRead)
-def publish_course(course_id: int, db: SessionDep, principal: Editor) -> StatusRead:
+def publish_course(course_id: RowId, db: SessionDep, principal: Editor) -> StatusRead:
     course = service.publish(db, service.get_course(db, course_id, principal))
     return StatusRead(status=course.status)
 
 
 @router.post("/courses/{course_id}/archive", response_model=StatusRead)
-def archive_course(course_id: int, db: SessionDep, principal: Editor) -> StatusRead:
+def archive_course(course_id: RowId, db: SessionDep, principal: Editor) -> StatusRead:
     course = service.archive(db, service.get_course(db, course_id, principal))
     return StatusRead(status=course.status)
 
 
 @router.post("/courses/{course_id}/sections", status_code=201, response_model=Created)
-def add_section(course_id: int, data: SectionCreate, db: SessionDep, principal: Editor) -> Created:
+def add_section(course_id: RowId, data: SectionCreate, db: SessionDep, principal: Editor) -> Created:
     section = service.add_section(db, service.get_course(db, course_id, principal), data.title)
     return Created(id=section.id)
 
@@ -113,7 +114,7 @@ def _bool(value: str | None, default: bool) -> bool:
 
 @router.post("/sections/{section_id}/activities", status_code=201, response_model=ActivityCreated)
 def add_activity(
-    section_id: int,
+    section_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: Editor,
@@ -125,7 +126,7 @@ def add_activity(
     completion_rule: Annotated[CompletionRule | None, Form()] = None,
     body: Annotated[str | None, Form(max_length=200_000)] = None,
     url: Annotated[str | None, Form(max_length=2048)] = None,
-    file_id: Annotated[int | None, Form()] = None,
+    file_id: Annotated[RowId | None, Form()] = None,
     file_name: Annotated[str | None, Form(max_length=255)] = None,
     file: Annotated[UploadFile | None, File()] = None,
     min_view_seconds: Annotated[int, Form(ge=0, le=86_400)] = 0,
@@ -165,14 +166,14 @@ def add_activity(
 
 @router.post("/activities/{activity_id}/hide", response_model=StatusRead)
 def hide_activity(
-    activity_id: int, db: SessionDep, principal: Editor, hidden: bool = True
+    activity_id: RowId, db: SessionDep, principal: Editor, hidden: bool = True
 ) -> StatusRead:
     service.set_hidden(db, service.get_activity(db, activity_id), hidden, principal)
     return StatusRead(status="hidden" if hidden else "visible")
 
 
 @router.delete("/activities/{activity_id}", status_code=204)
-def delete_activity(activity_id: int, db: SessionDep, principal: Editor) -> Response:
+def delete_activity(activity_id: RowId, db: SessionDep, principal: Editor) -> Response:
     """409 when learners already have progress in it: hide it instead."""
     service.delete_activity(db, service.get_activity(db, activity_id), principal)
     return Response(status_code=204)
@@ -180,7 +181,7 @@ def delete_activity(activity_id: int, db: SessionDep, principal: Editor) -> Resp
 
 @router.patch("/activities/{activity_id}", response_model=ActivityRead)
 def update_activity(
-    activity_id: int, data: ActivityUpdate, db: SessionDep, principal: Editor
+    activity_id: RowId, data: ActivityUpdate, db: SessionDep, principal: Editor
 ) -> ActivityRead:
     """Change title, body (page), url (link), duration (`null`: from the media), required,
     hidden, lock, minimum view time or the availability window; the activity keeps its id and
@@ -191,12 +192,12 @@ def update_activity(
 
 @router.put("/activities/{activity_id}/file", response_model=ReplacedRead)
 def replace_activity_file(
-    activity_id: int,
+    activity_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: Editor,
     file: Annotated[UploadFile | None, File()] = None,
-    file_id: Annotated[int | None, Form()] = None,
+    file_id: Annotated[RowId | None, Form()] = None,
     file_name: Annotated[str | None, Form(max_length=255)] = None,
 ) -> ReplacedRead:
     """New bytes for a video, document, file (multipart `file`, or `file_id` of a finished
@@ -214,7 +215,7 @@ def replace_activity_file(
 
 @router.patch("/sections/{section_id}", response_model=Created)
 def rename_section(
-    section_id: int, data: SectionUpdate, db: SessionDep, principal: Editor
+    section_id: RowId, data: SectionUpdate, db: SessionDep, principal: Editor
 ) -> Created:
     section = service.rename_section(db, service.get_section(db, section_id), data.title, principal)
     return Created(id=section.id)
@@ -222,7 +223,7 @@ def rename_section(
 
 @router.post("/sections/{section_id}/move", response_model=Created)
 def move_section(
-    section_id: int,
+    section_id: RowId,
     db: SessionDep,
     principal: Editor,
     direction: Annotated[Literal["up", "down"], Query(alias="dir")],
@@ -234,7 +235,7 @@ def move_section(
 
 @router.put("/courses/{course_id}/sections/order", response_model=list[int])
 def reorder_sections(
-    course_id: int, data: SectionOrder, db: SessionDep, principal: Editor
+    course_id: RowId, data: SectionOrder, db: SessionDep, principal: Editor
 ) -> list[int]:
     """`{section_ids:[...]}`, every section of the course once, in the new order."""
     course = service.get_course(db, course_id, principal)
@@ -243,14 +244,14 @@ def reorder_sections(
 
 
 @router.get("/sections/{section_id}/deletion", response_model=SectionDeletion)
-def section_deletion(section_id: int, db: SessionDep, _editor: Editor) -> SectionDeletion:
+def section_deletion(section_id: RowId, db: SessionDep, _editor: Editor) -> SectionDeletion:
     """What deleting the section would take with it (activities, learners with progress)."""
     return service.section_deletion(db, service.get_section(db, section_id))
 
 
 @router.delete("/sections/{section_id}", response_model=SectionDeletion)
 def delete_section(
-    section_id: int, db: SessionDep, principal: Editor, confirm: bool = False
+    section_id: RowId, db: SessionDep, principal: Editor, confirm: bool = False
 ) -> SectionDeletion:
     """An empty section at once; one with activities only with `?confirm=true` (409 otherwise,
     naming the activities). Returns what was deleted."""
@@ -260,7 +261,7 @@ def delete_section(
 
 @router.get("/courses/{course_id}/edits", response_model=list[CourseEditRead])
 def course_edits(
-    course_id: int,
+    course_id: RowId,
     db: SessionDep,
     principal: Editor,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -273,7 +274,7 @@ def course_edits(
 @router.head("/activities/{activity_id}/content", include_in_schema=False)
 @router.get("/activities/{activity_id}/content")
 def activity_content(
-    activity_id: int,
+    activity_id: RowId,
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
@@ -289,21 +290,23 @@ def activity_content(
     if activity.kind == ActivityKind.SCORM and activity.scorm_package_id:
         # An attempt begun before the package was replaced stays on its version.
         package_id = content.attempt_package_id(db, enrolment, activity)
-        return RedirectResponse(content.scorm_launch_url(db, package_id), status_code=307)
+        return RedirectResponse(
+            content.scorm_launch_url(db, settings, principal, package_id), status_code=307
+        )
     return content.serve_activity_file(
         request, db, settings, activity, download=request.query_params.get("download") == "1"
     )
 
 
 @router.post("/courses/{course_id}/runs", status_code=201, response_model=Created)
-def create_run(course_id: int, data: RunCreate, db: SessionDep, principal: RunManager) -> Created:
+def create_run(course_id: RowId, data: RunCreate, db: SessionDep, principal: RunManager) -> Created:
     run = service.create_run(db, service.get_course(db, course_id, principal), data, principal)
     return Created(id=run.id)
 
 
 @router.post("/runs/{run_id}/enrolments", status_code=201, response_model=EnrolResult)
 def enrol(
-    run_id: int,
+    run_id: RowId,
     db: SessionDep,
     principal: CurrentPrincipal,
     data: Annotated[EnrolRequest | None, Body()] = None,
@@ -334,12 +337,12 @@ def _ensure_run_manager(principal: Principal) -> None:
 
 
 @router.get("/runs/{run_id}/enrolments", response_model=list[EnrolmentRead])
-def list_enrolments(run_id: int, db: SessionDep, _officer: RunManager) -> list[EnrolmentRead]:
+def list_enrolments(run_id: RowId, db: SessionDep, _officer: RunManager) -> list[EnrolmentRead]:
     return service.run_enrolments(db, service.get_run(db, run_id))
 
 
 @router.delete("/runs/{run_id}/enrolments/{user_id}", status_code=204)
-def withdraw(run_id: int, user_id: int, db: SessionDep, principal: CurrentPrincipal) -> Response:
+def withdraw(run_id: RowId, user_id: RowId, db: SessionDep, principal: CurrentPrincipal) -> Response:
     """Officers unenrol anyone; a learner may withdraw themself. History is kept."""
     if user_id != principal.user_id:
         _ensure_run_manager(principal)
@@ -349,7 +352,7 @@ def withdraw(run_id: int, user_id: int, db: SessionDep, principal: CurrentPrinci
 
 @router.post("/activities/{activity_id}/progress", response_model=ProgressRead)
 def report_progress(
-    activity_id: int,
+    activity_id: RowId,
     event: ProgressEvent,
     db: SessionDep,
     settings: SettingsDep,
@@ -359,7 +362,11 @@ def report_progress(
     facts, enrolment_id = service.progress_access(db, principal, activity_id)
     if enrolment_id is None:
         return progress_service.to_read(None, facts)
-    return progress_service.record_event(db, enrolment_id, facts, event, settings)
+    from app.certificates import service as certificates
+
+    result = progress_service.record_event(db, enrolment_id, facts, event, settings)
+    result.certificate = certificates.issued_now(db)  # the last activity completed the course
+    return result
 
 
 class ScormCommit(BaseModel):
@@ -371,7 +378,7 @@ class ScormCommit(BaseModel):
 
 @router.post("/activities/{activity_id}/scorm", response_model=ProgressRead)
 async def scorm_commit(
-    activity_id: int,
+    activity_id: RowId,
     request: Request,
     db: SessionDep,
     settings: SettingsDep,

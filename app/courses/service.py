@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.constants import Role
 from app.accounts.nip import normalise_nip
+from app.audit import service as audit
 from app.auth.service import Principal
 from app.core import clock, i18n
 from app.core.config import get_settings
@@ -980,6 +981,11 @@ def enrol_many(
             skipped.append(SkippedItem(user_id=uid, nip=nip, reason=_(result)))
         else:
             enrolled.append(EnrolledItem(user_id=uid, nip=nip, name=name, enrolment_id=result.id))
+    if enrolled:  # one summary entry for the whole list or OPD
+        audit.record(session, "enrolment.officer_added", actor=principal, target=("run", run.id),
+                     after={"count": len(enrolled), "skipped": len(skipped),
+                            "opd_code": request.opd_code,
+                            "user_ids": [e.user_id for e in enrolled]})  # fmt: skip
     course = repository.get_course(session, run.course_id) if enrolled else None
     if course is not None:  # one notify_many for the whole OPD: no query per learner
         notifications.notify_many(

@@ -26,6 +26,7 @@ from app.core.config import get_settings
 from app.core.errors import LMSError, PayloadTooLarge, ValidationFailed
 from app.core.errors import pydantic_message as common_message
 from app.core.i18n import gettext_ as _
+from app.core.numbers import MAX_ROW_ID, ascii_int, strict_int
 from app.core.tables import cell_text, read_table
 from app.courses import content, service
 from app.courses.constants import (
@@ -50,6 +51,7 @@ from app.courses.schemas import (
     SectionCreate,
     SectionUpdate,
 )
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(prefix="/studio", tags=["pages"], include_in_schema=False)
@@ -216,7 +218,8 @@ def _levels(text: str | None) -> dict[str, int | str]:
     for item in re.split(r"[,;\n]", text or ""):
         code, _sep, level = item.partition(":")
         if code.strip() and level.strip():
-            levels[code.strip()] = int(level) if level.strip().isdigit() else level.strip()
+            number = ascii_int(level, minimum=0, maximum=1000)
+            levels[code.strip()] = number if number is not None else level.strip()
     return levels
 
 
@@ -237,7 +240,8 @@ def _picked(
         chosen.append(code)
         level = (levels or [])[i].strip() if i < len(levels or []) else ""
         if level:
-            targets[code] = int(level) if level.isdigit() else level
+            number = ascii_int(level, minimum=0, maximum=1000)
+            targets[code] = number if number is not None else level
     return chosen, targets
 
 
@@ -477,14 +481,14 @@ def _failed(
 
 @router.get("/courses/{course_id}")
 def courseedit_page(
-    request: Request, course_id: int, db: SessionDep, principal: Editor, notice: str | None = None
+    request: Request, course_id: RowId, db: SessionDep, principal: Editor, notice: str | None = None
 ) -> Response:
     return edit_page(request, db, principal, course_id, notice=notice)
 
 
 @router.post("/courses/{course_id}")
 def update_course_page(
-    request: Request, course_id: int, db: SessionDep, principal: Editor,
+    request: Request, course_id: RowId, db: SessionDep, principal: Editor,
     title: FormText = None, summary: FormText = None, description: FormText = None,
     jp: FormText = None, category: FormText = None, learning_mode: FormText = None,
     competencies: FormText = None, competency_code: CodeList = None,
@@ -521,7 +525,7 @@ def update_course_page(
 
 
 @router.post("/courses/{course_id}/publish")
-def publish_page(request: Request, course_id: int, db: SessionDep, principal: Editor) -> Response:
+def publish_page(request: Request, course_id: RowId, db: SessionDep, principal: Editor) -> Response:
     """An empty course is refused with the service's message (409)."""
     try:
         service.publish(db, service.get_course(db, course_id, principal))
@@ -531,7 +535,7 @@ def publish_page(request: Request, course_id: int, db: SessionDep, principal: Ed
 
 
 @router.post("/courses/{course_id}/archive")
-def archive_page(request: Request, course_id: int, db: SessionDep, principal: Editor) -> Response:
+def archive_page(request: Request, course_id: RowId, db: SessionDep, principal: Editor) -> Response:
     try:
         service.archive(db, service.get_course(db, course_id, principal))
     except LMSError as exc:
@@ -541,7 +545,7 @@ def archive_page(request: Request, course_id: int, db: SessionDep, principal: Ed
 
 @router.post("/courses/{course_id}/sections")
 def add_section_page(
-    request: Request, course_id: int, db: SessionDep, principal: Editor, title: FormText = None
+    request: Request, course_id: RowId, db: SessionDep, principal: Editor, title: FormText = None
 ) -> Response:
     course = service.get_course(db, course_id, principal)
     try:
@@ -558,7 +562,7 @@ def add_section_page(
 
 @router.post("/sections/{section_id}/move")
 def move_section_page(
-    section_id: int, db: SessionDep, principal: Editor, direction: Direction
+    section_id: RowId, db: SessionDep, principal: Editor, direction: Direction
 ) -> Response:
     section = service.get_section(db, section_id)
     service.move_section(db, section, -1 if direction == "up" else 1, principal)
@@ -567,7 +571,7 @@ def move_section_page(
 
 @router.post("/sections/{section_id}/activities")
 def add_activity_page(
-    request: Request, section_id: int, db: SessionDep, settings: SettingsDep, principal: Editor,
+    request: Request, section_id: RowId, db: SessionDep, settings: SettingsDep, principal: Editor,
     kind: FormText = None, title: FormText = None, duration_minutes: FormText = None,
     required: FormText = None, locked_until_previous: FormText = None, body: FormText = None,
     url: FormText = None, file_id: FormText = None, file_name: FormText = None,
@@ -589,13 +593,13 @@ def add_activity_page(
         if kind not in {k.value for k in FORM_KINDS}:
             raise ValidationFailed(_("Pilih jenis aktivitas."), field="kind")
         try:
-            minutes = int((duration_minutes or "0").strip())
+            minutes = strict_int(duration_minutes or "0")
         except ValueError:
             raise ValidationFailed(
                 _("Isi dengan bilangan bulat."), field="duration_minutes"
             ) from None
         try:
-            view_seconds = int((min_view_seconds or "0").strip())
+            view_seconds = strict_int(min_view_seconds or "0")
         except ValueError:
             raise ValidationFailed(
                 _("Isi dengan bilangan bulat."), field="min_view_seconds"
@@ -603,7 +607,9 @@ def add_activity_page(
         if not 0 <= view_seconds <= 86_400:
             raise ValidationFailed(_("Isi antara 0 dan 86400 detik."), field="min_view_seconds")
         try:
-            stored_id = int(file_id) if file_id and file_id.strip() else None
+            stored_id = (
+                strict_int(file_id, maximum=MAX_ROW_ID) if file_id and file_id.strip() else None
+            )
         except ValueError:
             raise ValidationFailed(_("Berkas unggahan tidak ditemukan."), field="file") from None
         content.create_activity(
@@ -627,7 +633,7 @@ def add_activity_page(
 
 @router.post("/activities/{activity_id}/move")
 def move_activity_page(
-    activity_id: int, db: SessionDep, principal: Editor, direction: Direction
+    activity_id: RowId, db: SessionDep, principal: Editor, direction: Direction
 ) -> Response:
     activity = service.get_activity(db, activity_id)
     service.move_activity(db, activity, -1 if direction == "up" else 1, principal)
@@ -635,14 +641,14 @@ def move_activity_page(
 
 
 @router.post("/activities/{activity_id}/hide")
-def hide_activity_page(activity_id: int, db: SessionDep, principal: Editor) -> Response:
+def hide_activity_page(activity_id: RowId, db: SessionDep, principal: Editor) -> Response:
     activity = service.get_activity(db, activity_id)
     service.set_hidden(db, activity, True, principal)
     return _redirect(f"/studio/courses/{activity.course_id}?notice=hidden#activity-{activity.id}")
 
 
 @router.post("/activities/{activity_id}/show")
-def show_activity_page(activity_id: int, db: SessionDep, principal: Editor) -> Response:
+def show_activity_page(activity_id: RowId, db: SessionDep, principal: Editor) -> Response:
     activity = service.get_activity(db, activity_id)
     service.set_hidden(db, activity, False, principal)
     return _redirect(f"/studio/courses/{activity.course_id}?notice=shown#activity-{activity.id}")
@@ -650,7 +656,7 @@ def show_activity_page(activity_id: int, db: SessionDep, principal: Editor) -> R
 
 @router.post("/activities/{activity_id}/delete")
 def delete_activity_page(
-    request: Request, activity_id: int, db: SessionDep, principal: Editor
+    request: Request, activity_id: RowId, db: SessionDep, principal: Editor
 ) -> Response:
     """Refused (409, the service's message) once a learner has progress in it."""
     activity = service.get_activity(db, activity_id)
@@ -667,7 +673,7 @@ def delete_activity_page(
 
 @router.post("/sections/{section_id}/rename")
 def rename_section_page(
-    request: Request, section_id: int, db: SessionDep, principal: Editor, title: FormText = None
+    request: Request, section_id: RowId, db: SessionDep, principal: Editor, title: FormText = None
 ) -> Response:
     section = service.get_section(db, section_id)
     course_id = section.course_id
@@ -696,7 +702,7 @@ def _section_delete_page(
 
 @router.get("/sections/{section_id}/delete")
 def section_delete_page(
-    request: Request, section_id: int, db: SessionDep, principal: Editor
+    request: Request, section_id: RowId, db: SessionDep, principal: Editor
 ) -> Response:
     """The confirmation: which activities go and how many learners lose their progress."""
     return _section_delete_page(request, db, principal, section_id)
@@ -704,7 +710,7 @@ def section_delete_page(
 
 @router.post("/sections/{section_id}/delete")
 def delete_section_page(
-    request: Request, section_id: int, db: SessionDep, principal: Editor, confirm: FormText = None
+    request: Request, section_id: RowId, db: SessionDep, principal: Editor, confirm: FormText = None
 ) -> Response:
     section = service.get_section(db, section_id)
     course_id = section.course_id
@@ -774,7 +780,7 @@ def _activity_page(
 
 @router.get("/activities/{activity_id}/edit")
 def activity_edit_page(
-    request: Request, activity_id: int, db: SessionDep, principal: Editor,
+    request: Request, activity_id: RowId, db: SessionDep, principal: Editor,
     notice: str | None = None,
 ) -> Response:  # fmt: skip
     return _activity_page(request, db, principal, activity_id, notice=notice)
@@ -782,7 +788,7 @@ def activity_edit_page(
 
 @router.post("/activities/{activity_id}/edit")
 def update_activity_page(
-    request: Request, activity_id: int, db: SessionDep, principal: Editor,
+    request: Request, activity_id: RowId, db: SessionDep, principal: Editor,
     title: FormText = None, body: FormText = None, url: FormText = None,
     duration_minutes: FormText = None, required: FormText = None, hidden: FormText = None,
     locked_until_previous: FormText = None, min_view_seconds: FormText = None,
@@ -823,7 +829,7 @@ def update_activity_page(
 
 @router.post("/activities/{activity_id}/file")
 def replace_file_page(
-    request: Request, activity_id: int, db: SessionDep, settings: SettingsDep,
+    request: Request, activity_id: RowId, db: SessionDep, settings: SettingsDep,
     principal: Editor, file_id: FormText = None, file_name: FormText = None,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:  # fmt: skip
@@ -831,7 +837,9 @@ def replace_file_page(
     activity = service.get_activity(db, activity_id)
     try:
         try:
-            stored_id = int(file_id) if file_id and file_id.strip() else None
+            stored_id = (
+                strict_int(file_id, maximum=MAX_ROW_ID) if file_id and file_id.strip() else None
+            )
         except ValueError:
             raise ValidationFailed(_("Berkas unggahan tidak ditemukan."), field="file") from None
         upload = file if file is not None and file.filename else None
@@ -873,13 +881,13 @@ def _runs_page(
 
 
 @router.get("/courses/{course_id}/runs")
-def runs_page(request: Request, course_id: int, db: SessionDep, principal: RunManager) -> Response:
+def runs_page(request: Request, course_id: RowId, db: SessionDep, principal: RunManager) -> Response:
     return _runs_page(request, db, principal, course_id)
 
 
 @router.post("/courses/{course_id}/runs")
 def create_run_page(
-    request: Request, course_id: int, db: SessionDep, principal: RunManager,
+    request: Request, course_id: RowId, db: SessionDep, principal: RunManager,
     name: FormText = None, starts_on: FormText = None, ends_on: FormText = None,
     enrol_opens_on: FormText = None, enrol_closes_on: FormText = None,
     capacity: FormText = None, funding_source: FormText = None, organiser: FormText = None,
@@ -1098,14 +1106,14 @@ def _enrol_failed(
 
 @router.get("/runs/{run_id}")
 def run_page(
-    request: Request, run_id: int, db: SessionDep, principal: RunManager, notice: str | None = None
+    request: Request, run_id: RowId, db: SessionDep, principal: RunManager, notice: str | None = None
 ) -> Response:
     return _run_page(request, db, principal, run_id, notice=notice)
 
 
 @router.post("/runs/{run_id}/enrol/nips")
 def enrol_nips_page(
-    request: Request, run_id: int, db: SessionDep, principal: RunManager, nips: FormText = None
+    request: Request, run_id: RowId, db: SessionDep, principal: RunManager, nips: FormText = None
 ) -> Response:
     run = service.get_run(db, run_id)
     try:
@@ -1119,7 +1127,7 @@ def enrol_nips_page(
 
 @router.post("/runs/{run_id}/enrol/opd")
 def enrol_opd_page(
-    request: Request, run_id: int, db: SessionDep, principal: RunManager, opd_code: FormText = None
+    request: Request, run_id: RowId, db: SessionDep, principal: RunManager, opd_code: FormText = None
 ) -> Response:
     run = service.get_run(db, run_id)
     try:
@@ -1133,7 +1141,7 @@ def enrol_opd_page(
 
 @router.post("/runs/{run_id}/enrol/file")
 def enrol_file_page(
-    request: Request, run_id: int, db: SessionDep, settings: SettingsDep, principal: RunManager,
+    request: Request, run_id: RowId, db: SessionDep, settings: SettingsDep, principal: RunManager,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:  # fmt: skip
     """CSV or XLSX with a NIP column; the report names the spreadsheet row of every skip."""
@@ -1154,7 +1162,7 @@ def enrol_file_page(
 
 @router.post("/runs/{run_id}/enrolments/{user_id}/withdraw")
 def withdraw_page(
-    request: Request, run_id: int, user_id: int, db: SessionDep, principal: RunManager
+    request: Request, run_id: RowId, user_id: RowId, db: SessionDep, principal: RunManager
 ) -> Response:
     """The enrolment row stays (status withdrawn) so the history is kept."""
     try:

@@ -14,12 +14,17 @@ from starlette.responses import Response
 from app.auth.dependencies import SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
 from app.core.errors import ValidationFailed
+from app.core.numbers import ascii_int
 from app.courses import service, uploads
 from app.courses.filetypes import UploadKind
 from app.courses.models import ContentFile
 from app.storage.service import get_storage
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
+# Browser-direct uploads exist on S3 storage only; on disk storage they answer 501 (use /stream).
+DIRECT_ONLY: dict[int | str, dict[str, str]] = {
+    501: {"description": "Not implemented: the storage is local disk (upload through /stream)"}
+}
 
 Editor = Annotated[Principal, Depends(require_roles(*service.COURSE_EDITORS))]
 
@@ -77,7 +82,7 @@ def _stored(row: ContentFile) -> StoredFile:
     )
 
 
-@router.post("", status_code=201, response_model=UploadStarted)
+@router.post("", status_code=201, response_model=UploadStarted, responses=DIRECT_ONLY)
 def start(
     data: UploadStart, db: SessionDep, settings: SettingsDep, principal: Editor
 ) -> UploadStarted:
@@ -106,7 +111,8 @@ async def stream(
 ) -> StoredFile:
     """Disk storage: the raw body (application/octet-stream) is streamed, checked and stored."""
     declared = request.headers.get("content-length")
-    if declared is not None and not declared.isdigit():
+    declared_size = ascii_int(declared, minimum=0) if declared is not None else None
+    if declared is not None and declared_size is None:
         raise ValidationFailed("Content-Length tidak sah.", field="content-length")
     unquote(request.headers.get("x-file-name", ""))  # the name is kept by the activity form
     row = await uploads.store_request_body(
@@ -115,12 +121,12 @@ async def stream(
         request.stream(),
         kind=kind,
         settings=settings,
-        declared_size=int(declared) if declared else None,
+        declared_size=declared_size,
     )
     return _stored(row)
 
 
-@router.post("/{upload_id}/sign", response_model=SignedParts)
+@router.post("/{upload_id}/sign", response_model=SignedParts, responses=DIRECT_ONLY)
 def sign(
     upload_id: str, data: SignRequest, db: SessionDep, settings: SettingsDep, principal: Editor
 ) -> SignedParts:
@@ -135,7 +141,7 @@ def sign(
     return SignedParts(urls={str(n): url for n, url in urls.items()})
 
 
-@router.get("/{upload_id}/parts", response_model=PartList)
+@router.get("/{upload_id}/parts", response_model=PartList, responses=DIRECT_ONLY)
 def parts(upload_id: str, db: SessionDep, settings: SettingsDep, principal: Editor) -> PartList:
     """Parts already in S3, so a broken upload resumes with only the missing ones."""
     done = uploads.list_uploaded_parts(
@@ -144,7 +150,7 @@ def parts(upload_id: str, db: SessionDep, settings: SettingsDep, principal: Edit
     return PartList(parts=[PartRead(part_number=p.number, etag=p.etag, size=p.size) for p in done])
 
 
-@router.post("/{upload_id}/complete", status_code=201, response_model=StoredFile)
+@router.post("/{upload_id}/complete", status_code=201, response_model=StoredFile, responses=DIRECT_ONLY)
 def complete(
     upload_id: str, data: CompleteRequest, db: SessionDep, settings: SettingsDep, principal: Editor
 ) -> StoredFile:
@@ -161,7 +167,7 @@ def complete(
     return _stored(row)
 
 
-@router.delete("/{upload_id}", status_code=204)
+@router.delete("/{upload_id}", status_code=204, responses=DIRECT_ONLY)
 def abort(upload_id: str, db: SessionDep, settings: SettingsDep, principal: Editor) -> Response:
     uploads.abort_upload(db, get_storage(settings), upload_id, principal.user_id, settings=settings)
     return Response(status_code=204)

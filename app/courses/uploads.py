@@ -42,6 +42,7 @@ from app.courses import filetypes, media
 from app.courses.filetypes import HEAD_BYTES, UploadKind
 from app.courses.models import ContentFile, UploadSession
 from app.storage import ReadableStream, S3Storage, Storage, StorageNotSupported, new_key
+from app.storage.base import STORAGE_DOWN, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -564,13 +565,9 @@ def _s3_list_parts(storage: Storage, upload: UploadSession) -> list[UploadedPart
             raise Conflict(
                 _("Sesi unggah ini sudah selesai atau dibatalkan."), code="upload_gone"
             ) from exc
-        raise ServiceUnavailable(
-            "Object storage request failed.", code="storage_unavailable"
-        ) from exc
+        raise StorageUnavailable(STORAGE_DOWN) from exc
     except BotoCoreError as exc:
-        raise ServiceUnavailable(
-            "Object storage is unreachable.", code="storage_unavailable"
-        ) from exc
+        raise StorageUnavailable(STORAGE_DOWN) from exc
 
 
 def complete_upload(

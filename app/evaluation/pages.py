@@ -13,10 +13,12 @@ from app.auth.dependencies import CurrentPrincipal, SessionDep, require_roles
 from app.auth.service import Principal
 from app.core.errors import Conflict, LMSError, ValidationFailed
 from app.core.i18n import gettext_ as _
+from app.core.numbers import ascii_int
 from app.courses import service as courses_service
 from app.evaluation import service
 from app.evaluation.constants import LIKERT_MAX, LIKERT_MIN, MAX_QUESTIONS
 from app.evaluation.schemas import AnswerIn, RtlIn, SurveyConfigIn, SurveySubmit
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -102,14 +104,14 @@ def _survey_page(
 
 @router.get("/runs/{run_id}/evaluasi")
 def survey_page(
-    request: Request, run_id: int, db: SessionDep, principal: CurrentPrincipal
+    request: Request, run_id: RowId, db: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     return _survey_page(request, db, run_id, principal)
 
 
 @router.post("/runs/{run_id}/evaluasi")
 def submit_survey_page(
-    request: Request, run_id: int, db: SessionDep, principal: CurrentPrincipal, fields: FormFields
+    request: Request, run_id: RowId, db: SessionDep, principal: CurrentPrincipal, fields: FormFields
 ) -> Response:
     form = service.survey_form(db, run_id, principal)
     answers: list[AnswerIn] = []
@@ -179,14 +181,14 @@ def _rtl_page(
 
 @router.get("/runs/{run_id}/rtl")
 def rtl_page(
-    request: Request, run_id: int, db: SessionDep, principal: CurrentPrincipal
+    request: Request, run_id: RowId, db: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     return _rtl_page(request, db, run_id, principal)
 
 
 @router.post("/runs/{run_id}/rtl")
 def save_rtl_page(
-    request: Request, run_id: int, db: SessionDep, principal: CurrentPrincipal, fields: FormFields
+    request: Request, run_id: RowId, db: SessionDep, principal: CurrentPrincipal, fields: FormFields
 ) -> Response:
     values = {"plan": fields.get("plan", ""), "target_date": fields.get("target_date", "")}
     try:
@@ -217,7 +219,7 @@ def save_rtl_page(
 
 
 @router.get("/studio/runs/{run_id}/evaluasi")
-def report_page(request: Request, run_id: int, db: SessionDep, principal: Officer) -> Response:
+def report_page(request: Request, run_id: RowId, db: SessionDep, principal: Officer) -> Response:
     report = service.survey_report(db, run_id, principal)
     return render(
         request,
@@ -265,19 +267,20 @@ def _editor_page(
 
 
 @router.get("/studio/courses/{course_id}/survey")
-def survey_editor(request: Request, course_id: int, db: SessionDep, principal: Editor) -> Response:
+def survey_editor(request: Request, course_id: RowId, db: SessionDep, principal: Editor) -> Response:
     return _editor_page(request, db, course_id, principal)
 
 
 @router.post("/studio/courses/{course_id}/survey")
 def save_survey_editor(
-    request: Request, course_id: int, db: SessionDep, principal: Editor, fields: FormFields
+    request: Request, course_id: RowId, db: SessionDep, principal: Editor, fields: FormFields
 ) -> Response:
     """Rows with a text are kept in their order; "reset" returns to the institution's set."""
     courses_service.get_course(db, course_id, principal)
     rows: list[dict[str, Any]] = []
     if fields.get("action") != "reset":
-        count = min(int(fields.get("rows", "0") or 0), MAX_QUESTIONS + BLANK_EDITOR_ROWS)
+        rows_field = ascii_int(fields.get("rows"), minimum=0) or 0
+        count = min(rows_field, MAX_QUESTIONS + BLANK_EDITOR_ROWS)
         for i in range(count):
             text = fields.get(f"text_{i}", "").strip()
             if text:

@@ -23,6 +23,7 @@ from app.evaluation.schemas import (
     SurveySubmit,
     SurveySubmitted,
 )
+from app.web.params import RowId
 
 router = APIRouter(prefix="/api/v1", tags=["evaluation"])
 
@@ -32,22 +33,26 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 
 @router.get("/runs/{run_id}/survey", response_model=SurveyForm)
-def get_survey(run_id: int, db: SessionDep, principal: CurrentPrincipal) -> SurveyForm:
+def get_survey(run_id: RowId, db: SessionDep, principal: CurrentPrincipal) -> SurveyForm:
     """The questions for an enrolled learner, with their own answers once sent."""
     return service.survey_form(db, run_id, principal)
 
 
 @router.post("/runs/{run_id}/survey", status_code=201, response_model=SurveySubmitted)
 def submit_survey(
-    run_id: int, data: SurveySubmit, db: SessionDep, principal: CurrentPrincipal
+    run_id: RowId, data: SurveySubmit, db: SessionDep, principal: CurrentPrincipal
 ) -> SurveySubmitted:
     """Once per learner and run (409 survey_already_sent); 422 names each unanswered item."""
-    return service.submit_survey(db, run_id, data=data, principal=principal)
+    from app.certificates import service as certificates
+
+    result = service.submit_survey(db, run_id, data=data, principal=principal)
+    result.certificate = certificates.issued_now(db)  # the survey completed the course
+    return result
 
 
 @router.get("/runs/{run_id}/survey/report", response_model=SurveyReport)
 def survey_report(
-    run_id: int,
+    run_id: RowId,
     db: SessionDep,
     principal: Officer,
     format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
@@ -71,7 +76,7 @@ def survey_report(
 
 
 @router.get("/runs/{run_id}/rtl", response_model=RtlRead)
-def get_rtl(run_id: int, db: SessionDep, principal: CurrentPrincipal) -> RtlRead:
+def get_rtl(run_id: RowId, db: SessionDep, principal: CurrentPrincipal) -> RtlRead:
     """The learner's own RTL; 404 rtl_not_found before it is sent."""
     _place, rtl = service.get_rtl(db, run_id, principal)
     if rtl is None:
@@ -80,20 +85,20 @@ def get_rtl(run_id: int, db: SessionDep, principal: CurrentPrincipal) -> RtlRead
 
 
 @router.put("/runs/{run_id}/rtl", response_model=RtlRead)
-def put_rtl(run_id: int, data: RtlIn, db: SessionDep, principal: CurrentPrincipal) -> RtlRead:
+def put_rtl(run_id: RowId, data: RtlIn, db: SessionDep, principal: CurrentPrincipal) -> RtlRead:
     """Send or change the RTL (changes until the run ends: 409 rtl_closed after)."""
     return service.save_rtl(db, run_id, principal, data)
 
 
 @router.get("/courses/{course_id}/survey", response_model=SurveyConfigRead)
-def get_course_survey(course_id: int, db: SessionDep, principal: Editor) -> SurveyConfigRead:
+def get_course_survey(course_id: RowId, db: SessionDep, principal: Editor) -> SurveyConfigRead:
     courses_service.get_course(db, course_id, principal)
     return service.survey_config(db, course_id)
 
 
 @router.put("/courses/{course_id}/survey", response_model=SurveyConfigRead)
 def put_course_survey(
-    course_id: int, data: SurveyConfigIn, db: SessionDep, principal: Editor
+    course_id: RowId, data: SurveyConfigIn, db: SessionDep, principal: Editor
 ) -> SurveyConfigRead:
     """Replace the course's questions; an empty list returns it to the institution's set."""
     courses_service.get_course(db, course_id, principal)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from app.certificates.schemas import IssuedNow
 from app.evaluation.constants import MAX_QUESTIONS, QuestionKind, QuestionTarget
 
 
@@ -70,6 +71,8 @@ class SurveyForm(BaseModel):
 class SurveySubmitted(BaseModel):
     run_id: int
     submitted_at: dt.datetime
+    # The certificate this survey issued (it completed the course); its PDF is being prepared.
+    certificate: IssuedNow | None = None
 
 
 class ItemStat(BaseModel):

@@ -19,6 +19,7 @@ from app.core import events
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.i18n import gettext_ as _
+from app.core.numbers import ascii_int
 from app.courses import service as courses_service
 from app.courses.models import Enrolment, Run
 from app.evaluation import repository
@@ -219,8 +220,8 @@ def _likert(value: int | str | None) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        return ascii_int(value, minimum=0)
     return None
 
 

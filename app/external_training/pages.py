@@ -27,6 +27,7 @@ from app.external_training.constants import (
     VERIFIED,
 )
 from app.external_training.schemas import ExternalTrainingRead
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -229,7 +230,7 @@ def create_from_form(
 
 @router.get("/my/external-trainings/{record_id}/edit")
 def edit_form(
-    request: Request, record_id: int, db: SessionDep, principal: CurrentPrincipal
+    request: Request, record_id: RowId, db: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     record = service.read(db, service.get_for(db, record_id, principal), principal)
     if record.status != PENDING:
@@ -240,7 +241,7 @@ def edit_form(
 @router.post("/my/external-trainings/{record_id}/edit")
 def update_from_form(
     request: Request,
-    record_id: int,
+    record_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
@@ -254,7 +255,7 @@ def update_from_form(
 
 
 @router.post("/my/external-trainings/{record_id}/withdraw")
-def withdraw_from_form(record_id: int, db: SessionDep, principal: CurrentPrincipal) -> Response:
+def withdraw_from_form(record_id: RowId, db: SessionDep, principal: CurrentPrincipal) -> Response:
     service.withdraw(db, record_id, principal)
     return RedirectResponse("/my/external-trainings?saved=withdrawn", status_code=303)
 
@@ -370,13 +371,13 @@ def _detail_page(
 
 
 @router.get("/studio/external-trainings/{record_id}")
-def detail_page(request: Request, record_id: int, db: SessionDep, principal: Officer) -> Response:
+def detail_page(request: Request, record_id: RowId, db: SessionDep, principal: Officer) -> Response:
     return _detail_page(request, db, record_id, principal)
 
 
 @router.get("/studio/external-trainings/{record_id}/edit")
 def officer_edit_form(
-    request: Request, record_id: int, db: SessionDep, principal: Officer
+    request: Request, record_id: RowId, db: SessionDep, principal: Officer
 ) -> Response:
     """An officer corrects a pending record (a typo in the JP or the number) before deciding."""
     record = service.read(db, service.get_for(db, record_id, principal), principal)
@@ -391,7 +392,7 @@ def officer_edit_form(
 @router.post("/studio/external-trainings/{record_id}/edit")
 def officer_update(
     request: Request,
-    record_id: int,
+    record_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: Officer,
@@ -406,7 +407,7 @@ def officer_update(
 
 @router.post("/studio/external-trainings/{record_id}/decide")
 def decide_from_form(
-    request: Request, record_id: int, db: SessionDep, principal: Officer, form: PostedForm
+    request: Request, record_id: RowId, db: SessionDep, principal: Officer, form: PostedForm
 ) -> Response:
     values = _text_fields(form)
     decision = values.get("decision")
@@ -427,7 +428,7 @@ def decide_from_form(
 
 @router.post("/studio/external-trainings/{record_id}/revoke")
 def revoke_from_form(
-    request: Request, record_id: int, db: SessionDep, principal: Officer, form: PostedForm
+    request: Request, record_id: RowId, db: SessionDep, principal: Officer, form: PostedForm
 ) -> Response:
     values = _text_fields(form)
     try:

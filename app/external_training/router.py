@@ -21,6 +21,7 @@ from app.external_training.schemas import (
 )
 from app.storage.service import get_storage
 from app.web.delivery import serve_object
+from app.web.params import Offset, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["external training"])
 
@@ -81,7 +82,7 @@ def list_mine(db: SessionDep, principal: CurrentPrincipal) -> list[ExternalTrain
     "/users/{user_id}/external-trainings", status_code=201, response_model=ExternalTrainingCreated
 )
 def record_for_user(
-    user_id: int, form: FormDep, db: SessionDep, settings: SettingsDep, principal: Officer
+    user_id: RowId, form: FormDep, db: SessionDep, settings: SettingsDep, principal: Officer
 ) -> ExternalTrainingCreated:
     """An officer records training on a civil servant's behalf (still verified separately)."""
     row = service.record(
@@ -96,9 +97,9 @@ def verification_queue(
     db: SessionDep,
     principal: Officer,
     status: Status | None = None,
-    user_id: int | None = None,
+    user_id: RowId | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> ExternalTrainingPage:
     """Records for officers, oldest first, each with the other live records that carry the same
@@ -107,13 +108,13 @@ def verification_queue(
 
 
 @router.get("/external-trainings/{record_id}", response_model=ExternalTrainingRead)
-def get_record(record_id: int, db: SessionDep, principal: CurrentPrincipal) -> ExternalTrainingRead:
+def get_record(record_id: RowId, db: SessionDep, principal: CurrentPrincipal) -> ExternalTrainingRead:
     return service.read(db, service.get_for(db, record_id, principal), principal)
 
 
 @router.put("/external-trainings/{record_id}", response_model=ExternalTrainingRead)
 def update_record(
-    record_id: int,
+    record_id: RowId,
     form: FormDep,
     db: SessionDep,
     settings: SettingsDep,
@@ -127,7 +128,7 @@ def update_record(
 
 
 @router.delete("/external-trainings/{record_id}", status_code=204)
-def withdraw_record(record_id: int, db: SessionDep, principal: CurrentPrincipal) -> Response:
+def withdraw_record(record_id: RowId, db: SessionDep, principal: CurrentPrincipal) -> Response:
     service.withdraw(db, record_id, principal)
     return Response(status_code=204)
 
@@ -135,7 +136,7 @@ def withdraw_record(record_id: int, db: SessionDep, principal: CurrentPrincipal)
 @router.get("/external-trainings/{record_id}/file")
 def certificate_file(
     request: Request,
-    record_id: int,
+    record_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
@@ -155,7 +156,7 @@ def certificate_file(
 
 @router.post("/external-trainings/{record_id}/verify", response_model=ExternalTrainingRead)
 def verify_record(
-    record_id: int, data: DecisionIn, db: SessionDep, principal: Officer
+    record_id: RowId, data: DecisionIn, db: SessionDep, principal: Officer
 ) -> ExternalTrainingRead:
     """Verify (JP credited) or reject (reason required); deciding twice is a 409."""
     row = service.decide(db, record_id, principal, approved=data.approved, reason=data.reason)
@@ -164,7 +165,7 @@ def verify_record(
 
 @router.post("/external-trainings/{record_id}/revoke", response_model=ExternalTrainingRead)
 def revoke_record(
-    record_id: int, data: RevokeIn, db: SessionDep, principal: Officer
+    record_id: RowId, data: RevokeIn, db: SessionDep, principal: Officer
 ) -> ExternalTrainingRead:
     """Cancel a verified record with a reason; its JP credit is withdrawn."""
     row = service.revoke(db, record_id, principal, reason=data.reason)

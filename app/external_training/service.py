@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
+from app.audit import service as audit
 from app.auth.service import Principal
 from app.core.config import Settings
 from app.core.db import utcnow
@@ -397,6 +398,10 @@ def decide(
         )
     row.decided_at = utcnow()
     row.decided_by_id = principal.user_id
+    audit.record(session, "external_training.decided", actor=principal,
+                 target=("external_training", row.id), before={"status": PENDING},
+                 after={"status": row.status, "reason": row.decision_reason, "jp": row.jp,
+                        "user_id": row.user_id})  # fmt: skip
     session.flush()
     notifications.notify(
         session,
@@ -427,6 +432,9 @@ def revoke(
     row.decided_at = utcnow()
     row.decided_by_id = principal.user_id
     jp_service.withdraw(session, source=jp_service.EXTERNAL_TRAINING, source_id=row.id, reason=text)
+    audit.record(session, "external_training.decided", actor=principal,
+                 target=("external_training", row.id), before={"status": VERIFIED},
+                 after={"status": REVOKED, "reason": text, "user_id": row.user_id})  # fmt: skip
     session.flush()
     return row
 

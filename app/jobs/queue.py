@@ -20,6 +20,7 @@ from typing import Any
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab  # type: ignore[import-untyped]
 
 from app.core.config import Settings, get_settings
+from app.core.logging import job_context, new_job_id
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +76,25 @@ def get_huey() -> Huey:
         if _huey is None:
             huey = make_huey(get_settings().jobs_url)
             for name, fn in _tasks.items():
-                _wrappers[name] = huey.task(name=name)(fn)
+                _wrappers[name] = huey.task(name=name, context=True)(_logged(name, fn))
             for name, fn in _periodic.items():
-                _wrappers[name] = huey.periodic_task(crontab(), name=name)(fn)
+                _wrappers[name] = huey.periodic_task(crontab(), name=name, context=True)(
+                    _logged(name, fn, quiet=True)  # every minute: its closing line at DEBUG
+                )
             _huey = huey
         return _huey
+
+
+def _logged(name: str, fn: TaskFn, *, quiet: bool = False) -> TaskFn:
+    """The task as huey runs it: inside a job context named after the task, with huey's task
+    id (time-ordered, see enqueue) as job id: one JSON line per run, every line inside tagged."""
+
+    def run(*args: Any, task: Any = None, **kwargs: Any) -> Any:
+        with job_context(name, job_id=getattr(task, "id", None), kind="queue", quiet=quiet):
+            return fn(*args, **kwargs)
+
+    run.__name__ = getattr(fn, "__name__", name)
+    return run
 
 
 def reset_huey() -> None:
@@ -94,10 +109,11 @@ def enqueue(name: str, *args: Any, delay: float | None = None) -> None:
     """Queue task `name` (the caller has committed what it needs); `delay` in seconds."""
     get_huey()
     wrapper = _wrappers[name]
+    # A time-ordered task id: the job id in the logs, and the queue's oldest age in /metrics.
     if delay:
-        wrapper.schedule(args=args, delay=delay)
+        wrapper.schedule(args=args, delay=delay, id=new_job_id())
     else:
-        wrapper(*args)
+        wrapper(*args, id=new_job_id())
 
 
 def load_tasks() -> None:

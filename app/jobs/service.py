@@ -23,6 +23,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import session_scope, utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.i18n import gettext_ as _
+from app.core.logging import job_context
 from app.jobs import queue, repository
 from app.jobs.schemas import JobStatus
 
@@ -130,12 +131,14 @@ def run_job(job: Job, period: str, settings: Settings, now: dt.datetime) -> RunO
         )  # fmt: skip
     if run_id is None:
         return None
-    try:
-        result = job.fn(settings, now)
-        state, error = "done", None
-    except Exception as exc:
-        log.exception("scheduled job %s (%s) failed", job.name, period)
-        result, state, error = "", "failed", f"{type(exc).__name__}: {exc}"[:4000]
+    with job_context(job.name, kind="scheduled", period=period, run_id=run_id) as run:
+        try:
+            result = job.fn(settings, now)
+            state, error = "done", None
+        except Exception as exc:
+            log.exception("scheduled job %s (%s) failed", job.name, period)
+            result, state, error = "", "failed", f"{type(exc).__name__}: {exc}"[:4000]
+        run.outcome, run.fields["result"] = state, (error or result)[:500]
     with session_scope() as session:
         repository.finish(session, run_id, state=state, result=result, error=error, at=utcnow())
     return RunOutcome(job.name, period, state, error or result)

@@ -30,6 +30,7 @@ from app.mentoring.schemas import (
     DecisionIn,
     SessionCreate,
 )
+from app.web.params import PageNumber, RowId
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -107,7 +108,7 @@ def my_mentees(
     request: Request,
     db: SessionDep,
     principal: CurrentPrincipal,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     status: str | None = None,
 ) -> Response:
     """The mentor's own assignments ("Mentee saya"), phone first."""
@@ -122,7 +123,7 @@ def my_mentoring(
     request: Request,
     db: SessionDep,
     principal: CurrentPrincipal,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """The mentee's own assignments ("Mentoring saya") with sessions waiting for confirmation."""
     return _list_page(
@@ -197,7 +198,7 @@ def _assignment_page(
 @router.get("/mentoring/assignments/{assignment_id}")
 def assignment_page(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     db: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
@@ -215,7 +216,7 @@ def _back(assignment_id: int, done: str, anchor: str = "") -> RedirectResponse:
 @router.post("/mentoring/assignments/{assignment_id}/sessions")
 def log_session_page(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     db: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
@@ -287,8 +288,8 @@ def _act(
 @router.post("/mentoring/assignments/{assignment_id}/sessions/{session_id}/delete")
 def delete_session_page(
     request: Request,
-    assignment_id: int,
-    session_id: int,
+    assignment_id: RowId,
+    session_id: RowId,
     db: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
@@ -302,8 +303,8 @@ def delete_session_page(
 @router.post("/mentoring/assignments/{assignment_id}/sessions/{session_id}/confirm")
 def confirm_session_page(
     request: Request,
-    assignment_id: int,
-    session_id: int,
+    assignment_id: RowId,
+    session_id: RowId,
     db: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
@@ -317,7 +318,7 @@ def confirm_session_page(
 @router.post("/mentoring/assignments/{assignment_id}/signoff")
 def sign_off_page(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     db: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
@@ -331,7 +332,7 @@ def sign_off_page(
 @router.post("/mentoring/assignments/{assignment_id}/verify")
 def verify_page(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     db: SessionDep,
     principal: Officer,
     settings: SettingsDep,
@@ -357,7 +358,7 @@ def verify_page(
 @router.post("/mentoring/assignments/{assignment_id}/cancel")
 def cancel_page(
     request: Request,
-    assignment_id: int,
+    assignment_id: RowId,
     db: SessionDep,
     principal: Officer,
     settings: SettingsDep,
@@ -382,7 +383,7 @@ def oversight_page(
     competency: str | None = None,
     opd: str | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """Every assignment with filters; "Menunggu verifikasi" first in the status list."""
     filters = {"status": status or "", "competency": competency or "", "opd": opd or "",
@@ -445,7 +446,7 @@ def new_assignment_page(
     _officer: Officer,
     settings: SettingsDep,
     competency: str | None = None,
-    mentor_id: int | None = None,
+    mentor_id: RowId | None = None,
     mentee: Annotated[list[int] | None, Query()] = None,
 ) -> Response:
     """The assign form; `?competency=&mentee=1&mentee=2` pre-fills it (e.g. from the gap list)."""

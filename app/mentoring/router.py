@@ -24,6 +24,7 @@ from app.mentoring.schemas import (
 )
 from app.storage.service import get_storage
 from app.web.delivery import serve_object
+from app.web.params import PageNumber, RowId
 
 router = APIRouter(prefix="/api/v1/mentoring", tags=["mentoring"])
 
@@ -46,8 +47,8 @@ def list_assignments(
     competency: str | None = None,
     opd: Annotated[str | None, Query(description="the mentee's OPD code (officers)")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    mentor_id: int | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    mentor_id: RowId | None = None,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AssignmentPage:
     """Officers: all assignments with filters. Mentors and mentees: only their own."""
@@ -74,7 +75,7 @@ def create_bulk(
 
 @router.get("/assignments/{assignment_id}", response_model=AssignmentDetail)
 def get_assignment(
-    assignment_id: int, db: SessionDep, principal: CurrentPrincipal
+    assignment_id: RowId, db: SessionDep, principal: CurrentPrincipal
 ) -> AssignmentDetail:
     """The mentor, the mentee and officers; 404 for anyone else."""
     return service.get_assignment(db, assignment_id, principal)
@@ -82,7 +83,7 @@ def get_assignment(
 
 @router.post("/assignments/{assignment_id}/sessions", status_code=201, response_model=SessionRead)
 def log_session(
-    assignment_id: int,
+    assignment_id: RowId,
     data: SessionCreate,
     db: SessionDep,
     principal: CurrentPrincipal,
@@ -95,7 +96,7 @@ def log_session(
 
 @router.delete("/assignments/{assignment_id}/sessions/{session_id}", status_code=204)
 def delete_session(
-    assignment_id: int, session_id: int, db: SessionDep, principal: CurrentPrincipal
+    assignment_id: RowId, session_id: RowId, db: SessionDep, principal: CurrentPrincipal
 ) -> Response:
     service.delete_session(db, assignment_id, session_id, principal)
     return Response(status_code=204)
@@ -105,8 +106,8 @@ def delete_session(
     "/assignments/{assignment_id}/sessions/{session_id}/evidence", response_model=SessionRead
 )
 def upload_evidence(
-    assignment_id: int,
-    session_id: int,
+    assignment_id: RowId,
+    session_id: RowId,
     file: Annotated[UploadFile, File()],
     db: SessionDep,
     principal: CurrentPrincipal,
@@ -123,8 +124,8 @@ def upload_evidence(
 @router.get("/assignments/{assignment_id}/sessions/{session_id}/evidence")
 def get_evidence(
     request: Request,
-    assignment_id: int,
-    session_id: int,
+    assignment_id: RowId,
+    session_id: RowId,
     db: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
@@ -141,7 +142,7 @@ def get_evidence(
     "/assignments/{assignment_id}/sessions/{session_id}/confirm", response_model=SessionRead
 )
 def confirm_session(
-    assignment_id: int, session_id: int, db: SessionDep, principal: CurrentPrincipal
+    assignment_id: RowId, session_id: RowId, db: SessionDep, principal: CurrentPrincipal
 ) -> SessionRead:
     """The mentee confirms the session took place (the mentee only; 404 otherwise)."""
     service.confirm_session(db, assignment_id, session_id, principal)
@@ -149,14 +150,14 @@ def confirm_session(
 
 
 @router.post("/assignments/{assignment_id}/signoff", response_model=AssignmentDetail)
-def sign_off(assignment_id: int, db: SessionDep, principal: CurrentPrincipal) -> AssignmentDetail:
+def sign_off(assignment_id: RowId, db: SessionDep, principal: CurrentPrincipal) -> AssignmentDetail:
     service.sign_off(db, assignment_id, principal)
     return service.get_assignment(db, assignment_id, principal)
 
 
 @router.post("/assignments/{assignment_id}/verify", response_model=AssignmentDetail)
 def verify(
-    assignment_id: int, data: DecisionIn, db: SessionDep, principal: Officer
+    assignment_id: RowId, data: DecisionIn, db: SessionDep, principal: Officer
 ) -> AssignmentDetail:
     """Approved: JP for each confirmed session to the ledger; not approved: reason required."""
     service.verify(db, assignment_id, data, principal)
@@ -165,7 +166,7 @@ def verify(
 
 @router.post("/assignments/{assignment_id}/cancel", response_model=AssignmentDetail)
 def cancel(
-    assignment_id: int, data: CancelIn, db: SessionDep, principal: Officer
+    assignment_id: RowId, data: CancelIn, db: SessionDep, principal: Officer
 ) -> AssignmentDetail:
     service.cancel(db, assignment_id, data.reason, principal)
     return service.get_assignment(db, assignment_id, principal)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
 from app.accounts.constants import Role
+from app.audit import service as audit
 from app.auth.service import Principal
 from app.competency import service as competency_service
 from app.core import clock
@@ -737,6 +738,10 @@ def verify(
     a.decided_at = utcnow()
     a.decided_by_id = principal.user_id
     a.decision_reason = reason or None
+    audit.record(session, "mentoring.decided", actor=principal, target=("mentoring", a.id),
+                 before={"status": a.status},
+                 after={"status": "verified" if decision.approved else "returned",
+                        "reason": a.decision_reason, "mentee_id": a.mentee_id})  # fmt: skip
     if not decision.approved:
         a.status = "returned"
         session.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import smtplib
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
@@ -86,11 +86,12 @@ def smtp_connection(settings: Settings) -> Iterator[smtplib.SMTP]:
 
 
 def send_emails(
-    messages: Sequence[tuple[int, Message]], settings: Settings, *, conn: smtplib.SMTP | None = None
+    messages: Sequence[tuple[int, Message]], settings: Settings, *, conn: smtplib.SMTP | None = None,
+    on_sent: Callable[[int], None] | None = None,
 ) -> dict[int, Outcome]:
     """Send on one connection (`conn`, else a new one); a refused recipient fails alone (5xx for
     good, 4xx later); a dropped connection is re-opened once, then the rest wait for a later
-    round."""
+    round. `on_sent(item_id)` runs as soon as the server accepted a message."""
     outcomes: dict[int, Outcome] = {}
     pending = list(messages)
     dropped: Exception | None = None
@@ -100,6 +101,8 @@ def send_emails(
             item_id, msg = pending[0]
             outcomes[item_id] = _send_one(connection, msg)
             pending.pop(0)
+            if on_sent is not None and isinstance(outcomes[item_id], Sent):
+                on_sent(item_id)
 
     if conn is not None:
         try:
@@ -162,10 +165,12 @@ def whatsapp_request(phone: str, text: str, settings: Settings) -> dict[str, Any
 
 
 def send_whatsapp(
-    messages: Sequence[tuple[int, str, str]], settings: Settings
+    messages: Sequence[tuple[int, str, str]], settings: Settings,
+    on_sent: Callable[[int], None] | None = None,
 ) -> dict[int, Outcome]:
     """POST each (item, phone, text) to the gateway. Unreachable gateway: ChannelDown; 429 and
-    5xx: retried later; other 4xx: the gateway refuses this message for good."""
+    5xx: retried later; other 4xx: the gateway refuses this message for good. `on_sent(item_id)`
+    runs as soon as the gateway accepted a message."""
     assert settings.whatsapp_url
     headers = {"Content-Type": "application/json"}
     if settings.whatsapp_token:
@@ -184,6 +189,8 @@ def send_whatsapp(
                 continue
             if response.is_success:
                 outcomes[item_id] = Sent()
+                if on_sent is not None:
+                    on_sent(item_id)
             else:
                 retry_later = response.status_code == 429 or response.status_code >= 500
                 outcomes[item_id] = Failed(

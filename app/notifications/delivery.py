@@ -20,7 +20,7 @@ from app.notifications import channels, render, repository, service
 from app.notifications.constants import EMAIL, EVENTS, TOPIC_EMAIL, TOPIC_WHATSAPP, WHATSAPP
 from app.notifications.repository import Delivery
 from app.outbox.models import OutboxItem
-from app.outbox.service import Cancelled, Failed, Outcome, register
+from app.outbox.service import Cancelled, Failed, Outcome, confirmer, register
 
 
 def _still_wanted(
@@ -121,7 +121,9 @@ def deliver_email(
                 unsubscribe_url=unsubscribe, created_at=d.created_at, settings=settings,
             )  # fmt: skip
             messages.append((item.id, msg))
-        outcomes.update(channels.send_emails(messages, settings, conn=conn))
+        outcomes.update(
+            channels.send_emails(messages, settings, conn=conn, on_sent=confirmer(session))
+        )
     return outcomes
 
 
@@ -137,5 +139,5 @@ def deliver_whatsapp(
     outcomes, ready = _prepare(session, items, WHATSAPP, settings)
     messages = [(item.id, d.phone or "", render.whatsapp_text(text)) for item, d, text in ready]
     if messages:
-        outcomes.update(channels.send_whatsapp(messages, settings))
+        outcomes.update(channels.send_whatsapp(messages, settings, on_sent=confirmer(session)))
     return outcomes

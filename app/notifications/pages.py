@@ -28,6 +28,7 @@ from app.core import i18n
 from app.core.config import Settings
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.i18n import gettext_ as _
+from app.core.numbers import row_id
 from app.jobs import service as jobs
 from app.notifications import service
 from app.notifications.constants import (
@@ -376,9 +377,10 @@ def outbox_page(
 def _form_id(raw: str | None) -> int:
     """An item id from a form: digits of a 32-bit id, else 422 naming the field."""
     text = (raw or "").strip()
-    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+    item_id = row_id(text)
+    if item_id is None:
         raise ValidationFailed(_("Pesan yang dipilih tidak sah."), field="id")
-    return int(text)
+    return item_id
 
 
 @router.post("/studio/notifications/outbox/retry")

@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from app.certificates.eligibility import describe_item
 from app.core import clock, i18n
 from app.core.config import Settings
+from app.core.numbers import row_id
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent.parent / "templates" / "notifications"
 
@@ -166,9 +167,10 @@ def unsubscribe_token(user_id: int, event: str, channel: str, settings: Settings
 def read_unsubscribe_token(token: str, settings: Settings) -> tuple[int, str, str] | None:
     """(user_id, event, channel) of a genuine token, else None."""
     parts = token.split(".")
-    if len(parts) != 4 or not parts[0].isdigit() or len(parts[0]) > 12:
+    user_id = row_id(parts[0]) if len(parts) == 4 else None
+    if user_id is None:
         return None
-    user_id, event, channel = int(parts[0]), parts[1], parts[2]
+    event, channel = parts[1], parts[2]
     expected = unsubscribe_token(user_id, event, channel, settings)
     return (user_id, event, channel) if hmac.compare_digest(expected, token) else None
 

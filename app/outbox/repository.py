@@ -64,6 +64,16 @@ def claim(
     )
 
 
+def sent_among(session: Session, ids: Sequence[int]) -> set[int]:
+    """Which of these items are already recorded as sent (confirmed one by one mid-batch)."""
+    if not ids:
+        return set()
+    rows = session.scalars(
+        select(OutboxItem.id).where(OutboxItem.id.in_(ids), OutboxItem.state == "sent")
+    )
+    return set(rows)
+
+
 def mark_sent(session: Session, ids: Sequence[int], now: dt.datetime) -> None:
     if ids:
         session.execute(

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings, get_settings
 from app.core.db import session_scope, utcnow
 from app.core.errors import NotFound
+from app.core.logging import job_context
 from app.jobs import queue
 from app.outbox import repository
 from app.outbox.models import OutboxItem
@@ -34,6 +35,7 @@ from app.outbox.schemas import OutboxItemRead, OutboxPage
 log = logging.getLogger(__name__)
 
 DISPATCH_TASK = "outbox.dispatch"
+DISPATCH_ROUND = "outbox.round"  # one dispatch() in the logs (inside a task, the CLI or a test)
 STATES = ("pending", "sending", "sent", "dead", "cancelled")
 
 
@@ -247,8 +249,12 @@ def _record(
     stats = DispatchStats()
     sent: list[int] = []
     changes: list[dict[str, Any]] = []
+    confirmed = repository.sent_among(session, [i.id for i in items])
     for item in items:
         outcome = outcomes.get(item.id) or Failed("handler gave no outcome for this item")
+        if item.id in confirmed:  # its confirmer recorded it already: never send it again
+            stats.sent += 1
+            continue
         if isinstance(outcome, Sent):
             sent.append(item.id)
             stats.sent += 1
@@ -268,6 +274,21 @@ def _record(
     repository.mark_sent(session, sent, now)
     repository.update_many(session, changes)
     return stats
+
+
+def confirmer(session: Session) -> Callable[[int], None]:
+    """For handlers that send a batch one message at a time (e-mail, WhatsApp): a callback that
+    records one delivery the moment its transport accepted it and commits the handler's session
+    there, so a worker killed later in the batch sends none of the earlier messages again, and
+    whatever the handler wrote for that message (an activation token its link carries) is
+    durable before the next one goes. The window for a repeat shrinks to the instant between the
+    server's acceptance and this commit."""
+
+    def confirm(item_id: int) -> None:
+        repository.mark_sent(session, [item_id], utcnow())
+        session.commit()
+
+    return confirm
 
 
 def _all_failed(items: list[OutboxItem], error: str) -> dict[int, Outcome]:
@@ -316,6 +337,17 @@ def dispatch(
     """Deliver everything due now, topic by topic in batches, until nothing is due or the time
     budget is spent (then another dispatch is queued, so other jobs get their turn)."""
     settings = settings or get_settings()
+    with job_context(DISPATCH_ROUND, kind="outbox") as run:
+        total = _dispatch(settings, max_seconds, only)
+        run.outcome = "ok" if total.handled else "idle"
+        run.fields.update(sent=total.sent, retry=total.failed, dead=total.dead,
+                          cancelled=total.cancelled)  # fmt: skip
+    return total
+
+
+def _dispatch(
+    settings: Settings, max_seconds: float, only: Sequence[str] | None
+) -> DispatchStats:
     _kick_pending.clear()
     total = DispatchStats()
     started = time.monotonic()

@@ -11,13 +11,12 @@ from app.core.i18n import gettext_ as _
 from app.jobs import service as jobs
 from app.outbox import service as outbox
 
-RETENTION_DAYS = 90  # delivered messages stay listed this long for officers' questions
-
 
 @jobs.scheduled(
     "outbox.purge_done", label=lambda: _("Menghapus pesan terkirim yang lama"), cadence="daily"
 )
 def purge_done(settings: Settings, now: dt.datetime) -> str:
     with session_scope() as session:
-        count = outbox.purge_done(session, older_than_days=RETENTION_DAYS)
-    return f"{count} pesan terkirim atau batal yang lebih dari {RETENTION_DAYS} hari dihapus"
+        days = settings.outbox_retention_days  # delivered messages stay listed this long
+        count = outbox.purge_done(session, older_than_days=days)
+    return f"{count} pesan terkirim atau batal yang lebih dari {days} hari dihapus"

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.certificates.schemas import IssuedNow
+
 
 class ProgressEvent(BaseModel):
     position_seconds: float | None = Field(default=None, ge=0, le=100 * 3600)
@@ -20,3 +22,5 @@ class ProgressRead(BaseModel):
     status: Literal["not_started", "in_progress", "completed"]
     percent: int
     position_seconds: float = 0.0
+    # The certificate this event issued (the last activity); its PDF is being prepared.
+    certificate: IssuedNow | None = None

@@ -24,7 +24,7 @@ MAX_LESSON_LOCATION_CHARS = 1024
 MAX_TRACKED_LAUNCHES = 20
 MAX_LAUNCH_ID_CHARS = 64
 
-_TIMESPAN_RE = re.compile(r"^\s*(\d{1,4}):([0-5]?\d):([0-5]?\d(?:\.\d+)?)\s*$")
+_TIMESPAN_RE = re.compile(r"^\s*(\d{1,4}):([0-5]?\d):([0-5]?\d(?:\.\d+)?)\s*$", re.ASCII)
 _LAUNCH_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Statuses after which the learner has earned the activity: never taken back (see merge rule).
 _DONE_STATUSES = ("completed", "passed")

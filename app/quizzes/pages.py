@@ -31,6 +31,7 @@ from app.courses import service as courses_service
 from app.quizzes import repository, service
 from app.quizzes.models import Attempt, Quiz
 from app.quizzes.schemas import AnswerIn, AnswersIn, AttemptRead, QuizRead, SavedAnswer
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -229,7 +230,7 @@ def _quiz_context(
 @router.get("/quizzes/{quiz_id}")
 def quiz_page(
     request: Request,
-    quiz_id: int,
+    quiz_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
@@ -241,7 +242,7 @@ def quiz_page(
 @router.post("/quizzes/{quiz_id}/start")
 def start_page(
     request: Request,
-    quiz_id: int,
+    quiz_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
@@ -274,7 +275,7 @@ def _answered(saved: SavedAnswer | None, qtype: str, pair_count: int) -> bool:
 @router.get("/attempts/{attempt_id}")
 def attempt_page(
     request: Request,
-    attempt_id: int,
+    attempt_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
@@ -344,7 +345,7 @@ def answers_from_form(read: AttemptRead, form: FormData) -> AnswersIn:
 
 @router.post("/attempts/{attempt_id}/submit")
 def submit_page(
-    attempt_id: int,
+    attempt_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,
@@ -372,7 +373,7 @@ def submit_page(
 @router.get("/attempts/{attempt_id}/review")
 def review_page(
     request: Request,
-    attempt_id: int,
+    attempt_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
     principal: CurrentPrincipal,

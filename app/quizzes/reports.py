@@ -28,7 +28,7 @@ from app.accounts.models import Opd, User
 from app.core import clock
 from app.core.i18n import gettext_ as _
 from app.core.markdown import render_rich
-from app.core.tables import csv_safe, xlsx_safe
+from app.core.tables import csv_safe, sheet_title, xlsx_safe
 from app.courses import service as courses_service
 from app.courses.constants import EnrolmentStatus
 from app.courses.models import Activity, Enrolment, Run
@@ -249,7 +249,7 @@ def results_xlsx(rows: Iterable[ResultRow], title: str = "Hasil kuis") -> bytes:
     for letter, width in zip("ABCDEFGH", (22, 32, 32, 11, 11, 8, 20, 20), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
-    sheet.title = xlsx_safe(title)[:31] or "Hasil"
+    sheet.title = sheet_title(title, "Hasil")
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

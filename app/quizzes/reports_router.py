@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
 from app.auth.dependencies import SessionDep, require_roles
 from app.auth.service import Principal
 from app.core.errors import NotFound
@@ -16,6 +17,7 @@ from app.courses import service as courses_service
 from app.quizzes import reports, service
 from app.quizzes.models import Quiz
 from app.quizzes.schemas import ResultRow
+from app.web.params import RowId
 
 router = APIRouter(prefix="/api/v1", tags=["quizzes"])
 
@@ -32,10 +34,10 @@ def check_run(db: Session, quiz: Quiz, run_id: int | None) -> None:
 
 @router.get("/quizzes/{quiz_id}/results", response_model=list[ResultRow])
 def quiz_results(
-    quiz_id: int,
+    quiz_id: RowId,
     db: SessionDep,
     _v: Viewer,
-    run_id: int | None = None,
+    run_id: RowId | None = None,
     format: Literal["json", "csv", "xlsx"] = "json",
     q: Annotated[str | None, Query(max_length=100)] = None,
     state: StateFilter | None = None,
@@ -47,6 +49,9 @@ def quiz_results(
     check_run(db, quiz, run_id)
     rows = reports.results(db, quiz, run_id, q=q, state=state, passed=passed)
     name = f"hasil-kuis-{quiz.id}" + (f"-angkatan-{run_id}" if run_id else "")
+    if format != "json":
+        audit.exported(db, "quiz_results", rows=len(rows), fmt=format, target=("quiz", quiz.id),
+                       filters={"run_id": run_id, "q": q, "state": state, "passed": passed})  # fmt: skip
     if format == "csv":
         return Response(
             reports.results_csv(rows),
@@ -65,10 +70,10 @@ def quiz_results(
 
 @router.get("/quizzes/{quiz_id}/analysis", response_model=reports.AnalysisReport)
 def quiz_analysis(
-    quiz_id: int,
+    quiz_id: RowId,
     db: SessionDep,
     _v: Viewer,
-    run_id: int | None = None,
+    run_id: RowId | None = None,
     all_attempts: bool = False,
 ) -> reports.AnalysisReport:
     """Facility, discrimination, flags and response frequencies per question, and the test
@@ -80,7 +85,7 @@ def quiz_analysis(
 
 @router.get("/quizzes/{quiz_id}/grading-queue", response_model=list[reports.EssayQueueRow])
 def grading_queue(
-    quiz_id: int, db: SessionDep, _v: Viewer, run_id: int | None = None
+    quiz_id: RowId, db: SessionDep, _v: Viewer, run_id: RowId | None = None
 ) -> list[reports.EssayQueueRow]:
     """Attempts waiting for essay grades, oldest first, with the essays still to grade."""
     quiz = service.get_quiz(db, quiz_id)
@@ -89,6 +94,6 @@ def grading_queue(
 
 
 @router.get("/runs/{run_id}/prepost", response_model=reports.PrePostReport)
-def run_prepost(run_id: int, db: SessionDep, _v: Viewer) -> reports.PrePostReport:
+def run_prepost(run_id: RowId, db: SessionDep, _v: Viewer) -> reports.PrePostReport:
     """The run's learners on the course's pre-test and post-test: summary and per learner."""
     return reports.prepost(db, run_id)

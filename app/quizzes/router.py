@@ -29,6 +29,7 @@ from app.quizzes.schemas import (
     SaveResult,
     SubmitResult,
 )
+from app.web.params import RowId
 
 router = APIRouter(prefix="/api/v1", tags=["quizzes"])
 
@@ -37,24 +38,24 @@ Viewer = Annotated[Principal, Depends(require_roles(*service.RESULT_VIEWERS))]
 
 
 @router.post("/sections/{section_id}/quizzes", status_code=201, response_model=QuizCreated)
-def create_quiz(section_id: int, data: QuizSettings, db: SessionDep, _e: Editor) -> QuizCreated:
+def create_quiz(section_id: RowId, data: QuizSettings, db: SessionDep, _e: Editor) -> QuizCreated:
     quiz = service.create_quiz(db, courses_service.get_section(db, section_id), data)
     return QuizCreated(id=quiz.id, activity_id=quiz.activity_id)
 
 
 @router.get("/quizzes/{quiz_id}", response_model=QuizRead)
-def read_quiz(quiz_id: int, db: SessionDep, _v: Viewer) -> QuizRead:
+def read_quiz(quiz_id: RowId, db: SessionDep, _v: Viewer) -> QuizRead:
     return service.quiz_read(db, service.get_quiz(db, quiz_id))
 
 
 @router.put("/quizzes/{quiz_id}", response_model=QuizRead)
-def update_quiz(quiz_id: int, data: QuizSettings, db: SessionDep, _e: Editor) -> QuizRead:
+def update_quiz(quiz_id: RowId, data: QuizSettings, db: SessionDep, _e: Editor) -> QuizRead:
     quiz = service.update_quiz(db, service.get_quiz(db, quiz_id), data)
     return service.quiz_read(db, quiz)
 
 
 @router.post("/quizzes/{quiz_id}/questions", status_code=201, response_model=Created)
-def add_question(quiz_id: int, data: QuestionIn, db: SessionDep, principal: Editor) -> Created:
+def add_question(quiz_id: RowId, data: QuestionIn, db: SessionDep, principal: Editor) -> Created:
     quiz = service.get_quiz(db, quiz_id)
     question = service.add_question(
         db, quiz, service.question_from_input(data), principal, data.category or ""
@@ -64,7 +65,7 @@ def add_question(quiz_id: int, data: QuestionIn, db: SessionDep, principal: Edit
 
 @router.put("/quizzes/{quiz_id}/questions/{question_id}", response_model=Created)
 def update_question(
-    quiz_id: int, question_id: int, data: QuestionUpdate, db: SessionDep, principal: Editor
+    quiz_id: RowId, question_id: RowId, data: QuestionUpdate, db: SessionDep, principal: Editor
 ) -> Created:
     """Edit a question; a version already used by attempts stays and a new one is made
     (`regrade: true` rescores finished attempts with it)."""
@@ -76,13 +77,13 @@ def update_question(
 
 
 @router.delete("/quizzes/{quiz_id}/questions/{question_id}", status_code=204)
-def remove_question(quiz_id: int, question_id: int, db: SessionDep, _e: Editor) -> Response:
+def remove_question(quiz_id: RowId, question_id: RowId, db: SessionDep, _e: Editor) -> Response:
     service.remove_question(db, service.get_quiz(db, quiz_id), question_id)
     return Response(status_code=204)
 
 
 @router.post("/quizzes/{quiz_id}/random", status_code=201, response_model=Created)
-def add_random(quiz_id: int, data: RandomSlotIn, db: SessionDep, _e: Editor) -> Created:
+def add_random(quiz_id: RowId, data: RandomSlotIn, db: SessionDep, _e: Editor) -> Created:
     """Draw `count` questions at random from a bank category in every attempt."""
     slot = service.add_random_slot(db, service.get_quiz(db, quiz_id), data.category, data.count)
     return Created(id=slot.id)
@@ -90,7 +91,7 @@ def add_random(quiz_id: int, data: RandomSlotIn, db: SessionDep, _e: Editor) -> 
 
 @router.post("/quizzes/{quiz_id}/questions/import", response_model=ImportResult)
 async def import_questions(
-    quiz_id: int,
+    quiz_id: RowId,
     db: SessionDep,
     principal: Editor,
     file: Annotated[UploadFile, File()],
@@ -114,7 +115,7 @@ def _import(
 
 @router.get("/quizzes/{quiz_id}/questions/export")
 def export_questions(
-    quiz_id: int, db: SessionDep, _e: Editor, format: Literal["gift", "xlsx"] = "gift"
+    quiz_id: RowId, db: SessionDep, _e: Editor, format: Literal["gift", "xlsx"] = "gift"
 ) -> Response:
     quiz = service.get_quiz(db, quiz_id)
     questions = [s.question for _, s in service.quiz_questions(db, quiz)]
@@ -140,9 +141,12 @@ def question_template(_e: Editor) -> Response:
     )
 
 
-@router.post("/quizzes/{quiz_id}/attempts", status_code=201, response_model=AttemptRead)
+@router.post(
+    "/quizzes/{quiz_id}/attempts", status_code=201, response_model=AttemptRead,
+    responses={200: {"model": AttemptRead, "description": "The open attempt, resumed"}},
+)  # fmt: skip
 def start_attempt(
-    quiz_id: int,
+    quiz_id: RowId,
     response: Response,
     db: SessionDep,
     settings: SettingsDep,
@@ -159,7 +163,7 @@ def start_attempt(
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptRead)
 def read_attempt(
-    attempt_id: int, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+    attempt_id: RowId, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
 ) -> AttemptRead:
     attempt = service.get_attempt(db, attempt_id, principal, write=False)
     service.finish_if_expired(db, attempt, settings)
@@ -168,7 +172,7 @@ def read_attempt(
 
 @router.put("/attempts/{attempt_id}/answers", response_model=SaveResult)
 def save_answers(
-    attempt_id: int,
+    attempt_id: RowId,
     data: AnswersIn,
     db: SessionDep,
     settings: SettingsDep,
@@ -180,15 +184,19 @@ def save_answers(
 
 @router.post("/attempts/{attempt_id}/submit", response_model=SubmitResult)
 def submit_attempt(
-    attempt_id: int, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+    attempt_id: RowId, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
 ) -> SubmitResult:
+    from app.certificates import service as certificates
+
     attempt = service.get_attempt(db, attempt_id, principal, write=True)
-    return service.submit(db, attempt, settings)
+    result = service.submit(db, attempt, settings)
+    result.certificate = certificates.issued_now(db)  # the submit completed the course
+    return result
 
 
 @router.get("/attempts/{attempt_id}/review", response_model=ReviewRead)
 def review_attempt(
-    attempt_id: int, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
+    attempt_id: RowId, db: SessionDep, settings: SettingsDep, principal: CurrentPrincipal
 ) -> ReviewRead:
     attempt = service.get_attempt(db, attempt_id, principal, write=False)
     service.finish_if_expired(db, attempt, settings)
@@ -197,7 +205,7 @@ def review_attempt(
 
 @router.post("/attempts/{attempt_id}/grades", response_model=SubmitResult)
 def grade_essays(
-    attempt_id: int, grades: list[EssayGrade], db: SessionDep, principal: Viewer
+    attempt_id: RowId, grades: list[EssayGrade], db: SessionDep, principal: Viewer
 ) -> SubmitResult:
     attempt = service.get_attempt(db, attempt_id, principal, write=False)
     return service.grade_essays(db, attempt, grades, principal)

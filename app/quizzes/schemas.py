@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from app.certificates.schemas import IssuedNow
+
 QuizKind = Literal["pretest", "posttest", "exercise"]
 Grading = Literal["highest", "last", "first", "average"]
 ReviewWhen = Literal["after_submit", "after_close", "never"]
@@ -198,6 +200,8 @@ class SubmitResult(BaseModel):
     percent: float | None
     passed: bool | None
     state: Literal["graded", "needs_grading"]
+    # The certificate this submit issued (it completed the course); its PDF is being prepared.
+    certificate: IssuedNow | None = None
 
 
 class ReviewItem(BaseModel):

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.constants import Role
+from app.audit import service as audit
 from app.auth.service import Principal
 from app.core import events
 from app.core.config import Settings
@@ -1178,6 +1179,10 @@ def regrade_question(
             ),
         )
     repository.mark_versions_used(session, [version.id] if count else [])
+    if count:
+        audit.record(session, "quiz.grade_override", actor=principal,
+                     target=("question", question_id),
+                     after={"regraded_attempts": count, "to_version": version.id})  # fmt: skip
     session.flush()
     return count
 
@@ -1196,6 +1201,8 @@ def grade_essays(
     if attempt.state == IN_PROGRESS:
         raise Conflict("Percobaan belum dikumpulkan.", code="attempt_open")
     waiting = attempt.state == NEEDS_GRADING
+    was = {"state": attempt.state, "score": attempt.score, "percent": attempt.percent,
+           "passed": attempt.passed}  # fmt: skip
     items = {item["q"]: s for item, s in _attempt_questions(session, attempt)}
     now = utcnow()
     for grade in grades:
@@ -1239,6 +1246,11 @@ def grade_essays(
     session.flush()
     quiz = get_quiz(session, attempt.quiz_id)
     _apply_grade(session, attempt, quiz, now)
+    audit.record(session, "quiz.grade_override", actor=principal, target=("attempt", attempt.id),
+                 before=was, after={"state": attempt.state, "score": attempt.score,
+                                    "percent": attempt.percent, "passed": attempt.passed,
+                                    "essays": {g.question_id: g.points for g in grades},
+                                    "learner_id": attempt.user_id})  # fmt: skip
     if waiting and attempt.state == GRADED and not attempt.preview:
         _notify_graded(session, attempt, quiz)
     return _result(attempt)

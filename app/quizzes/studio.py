@@ -26,6 +26,7 @@ from app.core import clock
 from app.core.errors import LMSError, NotFound, PayloadTooLarge, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.core.markdown import render_rich
+from app.core.numbers import MAX_ROW_ID, strict_int
 from app.courses import service as courses_service
 from app.courses import studio as course_studio
 from app.courses.models import Section
@@ -34,6 +35,7 @@ from app.quizzes.models import Quiz
 from app.quizzes.pages import kind_labels
 from app.quizzes.questions import Question
 from app.quizzes.schemas import EssayGrade, QuestionIn, QuestionUpdate, QuizRead, QuizSettings
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(prefix="/studio", tags=["pages"], include_in_schema=False)
@@ -248,7 +250,7 @@ def _create(
 
 @router.post("/sections/{section_id}/quizzes")
 def add_quiz_page(
-    request: Request, section_id: int, db: SessionDep, principal: Editor,
+    request: Request, section_id: RowId, db: SessionDep, principal: Editor,
     title: FormText = None, kind: FormText = None,
 ) -> Response:  # fmt: skip
     """A new quiz activity at the end of the section; then its settings page."""
@@ -258,13 +260,14 @@ def add_quiz_page(
 
 @router.post("/courses/{course_id}/quizzes")
 def add_course_quiz_page(
-    request: Request, course_id: int, db: SessionDep, principal: Editor,
+    request: Request, course_id: RowId, db: SessionDep, principal: Editor,
     section_id: FormText = None, title: FormText = None, kind: FormText = None,
 ) -> Response:  # fmt: skip
     """The builder's "add quiz" form, which picks the section from a select."""
     courses_service.get_course(db, course_id, principal)
     try:
-        section = courses_service.get_section(db, int(section_id or ""))
+        section_number = strict_int(section_id or "", maximum=MAX_ROW_ID)
+        section = courses_service.get_section(db, section_number)
     except (ValueError, NotFound):
         section = None
     if section is None or section.course_id != course_id:
@@ -275,7 +278,7 @@ def add_course_quiz_page(
 
 
 @router.get("/activities/{activity_id}/quiz")
-def quiz_of_activity_page(activity_id: int, db: SessionDep, _e: Editor) -> Response:
+def quiz_of_activity_page(activity_id: RowId, db: SessionDep, _e: Editor) -> Response:
     """The builder links a quiz activity here; this finds its quiz."""
     return _redirect(f"/studio/quizzes/{service.quiz_for_activity(db, activity_id).id}")
 
@@ -343,7 +346,7 @@ def _quiz_page(
 
 @router.get("/quizzes/{quiz_id}")
 def quiz_page(
-    request: Request, quiz_id: int, db: SessionDep, principal: Editor, notice: str | None = None
+    request: Request, quiz_id: RowId, db: SessionDep, principal: Editor, notice: str | None = None
 ) -> Response:
     return _quiz_page(request, db, principal, service.get_quiz(db, quiz_id), notice=notice)
 
@@ -355,7 +358,7 @@ def _int_field(
     if not text:
         return None
     try:
-        value = int(text)
+        value = strict_int(text)
     except ValueError:
         errors[name] = _("Isi dengan bilangan bulat.")
         return None
@@ -437,7 +440,7 @@ def settings_from_form(
 
 @router.post("/quizzes/{quiz_id}")
 def save_quiz_page(
-    request: Request, quiz_id: int, db: SessionDep, principal: Editor, form: PostedForm
+    request: Request, quiz_id: RowId, db: SessionDep, principal: Editor, form: PostedForm
 ) -> Response:
     quiz = service.get_quiz(db, quiz_id)
     values, data, errors = settings_from_form(form)
@@ -456,7 +459,7 @@ def save_quiz_page(
 
 
 @router.post("/quizzes/{quiz_id}/questions/{question_id}/remove")
-def remove_question_page(quiz_id: int, question_id: int, db: SessionDep, _e: Editor) -> Response:
+def remove_question_page(quiz_id: RowId, question_id: RowId, db: SessionDep, _e: Editor) -> Response:
     service.remove_question(db, service.get_quiz(db, quiz_id), question_id)
     return _redirect(f"/studio/quizzes/{quiz_id}?notice=question_removed#questions")
 
@@ -743,7 +746,7 @@ def _post_question(
 
 @router.get("/quizzes/{quiz_id}/questions/new")
 def new_question_page(
-    request: Request, quiz_id: int, db: SessionDep, principal: Editor, type: str = "single"
+    request: Request, quiz_id: RowId, db: SessionDep, principal: Editor, type: str = "single"
 ) -> Response:
     quiz = service.get_quiz(db, quiz_id)
     return _editor_page(request, db, principal, quiz, blank_values(_type_of(type)))
@@ -751,14 +754,14 @@ def new_question_page(
 
 @router.post("/quizzes/{quiz_id}/questions/new")
 def create_question_page(
-    request: Request, quiz_id: int, db: SessionDep, principal: Editor, form: PostedForm
+    request: Request, quiz_id: RowId, db: SessionDep, principal: Editor, form: PostedForm
 ) -> Response:
     return _post_question(request, db, principal, service.get_quiz(db, quiz_id), form, None)
 
 
 @router.post("/quizzes/{quiz_id}/questions/preview")
 def preview_question_partial(
-    request: Request, quiz_id: int, db: SessionDep, _e: Editor, form: PostedForm
+    request: Request, quiz_id: RowId, db: SessionDep, _e: Editor, form: PostedForm
 ) -> Response:
     """The live preview (htmx): the question as a learner sees it, or why it cannot be shown."""
     service.get_quiz(db, quiz_id)
@@ -774,7 +777,7 @@ def preview_question_partial(
 
 @router.get("/quizzes/{quiz_id}/questions/{question_id}")
 def edit_question_page(
-    request: Request, quiz_id: int, question_id: int, db: SessionDep, principal: Editor
+    request: Request, quiz_id: RowId, question_id: RowId, db: SessionDep, principal: Editor
 ) -> Response:
     quiz = service.get_quiz(db, quiz_id)
     question = service.get_question(db, quiz, question_id)
@@ -788,7 +791,7 @@ def edit_question_page(
 
 @router.post("/quizzes/{quiz_id}/questions/{question_id}")
 def update_question_page(
-    request: Request, quiz_id: int, question_id: int, db: SessionDep, principal: Editor,
+    request: Request, quiz_id: RowId, question_id: RowId, db: SessionDep, principal: Editor,
     form: PostedForm,
 ) -> Response:  # fmt: skip
     quiz = service.get_quiz(db, quiz_id)
@@ -823,13 +826,13 @@ def _import_page(
 
 
 @router.get("/quizzes/{quiz_id}/import")
-def import_page(request: Request, quiz_id: int, db: SessionDep, principal: Editor) -> Response:
+def import_page(request: Request, quiz_id: RowId, db: SessionDep, principal: Editor) -> Response:
     return _import_page(request, db, principal, service.get_quiz(db, quiz_id))
 
 
 @router.post("/quizzes/{quiz_id}/import")
 def import_upload(
-    request: Request, quiz_id: int, db: SessionDep, principal: Editor,
+    request: Request, quiz_id: RowId, db: SessionDep, principal: Editor,
     file: Annotated[UploadFile | None, File()] = None, format: FormText = None,
     category: FormText = None,
 ) -> Response:  # fmt: skip
@@ -867,7 +870,7 @@ def _run_filter(
     course's runs for the select."""
     runs = reports.runs_of_course(db, quiz.course_id)
     try:
-        run_id = int(raw) if raw and raw.strip() else None
+        run_id = strict_int(raw, maximum=MAX_ROW_ID) if raw and raw.strip() else None
     except ValueError:
         run_id = None
     return (run_id if run_id in {r for r, _ in runs} else None), runs
@@ -913,7 +916,7 @@ def _results_page(
 
 @router.get("/quizzes/{quiz_id}/results")
 def results_page(
-    request: Request, quiz_id: int, db: SessionDep, principal: Viewer,
+    request: Request, quiz_id: RowId, db: SessionDep, principal: Viewer,
     run_id: str | None = None, q: str = "", state: str = "", passed: str = "",
     notice: str | None = None,
 ) -> Response:  # fmt: skip
@@ -924,7 +927,7 @@ def results_page(
 
 @router.post("/attempts/{attempt_id}/grades")
 def grade_essay_page(
-    request: Request, attempt_id: int, db: SessionDep, principal: Viewer,
+    request: Request, attempt_id: RowId, db: SessionDep, principal: Viewer,
     question_id: FormText = None, points: FormText = None, comment: FormText = None,
     run_id: FormText = None,
 ) -> Response:  # fmt: skip
@@ -935,7 +938,7 @@ def grade_essay_page(
     key = f"{attempt_id}-{question_id}"
     try:
         try:
-            qid = int(question_id or "")
+            qid = strict_int(question_id or "", maximum=MAX_ROW_ID)
         except ValueError:
             raise ValidationFailed(_("Soal tidak dikenal."), field="question_id") from None
         try:
@@ -964,7 +967,7 @@ def grade_essay_page(
 
 @router.get("/quizzes/{quiz_id}/analysis")
 def analysis_page(
-    request: Request, quiz_id: int, db: SessionDep, principal: Viewer,
+    request: Request, quiz_id: RowId, db: SessionDep, principal: Viewer,
     run_id: str | None = None, all_attempts: str = "",
 ) -> Response:  # fmt: skip
     quiz = service.get_quiz(db, quiz_id)
@@ -989,7 +992,7 @@ def analysis_page(
 
 
 @router.get("/runs/{run_id}/prepost")
-def prepost_page(request: Request, run_id: int, db: SessionDep, principal: Viewer) -> Response:
+def prepost_page(request: Request, run_id: RowId, db: SessionDep, principal: Viewer) -> Response:
     report = reports.prepost(db, run_id)
     run = courses_service.get_run(db, run_id)
     course = courses_service.get_course(db, run.course_id, principal)

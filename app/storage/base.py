@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import quote
 
-from app.core.errors import LMSError, PayloadTooLarge, ValidationFailed
+from app.core.errors import LMSError, PayloadTooLarge, ServiceUnavailable, ValidationFailed
+from app.core.i18n import N_
 
 CHUNK_SIZE = 1024 * 1024
 MAX_KEY_LENGTH = 512
@@ -52,9 +53,58 @@ class ObjectInfo:
     sha256: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ListedObject:
+    """One entry of a store listing: what a listing call returns without reading the object."""
+
+    key: str
+    size: int
+
+
 class RangeNotSatisfiable(LMSError):
     status_code = 416
     code = "range_not_satisfiable"
+
+
+STORAGE_RETRY_AFTER_SECONDS = 30
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The object storage cannot be reached (S3 down, its bucket missing, a network fault):
+    503 with Retry-After; nothing of the request was kept."""
+
+    code = "storage_unavailable"
+    retry_after = STORAGE_RETRY_AFTER_SECONDS
+
+
+class InsufficientStorage(LMSError):
+    """The disk under the file storage (or the database) is full: 507; nothing half-written
+    was kept."""
+
+    status_code = 507
+    code = "insufficient_storage"
+
+
+STORAGE_DOWN = N_(
+    "Penyimpanan berkas (object storage) sedang tidak dapat dihubungi. Tidak ada yang "
+    "tersimpan; coba lagi beberapa saat lagi."
+)
+DISK_FULL = N_(
+    "Ruang penyimpanan berkas di server penuh. Berkas tidak disimpan; hubungi admin untuk "
+    "menambah ruang disk."
+)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC or EDQUOT (quota) anywhere in the cause chain."""
+    import errno
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class StorageNotSupported(LMSError):
@@ -203,6 +253,10 @@ class Storage(ABC):
     @abstractmethod
     def ping(self) -> None:
         """Cheap health check; raises ServiceUnavailable."""
+
+    def iter_objects(self) -> Iterator[ListedObject]:
+        """Every stored object (key and size) in a stable order, listed lazily (for backups)."""
+        raise StorageNotSupported("Penyimpanan ini tidak dapat mendaftar isinya.")
 
     def create_multipart_upload(self, key: str, content_type: str) -> str:
         raise self._no_presigned_upload()

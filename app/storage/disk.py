@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,12 +18,16 @@ from typing import BinaryIO
 from app.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from app.storage.base import (
     CHUNK_SIZE,
+    DISK_FULL,
+    InsufficientStorage,
+    ListedObject,
     MeteredReader,
     ObjectInfo,
     ReadableStream,
     Storage,
     StoredObject,
     clamp_range,
+    is_disk_full,
     validate_content_type,
     validate_key,
 )
@@ -86,6 +91,22 @@ class DiskStorage(Storage):
     ) -> StoredObject:
         path = self._path(key)
         validate_content_type(content_type)
+        try:
+            return self._put(path, key, stream, content_type=content_type, max_bytes=max_bytes)
+        except OSError as exc:  # the temporary file is gone already: nothing half-written stays
+            if is_disk_full(exc):
+                raise InsufficientStorage(DISK_FULL) from exc
+            raise
+
+    def _put(
+        self,
+        path: Path,
+        key: str,
+        stream: ReadableStream,
+        *,
+        content_type: str,
+        max_bytes: int | None,
+    ) -> StoredObject:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError) as exc:
@@ -198,6 +219,26 @@ class DiskStorage(Storage):
     ) -> str | None:
         self._path(key)
         return None
+
+    def iter_objects(self) -> Iterator[ListedObject]:
+        if not self.root.is_dir():
+            return
+        for folder, dirs, files in os.walk(self.root):
+            dirs.sort()
+            base = Path(folder)
+            for name in sorted(files):
+                # Sidecars, temp files of writes in flight and stray files are not objects.
+                if name.endswith((_META_SUFFIX, _TMP_SUFFIX)):
+                    continue
+                path = base / name
+                key = path.relative_to(self.root).as_posix()
+                try:
+                    validate_key(key)
+                    st = path.lstat()
+                except (ValidationFailed, FileNotFoundError):
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    yield ListedObject(key, st.st_size)
 
     def ping(self) -> None:
         try:

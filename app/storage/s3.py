@@ -18,11 +18,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from app.core.errors import NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed
 from app.storage.base import (
     CHUNK_SIZE,
+    STORAGE_DOWN,
+    ListedObject,
     MeteredReader,
     ObjectInfo,
     RangeNotSatisfiable,
     ReadableStream,
     Storage,
+    StorageUnavailable,
     StoredObject,
     check_range,
     content_disposition,
@@ -101,13 +104,9 @@ def _translate_errors(key: str | None = None) -> Iterator[None]:
             raise RangeNotSatisfiable("Requested range is not satisfiable.", key=key) from exc
         if code in {"InvalidPart", "InvalidPartOrder", "EntityTooSmall"}:
             raise ValidationFailed("Invalid upload parts.", field="parts", code=code) from exc
-        raise ServiceUnavailable(
-            "Object storage request failed.", code="storage_unavailable", s3_code=code
-        ) from exc
+        raise StorageUnavailable(STORAGE_DOWN, s3_code=code) from exc
     except BotoCoreError as exc:
-        raise ServiceUnavailable(
-            "Object storage is unreachable.", code="storage_unavailable"
-        ) from exc
+        raise StorageUnavailable(STORAGE_DOWN) from exc
 
 
 class S3Storage(Storage):
@@ -378,6 +377,26 @@ class S3Storage(Storage):
             pass  # Already aborted or completed: aborting is cleanup, so it is idempotent.
 
     # -- operations -----------------------------------------------------------------------
+
+    def iter_objects(self) -> Iterator[ListedObject]:
+        """Pages of 1,000 through list_objects_v2, fetched as the caller iterates."""
+        start = f"{self.prefix}/" if self.prefix else ""
+        pages = iter(self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start
+        ))  # fmt: skip
+        while True:
+            # Only the listing call is translated, not whatever the caller does between pages.
+            with _translate_errors():
+                page = next(pages, None)
+            if page is None:
+                return
+            for item in page.get("Contents", []):
+                key = item["Key"].removeprefix(start)
+                try:
+                    validate_key(key)
+                except ValidationFailed:
+                    continue  # not written by the LMS (e.g. "folder/" markers)
+                yield ListedObject(key, item["Size"])
 
     def ping(self) -> None:
         try:

@@ -21,6 +21,7 @@ from app.courses import service as courses_service
 from app.courses.constants import funding_labels
 from app.targets import charts, constants, service
 from app.targets.schemas import TargetsReportRead
+from app.web.params import PageNumber
 from app.web.templating import render
 
 router = APIRouter(prefix="/studio/targets", include_in_schema=False)
@@ -172,7 +173,7 @@ def below_target_page(
     principal: Reader,
     year: Year = None,
     opd: Annotated[str | None, Query(max_length=32)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """ASN below the annual JP target, fewest JP first, with their competency gaps (a kepala
     OPD sees their own OPD only)."""

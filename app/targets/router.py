@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from app.accounts.constants import Role
+from app.audit import service as audit
 from app.auth.dependencies import SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
 from app.competency import service as competency_service
@@ -20,6 +21,7 @@ from app.targets.schemas import (
     BelowTargetPageRead,
     TargetsReportRead,
 )
+from app.web.params import PageNumber
 
 router = APIRouter(prefix="/api/v1", tags=["targets"])
 
@@ -72,7 +74,7 @@ def below_target(
     principal: Reader,
     year: Year = None,
     opd: Annotated[str | None, Query(max_length=32)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = constants.BELOW_PER_PAGE,
     format: Format = "json",
 ) -> BelowTargetPageRead | Response:
@@ -89,6 +91,8 @@ def below_target(
         name = f"di-bawah-target-jp-{year}" + (
             f"-{re.sub(r'[^A-Za-z0-9_-]', '', opd)}" if opd else ""
         )
+        audit.exported(db, "below_target", rows=len(result.items), fmt="xlsx",
+                       filters={"year": year, "opd": opd})  # fmt: skip
         data = exports.below_xlsx(
             result.items,
             band_labels=labels()["bands"],

@@ -19,7 +19,7 @@ from app.storage import ObjectInfo, Storage, content_disposition
 MAX_RANGES = 16
 DEFAULT_CACHE_CONTROL = "private, no-cache"  # course material is per user: revalidate by ETag
 _SANDBOX_CSP = "sandbox; default-src 'none'"
-_RANGE_SPEC = re.compile(r"(\d*)-(\d*)")
+_RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")  # ASCII digits only
 _ETAG_SAFE = re.compile(r"[!#-~]+")  # RFC 9110 etagc, without the quote
 
 Ranges = list[tuple[int, int]]  # inclusive (first, last) byte positions
@@ -36,23 +36,30 @@ def serve_object(
     etag_hint: str | None = None,
     cache_control: str = DEFAULT_CACHE_CONTROL,
     trusted_html: bool = False,
+    allow_redirect: bool = True,
+    extra_headers: dict[str, str] | None = None,
 ) -> Response:
     """The response for GET/HEAD of one stored object; call it from a sync (`def`) route.
 
     It takes plain values, so the route's database session is closed before bytes flow.
     `etag_hint` is the ContentFile's sha256 (a strong validator for these exact bytes).
     Markup and unknown types are always sent as attachments inside a CSP sandbox, except with
-    `trusted_html`: SCORM 1.2 content must run on our origin to reach `window.parent.API`, so
-    packages (uploaded by content admins only) are served inline and unsandboxed, and their
-    markup is streamed from here even on S3 (a redirect would move it to the bucket's origin).
+    `trusted_html`: SCORM packages are served inline and unsandboxed, and their markup is
+    streamed from here even on S3 (a redirect would move it to the bucket's origin); only the
+    content origin (app/courses/content_origin.py), which carries no cookies, uses it, with
+    `allow_redirect=False` (every byte from that origin, as its CSP demands) and its own
+    `extra_headers` (the CSP). Uploaded HTML elsewhere stays a sandboxed attachment.
     """
     safe = trusted_html or is_inline_safe(content_type)
     same_origin = trusted_html and not is_inline_safe(content_type)
     show_inline = inline and safe
     etag = _quote_etag(etag_hint) if etag_hint else None
-    if request.method == "GET" and not same_origin:
+    if request.method == "GET" and not same_origin and allow_redirect:
         if etag is not None and _none_match(request, etag):
-            return Response(status_code=304, headers={"ETag": etag, "Cache-Control": cache_control})
+            return Response(
+                status_code=304,
+                headers={"ETag": etag, "Cache-Control": cache_control, **(extra_headers or {})},
+            )
         url = storage.presigned_get_url(
             key, filename=filename, content_type=content_type, inline=show_inline
         )
@@ -64,10 +71,15 @@ def serve_object(
     if etag is None:
         etag = _quote_etag(info.sha256 or info.etag)
     headers = _base_headers(info, etag, filename, content_type, show_inline, safe, cache_control)
+    headers.update(extra_headers or {})
     if _not_modified(request, etag, info.last_modified):
         return Response(
             status_code=304,
-            headers={k: headers[k] for k in ("ETag", "Last-Modified", "Cache-Control")},
+            # The extra headers too: a 304's headers replace the cached response's (its CSP).
+            headers={
+                **{k: headers[k] for k in ("ETag", "Last-Modified", "Cache-Control")},
+                **(extra_headers or {}),
+            },
         )
     ranges = _requested_ranges(request, info.size, etag, info.last_modified)
     if ranges is None:

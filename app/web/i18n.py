@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form
 from starlette.responses import RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from app.accounts import service as accounts_service
 from app.auth.dependencies import OptionalPrincipal, SessionDep, verify_csrf
 from app.core import i18n
+from app.core.asgi import HttpMiddleware
 from app.core.config import get_settings
 from app.core.errors import ValidationFailed
 
@@ -19,14 +20,8 @@ LANG_COOKIE = "lms_lang"
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
-class LocaleMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class LocaleMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
         cookies = headers.get(b"cookie", b"").decode("latin-1")
         cookie = None

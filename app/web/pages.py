@@ -17,6 +17,7 @@ from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
 from app.storage.service import get_storage
 from app.web import home, static
+from app.web.params import RowId
 from app.web.templating import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -43,7 +44,7 @@ def next_activity_url(session: Session, run_id: int, principal: Principal) -> st
 
 
 @router.get("/my/runs/{run_id}/continue")
-def continue_learning(run_id: int, principal: CurrentPrincipal, db: SessionDep) -> Response:
+def continue_learning(run_id: RowId, principal: CurrentPrincipal, db: SessionDep) -> Response:
     return RedirectResponse(next_activity_url(db, run_id, principal), status_code=303)
 
 

@@ -119,7 +119,8 @@ def navigation(principal: Principal | None) -> list[NavEntry]:
     elif principal.has_any(Role.OPD_HEAD):
         manage.append(NavItem("/studio/targets/below", _("JP pegawai OPD")))
     if principal.has_any(Role.ADMIN):
-        manage += [NavItem("/admin/users", _("Pengguna")), NavItem("/admin/opds", _("OPD"))]
+        manage += [NavItem("/admin/users", _("Pengguna")), NavItem("/admin/opds", _("OPD")),
+                   NavItem("/studio/audit", _("Log audit"))]  # fmt: skip
     if len(manage) >= GROUP_THRESHOLD:
         items.append(NavGroup("kelola", _("Kelola"), tuple(manage)))
     else:

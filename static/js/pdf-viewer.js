@@ -73,7 +73,8 @@ if (root) {
     const pdfjs = await import(root.dataset.pdfjs);
     pdfjs.GlobalWorkerOptions.workerSrc = root.dataset.worker;
     doc = await pdfjs.getDocument({
-      url: root.dataset.src, withCredentials: true, rangeChunkSize: 262144, disableAutoFetch: true
+      url: root.dataset.src, withCredentials: true, rangeChunkSize: 262144, disableAutoFetch: true,
+      isEvalSupported: false  // no `new Function` for fonts: the CSP has no 'unsafe-eval'
     }).promise;
     const first = await doc.getPage(1);
     baseWidth = first.getViewport({ scale: 1 }).width;

@@ -1,5 +1,9 @@
-// LMS Diklat ASN: SCORM 1.2 player. Owns window.API (scorm-again) for the SCO in the iframe and
-// sends its cmi to the server on LMSCommit / LMSFinish / autocommit and when the page is hidden.
+// LMS Diklat ASN: SCORM 1.2 player. Owns the SCORM API (scorm-again) for the package and sends
+// its cmi to the server on LMSCommit / LMSFinish / autocommit and when the page is hidden.
+// The package runs on the content origin (no cookies there), in the launcher page framed below
+// (static/js/scorm-launcher.js): the launcher asks for the cmi ("lms-scorm:ready" -> we answer
+// "lms-scorm:init") and relays the SCO's state-changing calls ("lms-scorm:call"), which we replay
+// on our API. Only messages from that frame's window AND the content origin are heard.
 // POST body: {"launch_id", "seq", "finished", "cmi": {"cmi.core.lesson_status": ..., ...}}
 // Only the newest snapshot is ever sent (each one carries the whole state), one request at a
 // time, retried with backoff; "seq" lets the server ignore an older snapshot that arrives late.
@@ -27,8 +31,23 @@
       logLevel: 5,             // silent; problems show in the status line
       lmsCommitUrl: false      // we post ourselves, asynchronously, with retries
     });
-    api.loadFromJSON(JSON.parse(root.dataset.cmi || "{}"));
-    window.API = api;          // before the SCO loads: it looks for API in its parent
+    var initialCmi = JSON.parse(root.dataset.cmi || "{}");
+    api.loadFromJSON(initialCmi);
+    var contentOrigin = root.dataset.contentOrigin;
+    var REPLAYED = { LMSInitialize: 1, LMSSetValue: 1, LMSCommit: 1, LMSFinish: 1 };
+
+    window.addEventListener("message", function (event) {
+      if (event.origin !== contentOrigin || event.source !== frame.contentWindow) { return; }
+      var data = event.data;
+      if (!data || typeof data.type !== "string") { return; }
+      if (data.type === "lms-scorm:ready") {
+        frame.contentWindow.postMessage({ type: "lms-scorm:init", cmi: initialCmi }, contentOrigin);
+      } else if (data.type === "lms-scorm:call" && REPLAYED.hasOwnProperty(data.method) &&
+                 Array.isArray(data.args) && data.args.length <= 2) {
+        var args = data.args.map(function (value) { return String(value); });
+        api[data.method].apply(api, args); // validated again here; a refused value changes nothing
+      }
+    });
 
     function say(key, detail) {
       if (!statusLine) { return; }

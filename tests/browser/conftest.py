@@ -81,6 +81,9 @@ def _server_env(
             "LMS_STORAGE_URL": f"file://{data_dir / 'objects'}",
             "LMS_SECRET_KEY": "".join(secrets.choice(alphabet) for _ in range(40)),
             "LMS_BASE_URL": f"http://127.0.0.1:{port}",
+            # SCORM runs on another host name (cookies are not isolated by port); `lms serve`
+            # listens on this port too (app/courses/content_origin.py).
+            "LMS_CONTENT_ORIGIN": f"http://localhost:{free_port()}",
             "LMS_LOG_LEVEL": "WARNING",
             "LMS_SMTP_URL": mail.url,
             "LMS_WHATSAPP_URL": whatsapp.url,

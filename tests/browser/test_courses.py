@@ -15,7 +15,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, CDPSession, Locator, Page, Request, Response, expect
+from playwright.sync_api import (
+    BrowserContext,
+    CDPSession,
+    FrameLocator,
+    Locator,
+    Page,
+    Request,
+    Response,
+    expect,
+)
 
 from app.courses.content_import import zip_folder
 from tests.browser.conftest import ROOT
@@ -53,7 +62,13 @@ KAMINFO_SCORM_PAGES = (
 
 PROGRESS_URL = re.compile(r"/api/v1/activities/(\d+)/progress$")
 SCORM_COMMIT_URL = re.compile(r"/api/v1/activities/(\d+)/scorm$")
-SCORM_FRAME = 'iframe[title="Materi SCORM"]'
+SCORM_FRAME = 'iframe[title="Materi SCORM"]'  # the launcher, on the content origin
+SCO_FRAME = 'iframe[title="Isi paket SCORM"]'  # the package, in the launcher
+
+
+def sco_of(page: Page) -> FrameLocator:
+    """The SCORM package's own frame: the player frames the launcher, the launcher the SCO."""
+    return page.frame_locator(SCORM_FRAME).frame_locator(SCO_FRAME)
 
 
 # --- fixtures and small steps -------------------------------------------------------------------
@@ -319,7 +334,7 @@ def test_content_admin_builds_previews_and_publishes_a_course_in_the_browser(
     assert answer.body() == LITDIG_PDF.read_bytes()
     save_screenshot(page, "studio-preview-pdf")
     page.get_by_role("link", name=f"Berikutnya → {scorm_title}").click()
-    sco = page.frame_locator(SCORM_FRAME)
+    sco = sco_of(page)
     expect(sco.locator("[data-where]")).to_have_text("Halaman 1 dari 4")
     expect(sco.locator("h1")).to_have_text("Latihan Cek Fakta")
 
@@ -446,7 +461,7 @@ def test_learner_on_a_phone_enrols_and_resumes_video_pdf_and_scorm(
     page.goto(course_url)
     page.get_by_role("link", name=KAMINFO_SCORM).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(KAMINFO_SCORM)
-    sco = page.frame_locator(SCORM_FRAME)
+    sco = sco_of(page)
     where = sco.locator("[data-where]")
     content = sco.frame_locator("iframe[title]").locator("h1")
     expect(where).to_have_text("Halaman 1 dari 4")
@@ -486,7 +501,7 @@ def test_learner_on_a_phone_enrols_and_resumes_video_pdf_and_scorm(
     assert cmi["core"]["entry"] == "resume", cmi
     assert cmi["core"]["lesson_location"] == "halaman-3.html", cmi
     assert cmi["core"]["lesson_status"] == "incomplete", cmi
-    sco = page.frame_locator(SCORM_FRAME)
+    sco = sco_of(page)
     expect(sco.locator("[data-where]")).to_have_text("Halaman 3 dari 4")
     expect(sco.frame_locator("iframe[title]").locator("h1")).to_have_text(KAMINFO_SCORM_PAGES[2])
     expect(sco.get_by_role("button", name="Kembali")).to_be_enabled()
@@ -550,7 +565,7 @@ def test_learner_pages_of_a_course_fit_a_360_px_phone(
     assert viewed.value.json()["status"] == "completed"
     page.get_by_role("link", name=f"Berikutnya → {scorm['title']}").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(scorm["title"])
-    expect(page.frame_locator(SCORM_FRAME).locator("[data-where]")).to_have_text("Halaman 1 dari 4")
+    expect(sco_of(page).locator("[data-where]")).to_have_text("Halaman 1 dari 4")
     fits_phone(page, "litdig-player-scorm")
 
     for kind, ready in [

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.certificates.models import Certificate
 from app.core.db import session_scope
+from tests.certificates.pdfs import make_pdfs
 from tests.factories import api_token, make_completed_run, make_user
 
 
@@ -34,7 +35,15 @@ async def test_issue_inline_then_learner_reads_own_only(client) -> None:  # type
     mine = next(i for i in body["issued"] if i["user_id"] == data["users"][0])  # type: ignore[index]
     cid = mine["id"]
 
+    # Issued at once; the PDF follows from the outbox: until then a clear 409 with Retry-After.
     record = (await client.get(f"/api/v1/certificates/{cid}", headers=learner)).json()
+    assert record["status"] == "valid" and record["pdf_ready"] is False
+    pending = await client.get(f"/api/v1/certificates/{cid}/pdf", headers=learner)
+    assert pending.status_code == 409 and pending.json()["error"] == "pdf_not_ready"
+    assert int(pending.headers["retry-after"]) > 0
+    assert make_pdfs().sent == 2
+    record = (await client.get(f"/api/v1/certificates/{cid}", headers=learner)).json()
+    assert record["pdf_ready"] is True
     assert record["number"] == mine["number"] and record["status"] == "valid"
     assert record["verify_url"] == f"http://testserver/verify/{record['code']}"
     pdf = await client.get(f"/api/v1/certificates/{cid}/pdf", headers=learner)

@@ -4,7 +4,6 @@ links of messages) does not match the address being served."""
 from __future__ import annotations
 
 import logging
-import sys
 
 import pytest
 
@@ -43,13 +42,14 @@ def test_serve_in_development_logs_one_clear_warning(
         base_url = "http://127.0.0.1:8000"
         institution_name = "BKPSDM Uji"
         trust_forwarded_for = False
+        content_origin = "http://localhost:8002"
 
     monkeypatch.setattr(cli_module, "get_settings", lambda: _Settings())
-    fake_uvicorn = type(sys)("uvicorn")
-    fake_uvicorn.run = lambda *a, **k: None  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "uvicorn", fake_uvicorn)
+    from app.courses import content_origin
+
+    monkeypatch.setattr(content_origin, "run_server", lambda **kwargs: None)  # no real server
     with caplog.at_level(logging.WARNING, logger="app.cli"):
-        result = CliRunner().invoke(cli.cli, ["serve", "--port", "8001", "--no-migrate"])
+        result = CliRunner().invoke(cli.cli, ["serve", "--port", "8001", "--no-migrate", "--content-port", "0"])
     assert result.exit_code == 0, result.output
     warnings = [r.getMessage() for r in caplog.records if r.name == "app.cli"]
     assert len(warnings) == 1

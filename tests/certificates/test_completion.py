@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.certificates.models import Certificate, CertificationRules, RunCompletion
 from app.core.db import session_scope
 from app.jp.models import JpCredit
+from tests.certificates.pdfs import make_pdfs
 from tests.factories import complete_activity, enrol, make_completed_run, make_learner, set_profile
 from tests.queries import count_queries
 
@@ -35,7 +36,10 @@ def test_last_activity_completes_and_auto_issues_with_pdf_and_jp() -> None:
     assert done is not None and done.completed_at is not None
     [cert] = _certs(data["run"])  # type: ignore[arg-type]
     assert cert.status == "valid" and cert.seq == 1 and cert.jp == 12
-    assert cert.pdf_sha256 and cert.pdf_key, "the PDF is produced in the same transaction"
+    assert cert.pdf_key is None, "the PDF is never made inside the learner's request"
+    assert make_pdfs().sent == 1
+    [cert] = _certs(data["run"])  # type: ignore[arg-type]
+    assert cert.pdf_sha256 and cert.pdf_key, "the outbox made the PDF after the commit"
     assert cert.number.startswith("0001/")
     with session_scope() as session:
         credit = session.scalar(select(JpCredit).where(JpCredit.source_id == cert.id))
@@ -122,5 +126,6 @@ async def test_posttest_graded_by_the_course_pass_score_completes_the_run(client
     assert result["percent"] == 75 and result["passed"] is False
     done = _completion(eid)
     assert done is not None and done.final_score == 75 and done.predikat == "Cukup Memuaskan"
+    make_pdfs()
     [cert] = _certs(data["run"])  # type: ignore[arg-type]
     assert cert.score == 75 and cert.predikat == "Cukup Memuaskan" and cert.pdf_sha256

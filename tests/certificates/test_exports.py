@@ -16,6 +16,7 @@ from app.certificates import exports
 from app.certificates.models import Certificate
 from app.core import clock
 from app.core.db import session_scope
+from tests.certificates.pdfs import make_pdfs
 from tests.factories import api_token, make_completed_run, make_user
 
 
@@ -23,6 +24,7 @@ async def _run_with_certificates(client, n: int = 3):  # type: ignore[no-untyped
     data = make_completed_run(n, auto_issue=False, jp=16)
     officer = await api_token(client, make_user(roles=("training_officer",)).email)
     await client.post(f"/api/v1/runs/{data['run']}/certificates", headers=officer)
+    make_pdfs()
     return data, officer
 
 

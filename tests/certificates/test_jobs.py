@@ -82,6 +82,32 @@ def test_resume_after_crash_no_duplicates_no_gaps(monkeypatch: pytest.MonkeyPatc
     assert len({c.enrolment_id for c in certs}) == 5
 
 
+def test_the_minute_tick_resumes_a_stale_job_while_workers_keep_running(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker restarted at once (systemd, compose `restart:`) found the job's heartbeat still
+    fresh; the minute tick of any running worker picks it up once it goes stale."""
+    settings = get_settings()
+    data = make_completed_run(2, auto_issue=False)
+    queued: list[str] = []
+    monkeypatch.setattr(tasks, "enqueue", queued.append)
+    job_id = _start(data["run"])  # type: ignore[arg-type]
+    with session_scope() as session:  # its runner died mid-job, heartbeat still fresh
+        job = session.get(IssueJob, job_id)
+        assert job is not None
+        job.state, job.heartbeat_at = "running", utcnow()
+    queued.clear()
+    assert "certificates.resume_stale" in queue._periodic
+    queue._periodic["certificates.resume_stale"]()
+    assert queued == []
+    with session_scope() as session:
+        job = session.get(IssueJob, job_id)
+        assert job is not None
+        job.heartbeat_at = utcnow() - dt.timedelta(seconds=settings.cert_job_stale_seconds + 1)
+    queue._periodic["certificates.resume_stale"]()
+    assert queued == [job_id]
+
+
 def test_huey_backends_from_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert queue.make_huey("immediate").immediate
     sqlite = queue.make_huey(f"sqlite:///{tmp_path}/jobs.db")

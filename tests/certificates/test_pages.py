@@ -13,6 +13,7 @@ import pytest
 
 from app.accounts import service as accounts_service
 from app.core.db import session_scope
+from tests.certificates.pdfs import make_pdfs
 from tests.factories import (
     api_token,
     browser_login,
@@ -132,6 +133,18 @@ async def test_certificate_appears_on_the_dashboard_at_once(
     assert f'id="certificate-{cert["id"]}"' in html
     assert str(cert["number"]) in html
     assert "Sah dan berlaku" in html
+    # Issued at once; its PDF is being prepared (the card polls for it) and it verifies already.
+    assert "Sertifikat sedang disiapkan" in html
+    assert f'hx-get="/sertifikat/{cert["id"]}/pdf-status"' in html
+    assert f'href="/api/v1/certificates/{cert["id"]}/pdf"' not in html
+    assert "Sah dan berlaku" in (await client.get(f"/verify/{cert['code']}")).text
+    pending = await client.get(f"/sertifikat/{cert['id']}/pdf-status")
+    assert pending.status_code == 200 and "hx-trigger" in pending.text
+    make_pdfs()
+    ready = await client.get(f"/sertifikat/{cert['id']}/pdf-status")
+    assert f'href="/api/v1/certificates/{cert["id"]}/pdf"' in ready.text
+    assert "hx-trigger" not in ready.text
+    html = (await client.get("/")).text
     assert f'href="/api/v1/certificates/{cert["id"]}/pdf"' in html
     assert f'value="http://testserver/verify/{cert["code"]}"' in html
     assert "10 dari target 20 JP" in html
@@ -227,6 +240,7 @@ async def test_verify_form_takes_a_code_with_anonymous_csrf(
 
 async def test_verify_form_checks_an_uploaded_pdf(client: httpx.AsyncClient, world: World) -> None:
     cert = await issued(client, world)
+    make_pdfs()
     headers = await api_token(client, world.learner.email or "")
     pdf = (await client.get(f"/api/v1/certificates/{cert['id']}/pdf", headers=headers)).content
     assert pdf.startswith(b"%PDF")

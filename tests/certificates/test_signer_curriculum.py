@@ -21,6 +21,7 @@ from app.core.db import session_scope
 from app.courses import service as courses_service
 from app.courses.constants import ActivityKind
 from app.courses.models import Course
+from tests.certificates.pdfs import make_pdfs
 from tests.factories import browser_login, make_completed_run, make_user
 
 needs_pdftotext = pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler-utils")
@@ -57,6 +58,7 @@ def _issue(run_id: int, user_id: int) -> int:
     with session_scope() as session:
         result = service.issue(session, run_id, [user_id], None, get_settings())
     assert result.issued, result
+    make_pdfs()
     return result.issued[0].id
 
 

@@ -13,6 +13,7 @@ from app.certificates import documents
 from app.certificates.models import Certificate
 from app.core import clock
 from app.core.db import session_scope
+from tests.certificates.pdfs import make_pdfs
 from tests.factories import api_token, make_completed_run, make_user
 
 
@@ -20,6 +21,7 @@ async def _issued(client, learners: int = 1) -> tuple[dict[str, str], list[int]]
     data = make_completed_run(learners, auto_issue=False)
     officer = await api_token(client, make_user(roles=("training_officer",)).email)
     body = (await client.post(f"/api/v1/runs/{data['run']}/certificates", headers=officer)).json()
+    make_pdfs()
     return officer, [i["id"] for i in body["issued"]]
 
 

@@ -13,7 +13,6 @@ import zlib
 from tests.storage.conftest import (  # re-exported fixtures
     disk_storage,
     make_s3_storage,
-    s3_endpoint,
     s3_storage,
     storage,
 )
@@ -21,7 +20,6 @@ from tests.storage.conftest import (  # re-exported fixtures
 __all__ = [
     "disk_storage",
     "make_s3_storage",
-    "s3_endpoint",
     "s3_storage",
     "storage",
 ]

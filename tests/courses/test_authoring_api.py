@@ -5,6 +5,7 @@ required changes, and durations read from the media."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,7 @@ from tests.factories import (
     make_run,
     make_user,
 )
+from tests.testdata import THIRD_PARTY
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHORT_MP4 = ROOT / "tests" / "data" / "short-150s.mp4"  # 150 s -> 3 minutes
@@ -450,8 +452,8 @@ async def test_competencies_are_picked_by_name_with_a_level(client: httpx.AsyncC
 
 # --- SCORM package replaced mid-run --------------------------------------------------------------
 
-SCORM_V1 = ROOT.parent / "shared" / "testdata" / "scorm12" / "singlescobasic.zip"
-SCORM_V2 = ROOT.parent / "shared" / "testdata" / "scorm12" / "singlesco_scorm12.zip"
+SCORM_V1 = THIRD_PARTY / "scorm12" / "singlescobasic.zip"
+SCORM_V2 = THIRD_PARTY / "scorm12" / "singlesco_scorm12.zip"
 
 
 async def test_a_replaced_scorm_package_keeps_begun_attempts_on_their_version(
@@ -490,13 +492,25 @@ async def test_a_replaced_scorm_package_keeps_begun_attempts_on_their_version(
 
     early_launch = await client.get(f"/api/v1/activities/{aid}/content", headers=early_h)
     late_launch = await client.get(f"/api/v1/activities/{aid}/content", headers=late_h)
-    assert early_launch.headers["location"].startswith(f"/scorm/{old_package}/")
-    assert not late_launch.headers["location"].startswith(f"/scorm/{old_package}/")
+    from app.core.config import get_settings
+    from app.courses import content_origin
+
+    def package_of(url: str) -> int:  # {content_origin}/c/{token}/{package_id}/{path}
+        return int(url.split("/c/", 1)[1].split("/")[1])
+
+    assert package_of(early_launch.headers["location"]) == old_package
+    assert package_of(late_launch.headers["location"]) != old_package
     old_file = early_launch.headers["location"]
-    assert (await client.get(old_file, headers=early_h)).status_code == 200
-    assert (await client.get(old_file, headers=late_h)).status_code == 403
+    assert (await client.get(old_file)).status_code == 200
+    # The late learner's own link, pointed at the old package: refused (token names its package).
+    late_token = late_launch.headers["location"].split("/c/", 1)[1].split("/")[0]
+    stolen = old_file.replace(old_file.split("/c/", 1)[1].split("/")[0], late_token)
+    assert (await client.get(stolen)).status_code == 403
     player = await client.get(f"/activities/{aid}", headers=early_h)
-    assert "state-of-v1" in player.text and f"/scorm/{old_package}/" in player.text
+    launcher = re.search(r'data-src="[^"]*/c/([^/"]+)/launch"', player.text)
+    assert launcher, player.text
+    capability = content_origin.read(launcher.group(1), get_settings())
+    assert "state-of-v1" in player.text and capability and capability.package_id == old_package
     edits = (await client.get(f"/api/v1/courses/{ids['course']}/edits", headers=editor)).json()
     assert any(e["field"] == "package" and e["target_id"] == aid for e in edits)
 

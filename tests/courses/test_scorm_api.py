@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 
 from tests.factories import api_token, enrol, make_run, make_user
+from tests.testdata import THIRD_PARTY
 
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
+TESTDATA = THIRD_PARTY
 PACKAGE = TESTDATA / "scorm12" / "singlescobasic.zip"
 
 
@@ -38,6 +39,16 @@ async def _scorm_course(client: httpx.AsyncClient) -> tuple[int, int]:
     return course.json()["id"], activity.json()["id"]
 
 
+def _token_for(user_id: int, url: str) -> str:
+    """The same content URL with a genuine token for another user."""
+    from app.core.config import get_settings
+    from app.courses import content_origin
+
+    token, package_id, _rest = url.split("/c/", 1)[1].split("/", 2)
+    other = content_origin.mint(user_id, int(package_id), get_settings())
+    return url.replace(f"/c/{token}/", f"/c/{other}/")
+
+
 async def test_scorm_files_and_runtime_are_for_enrolled_learners_only(
     client: httpx.AsyncClient,
 ) -> None:
@@ -50,10 +61,15 @@ async def test_scorm_files_and_runtime_are_for_enrolled_learners_only(
     launch = await client.get(f"/api/v1/activities/{activity_id}/content", headers=member_h)
     assert launch.status_code == 307
     launch_url = launch.headers["location"]
+    # On the content origin, with a capability in the path: no cookie or bearer token needed.
+    assert launch_url.startswith("http://testserver:81/c/")
     assert launch_url.endswith("/shared/launchpage.html")
-    page = await client.get(launch_url, headers=member_h)
+    page = await client.get(launch_url)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert b"<html" in page.content.lower()
+    # The LMS origin no longer serves package files.
+    same_origin = launch_url.replace("http://testserver:81/c/", "http://testserver/c/")
+    assert (await client.get(same_origin, headers=member_h)).status_code == 404
 
     commit = {
         "launch_id": "launch-1",
@@ -67,7 +83,8 @@ async def test_scorm_files_and_runtime_are_for_enrolled_learners_only(
         },
     }
     denied = {
-        "file": await client.get(launch_url, headers=outsider_h),
+        # A link whose token names the outsider (signed like ours, but no enrolment).
+        "file": await client.get(_token_for(outsider.id, launch_url)),
         "content": await client.get(
             f"/api/v1/activities/{activity_id}/content", headers=outsider_h
         ),
@@ -103,7 +120,9 @@ async def test_scorm_files_and_runtime_are_for_enrolled_learners_only(
     finished = await client.post(
         f"/api/v1/activities/{activity_id}/scorm", json=done, headers=member_h
     )
-    assert finished.json() == {"status": "completed", "percent": 100, "position_seconds": 0.0}
+    assert finished.json() | {"status": "completed", "percent": 100, "position_seconds": 0.0} == (
+        finished.json()
+    )
     too_big = dict(commit, seq=3, cmi={**commit["cmi"], "cmi.suspend_data": "y" * (300 * 1024)})  # type: ignore[dict-item]
     refused = await client.post(
         f"/api/v1/activities/{activity_id}/scorm", json=too_big, headers=member_h

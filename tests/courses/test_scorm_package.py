@@ -1,4 +1,4 @@
-"""SCORM package checks and unpacking: real packages from shared/testdata (read in place) and
+"""SCORM package checks and unpacking: real packages from tests/data/third_party (vendored, read in place) and
 hostile zips built here, each refused before anything is unpacked, with its own error code.
 """
 
@@ -26,8 +26,9 @@ from app.courses.scorm import (
 )
 from app.storage import DiskStorage
 from app.storage.base import ReadableStream, StoredObject
+from tests.testdata import THIRD_PARTY
 
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
+TESTDATA = THIRD_PARTY
 SCORM12 = TESTDATA / "scorm12"
 SCORM2004 = TESTDATA / "scorm2004"
 INVALID = TESTDATA / "scorm_invalid"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from tests.storage.conftest import (  # re-exported fixtures
     disk_storage,
     make_s3_storage,
-    s3_endpoint,
     s3_storage,
 )
 
-__all__ = ["disk_storage", "make_s3_storage", "s3_endpoint", "s3_storage"]
+__all__ = ["disk_storage", "make_s3_storage", "s3_storage"]

@@ -242,3 +242,38 @@ def test_notify_many_is_bulk_and_idempotent(mail, settings) -> None:  # type: ig
         assert notifications.notify_many(session, batch) == 0
     assert deliver().sent == 30
     assert len({m["Message-ID"] for m in mail.wait_for(30)}) == 30
+
+
+def test_a_batch_that_dies_midway_never_sends_an_accepted_message_again(mail, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each message is recorded as sent the moment the mail server accepts it: when the batch
+    then dies (here the third message raises, as a killed worker would stop), the retry sends
+    only what was not accepted."""
+    users = [_reader(email=f"pegawai{i}@example.go.id", phone=None) for i in range(3)]
+    with session_scope() as session:
+        for i, uid in enumerate(users):
+            notifications.notify(session, _certificate_issued(uid, key=f"certificate_issued:{i}"))
+    real = channels._send_one
+    calls = {"n": 0}
+
+    def dies_on_third(conn, msg):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker killed")
+        return real(conn, msg)
+
+    monkeypatch.setattr(channels, "_send_one", dies_on_third)
+    first = deliver(rounds=1)
+    assert first.sent == 2
+    mail.wait_for(2)
+    with session_scope() as session:
+        states = sorted(session.scalars(select(OutboxItem.state)).all())
+    assert states == ["pending", "sent", "sent"]
+    monkeypatch.setattr(channels, "_send_one", real)
+    with session_scope() as session:  # the failed one is due at once, not after its backoff
+        session.execute(update(OutboxItem).where(OutboxItem.state == "pending")
+                        .values(next_attempt_at=utcnow()))  # fmt: skip
+    assert deliver().sent == 1
+    received = mail.wait_for(3)
+    assert sorted(m["To"] for m in received) == sorted(
+        f"Dewi Lestari <pegawai{i}@example.go.id>" for i in range(3)
+    )

@@ -4,8 +4,6 @@ expected questions and line-accurate errors; single-choice questions survive exp
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,8 +12,9 @@ from app.core.errors import ValidationFailed
 from app.quizzes.aiken import export_aiken, parse_aiken
 from app.quizzes.gift import parse_gift
 from app.quizzes.questions import Choice, Question, QuestionType
+from tests.testdata import THIRD_PARTY
 
-AIKEN = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "aiken"
+AIKEN = THIRD_PARTY / "aiken"
 GIFT = AIKEN.parent / "gift"
 
 

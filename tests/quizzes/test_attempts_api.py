@@ -310,6 +310,7 @@ async def test_attempts_allowed_and_review_options(client: httpx.AsyncClient) ->
         "percent": 100.0,
         "passed": True,
         "state": "graded",
+        "certificate": None,  # no course completed by this submit
     }
     again = await client.post(f"/api/v1/quizzes/{quiz['quiz']}/attempts", headers=headers)
     assert again.status_code == 409 and again.json()["error"] == "no_attempts_left"

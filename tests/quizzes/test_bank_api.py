@@ -16,8 +16,9 @@ from app.quizzes import service as quiz_service
 from app.quizzes import xlsx
 from app.quizzes.models import Attempt, QuestionVersion, QuizAuditLog
 from tests.factories import api_token, enrol, make_course, make_quiz, make_run, make_user
+from tests.testdata import THIRD_PARTY
 
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
+TESTDATA = THIRD_PARTY
 GIFT_FILES = sorted(
     p for p in (TESTDATA / "gift").rglob("*") if p.is_file() and p.suffix in (".gift", ".txt")
 )

@@ -163,6 +163,7 @@ async def test_parallel_submits_grade_once_and_answer_alike(
         "percent": 80.0,
         "passed": True,
         "state": "graded",
+        "certificate": None,
     }
     assert gradings == [body["id"]]  # graded exactly once
     with session_scope() as session:

@@ -1,11 +1,10 @@
-"""GIFT import/export: every real file in shared/testdata/gift (read in place) parses to the
+"""GIFT import/export: every real file in tests/data/third_party/gift (vendored, read in place) parses to the
 expected questions and survives export -> parse; broken input gives errors on the right lines.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -21,8 +20,9 @@ from app.quizzes.questions import (
     Question,
     QuestionType,
 )
+from tests.testdata import THIRD_PARTY
 
-GIFT = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "gift"
+GIFT = THIRD_PARTY / "gift"
 PEG = "fuhrmanator-GIFT-grammar-PEG.js"
 
 # Question types per file, counted by reading each file (see SOURCES.md for what they exercise).

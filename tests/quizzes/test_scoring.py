@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -32,8 +31,9 @@ from app.quizzes.scoring import (
     short_answer_matches,
     shuffle_order,
 )
+from tests.testdata import THIRD_PARTY
 
-GIFT = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "gift"
+GIFT = THIRD_PARTY / "gift"
 
 
 def gift_question(path: str, title: str | None = None, index: int = 0) -> Question:

@@ -6,28 +6,13 @@ Reusable elsewhere: `s3_endpoint` (session), `make_s3_storage`, `s3_storage`, `d
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from app.core.config import Settings
 from app.storage import DiskStorage, S3Storage, Storage, storage_from_url
-from tests.s3server import FAKE_AWS_ENV, start_s3_server
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """URL of a real S3 HTTP server (moto, separate process) with fake credentials in env."""
-    endpoint, stop = start_s3_server()
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in FAKE_AWS_ENV.items():
-            mp.setenv(name, value)
-        mp.delenv("AWS_PROFILE", raising=False)
-        try:
-            yield endpoint
-        finally:
-            stop()
 
 
 @pytest.fixture
