@@ -16,6 +16,12 @@ from app.backup.progress import Progress
 if TYPE_CHECKING:
     from app.core.config import Settings
 
+# The arguments verify and restore share.
+BackupArg = Annotated[Path, typer.Argument(help="Backup folder or .tar")]
+ObjectsFrom = Annotated[
+    str | None, typer.Option(help="Where the object copy is now, if it moved")
+]
+
 backup_cli = typer.Typer(
     help="Backups: database dump, object manifest and copy; restore; verify",
     no_args_is_help=True,
@@ -129,10 +135,8 @@ def backup_create(
 
 @backup_cli.command("verify")
 def backup_verify(
-    backup: Annotated[Path, typer.Argument(help="Backup folder or .tar")],
-    objects_from: Annotated[
-        str | None, typer.Option(help="Where the object copy is now, if it moved")
-    ] = None,
+    backup: BackupArg,
+    objects_from: ObjectsFrom = None,
 ) -> None:
     """Check a backup without restoring it; one line per problem, exit 1 if any."""
     from app.backup.manifest import BackupError
@@ -160,13 +164,11 @@ def backup_verify(
 
 @backup_cli.command("restore")
 def backup_restore(
-    backup: Annotated[Path, typer.Argument(help="Backup folder or .tar")],
+    backup: BackupArg,
     force: Annotated[
         bool, typer.Option("--force", help="Replace a non-empty database and store")
     ] = False,
-    objects_from: Annotated[
-        str | None, typer.Option(help="Where the object copy is now, if it moved")
-    ] = None,
+    objects_from: ObjectsFrom = None,
     database_only: Annotated[
         bool,
         typer.Option(
