@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -86,6 +88,23 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+@contextmanager
+def _running(progress: ConsoleProgress) -> Iterator[None]:
+    """A create or restore: its refusals and storage errors end the command in one line (exit 2),
+    and the progress line is closed either way."""
+    from app.backup.manifest import BackupError
+    from app.core.errors import LMSError
+
+    try:
+        yield
+    except BackupError as exc:
+        raise _fail(str(exc)) from None
+    except LMSError as exc:
+        raise _fail(f"object storage: {exc.msgid}") from None
+    finally:
+        progress.finish()
+
+
 @backup_cli.command("create")
 def backup_create(
     output: Annotated[
@@ -105,21 +124,13 @@ def backup_create(
     ] = None,
 ) -> None:
     """Back up the database (pg_dump -Fc / SQLite online backup) and every stored object."""
-    from app.backup.manifest import BackupError
     from app.backup.service import create_backup
-    from app.core.errors import LMSError
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = output or Path("backups") / f"lms-{stamp}"
     progress = ConsoleProgress()
-    try:
+    with _running(progress):
         result = create_backup(_settings(), target, objects_to=objects_to, progress=progress)
-    except BackupError as exc:
-        raise _fail(str(exc)) from None
-    except LMSError as exc:
-        raise _fail(f"object storage: {exc.msgid}") from None
-    finally:
-        progress.finish()
     m = result.manifest
     typer.echo(f"backup: {result.path}")
     typer.echo(f"  database: {m.database.kind}, {len(m.tables)} tables, "
@@ -183,22 +194,14 @@ def backup_restore(
     ] = None,
 ) -> None:
     """Restore a backup into an empty database and store, then compare with its manifest."""
-    from app.backup.manifest import BackupError
     from app.backup.service import restore_backup
-    from app.core.errors import LMSError
 
     progress = ConsoleProgress()
-    try:
+    with _running(progress):
         result = restore_backup(
             backup, _settings(database_url, storage_url), force=force,
             objects_from=objects_from, database_only=database_only, progress=progress,
         )  # fmt: skip
-    except BackupError as exc:
-        raise _fail(str(exc)) from None
-    except LMSError as exc:
-        raise _fail(f"object storage: {exc.msgid}") from None
-    finally:
-        progress.finish()
     m = result.manifest
     typer.echo(f"restored {backup} (made {m.created_at}, app {m.app_version})")
     typer.echo(f"  database: {len(m.tables)} tables, {result.rows} rows")

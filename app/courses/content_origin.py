@@ -48,6 +48,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import session_scope
 from app.core.errors import LMSError
 from app.core.i18n import gettext_ as _
+from app.core.numbers import row_id
 from app.courses import content, repository
 from app.storage.service import get_storage
 from app.web.delivery import serve_object
@@ -272,9 +273,8 @@ def _launcher(request: Request) -> Response:
 def _package_file(request: Request) -> Response:
     settings = get_settings()
     cap = _capability(request, settings)
-    try:
-        package_id = int(request.path_params["package_id"])
-    except ValueError:
+    package_id = row_id(request.path_params["package_id"])
+    if package_id is None:
         return _refused(404, _("Halaman tidak ditemukan."))
     if cap is None or cap.package_id != package_id:
         return _bad_link()

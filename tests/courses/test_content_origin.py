@@ -176,6 +176,9 @@ async def test_the_launcher_and_files_need_only_the_token(
     missing = await client.get(f"{CONTENT}/c/{token}/{package_id}/no/such/file.html")
     assert missing.status_code == 404
     _no_cookie(missing)
+    # The package id in the path is read as ASCII digits only, like every id the LMS reads.
+    arabic = "".join(chr(0x0660 + int(d)) for d in str(package_id))
+    assert (await client.get(f"{CONTENT}/c/{token}/{arabic}/{got['path']}")).status_code == 404
 
 
 async def test_content_routes_refuse_missing_forged_expired_and_other_users_tokens(
