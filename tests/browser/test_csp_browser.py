@@ -99,7 +99,11 @@ def test_learner_pdf_viewer_and_quiz(
     start_with_keyboard(page)
     first = page.locator("fieldset.question").first
     expect(first).to_be_visible()
-    first.locator("input").first.check()
+    # Questions come shuffled: answer the first one that offers choices (a numeric or text
+    # question's input cannot be checked).
+    page.locator(
+        "fieldset.question input[type=radio], fieldset.question input[type=checkbox]"
+    ).first.check()
     # quiz.js autosaves the answer through fetch (connect-src 'self').
     expect(page.get_by_text(re.compile(r"Tersimpan \d\d:\d\d")).first).to_be_visible(timeout=15_000)
     assert_accessible(page, "quiz attempt under the CSP")  # axe still injects
