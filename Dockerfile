@@ -1,5 +1,5 @@
 # LMS Diklat ASN — production image. Build: docker build -t lms-diklat .
-# Runs migrations, then the server with LMS_WORKERS processes (see README, "Production").
+# Runs migrations, then the server with LMS_WORKERS processes (0: one per CPU core; see README, "Production").
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -16,7 +16,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONPATH=/srv/lms \
     LMS_ENVIRONMENT=production \
-    LMS_WORKERS=4
+    LMS_WORKERS=0
 RUN useradd --system --uid 10001 --home-dir /srv/lms --create-home lms
 WORKDIR /srv/lms
 COPY --from=build /opt/venv /opt/venv
@@ -26,6 +26,9 @@ COPY --chown=lms:lms templates ./templates
 COPY --chown=lms:lms static ./static
 COPY --chown=lms:lms content ./content
 COPY --chown=lms:lms app ./app
+# Brotli and gzip siblings of the text assets, made once here: the server never compresses a
+# static file per request (app/web/static.py).
+RUN lms compress-static
 RUN mkdir -p /srv/lms/var && chown lms:lms /srv/lms/var
 USER lms
 EXPOSE 8000

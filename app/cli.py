@@ -52,7 +52,12 @@ def db_upgrade() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes (default or 0: one per CPU core this process may use)", min=0
+        ),
+    ] = None,
     migrate: Annotated[bool, typer.Option(help="Run migrations first")] = True,
     content_port: Annotated[
         int | None,
@@ -60,11 +65,18 @@ def serve(
                      "is a local address; 0: never)"),
     ] = None,
 ) -> None:
-    """Run the web server (uvicorn)."""
+    """Run the web server (uvicorn with uvloop and httptools; bench/servers.py)."""
+    if not workers:
+        from app.core.cpus import usable_cores
+
+        workers = usable_cores()
     if migrate:
         upgrade_database()
     settings = get_settings()
-    typer.echo(f"LMS Diklat ASN ({settings.institution_name}) at http://{host}:{port}/")
+    typer.echo(
+        f"LMS Diklat ASN ({settings.institution_name}) at http://{host}:{port}/ "
+        f"({workers} worker{'s' if workers > 1 else ''})"
+    )
     if settings.environment == "development":
         problem = base_url_mismatch(settings.base_url, host, port)
         if problem:
@@ -86,9 +98,13 @@ def serve(
         )  # fmt: skip
     finally:
         if metrics_dir is not None:
+            import os
             import shutil
 
+            from app.web.metrics import MULTIPROC_ENV
+
             shutil.rmtree(metrics_dir, ignore_errors=True)
+            os.environ.pop(MULTIPROC_ENV, None)  # named the folder just removed
 
 
 def _metrics_multiprocess_dir(workers: int) -> str | None:
@@ -539,6 +555,16 @@ def audit_prune(
     with session_scope() as session:
         count = audit.prune(session, now=utcnow(), retention_days=keep)
     typer.echo(f"pruned {count} audit row(s) older than {keep} day(s)")
+
+
+@cli.command("compress-static")
+def compress_static() -> None:
+    """Write brotli and gzip siblings of the text assets in static/ (build step: the server then
+    never compresses a static file); skips those already up to date."""
+    from app.web.static import precompress_assets
+
+    written = precompress_assets()
+    typer.echo(f"{len(written)} compressed file(s) written")
 
 
 @cli.command()

@@ -62,7 +62,7 @@ from app.quizzes import studio as quizzes_studio
 from app.quizzes import tasks as quizzes_tasks
 from app.targets import pages as targets_pages
 from app.targets import router as targets_router
-from app.web import errors, pages, security
+from app.web import compression, errors, pages, security
 from app.web import i18n as web_i18n
 from app.web import metrics as web_metrics
 from app.web import openapi as web_openapi
@@ -144,6 +144,7 @@ def create_app() -> FastAPI:
     app.add_middleware(AuditContextMiddleware)  # address + request id for audit entries
     app.add_middleware(ApiRateLimitMiddleware)
     app.add_middleware(web_i18n.LocaleMiddleware)
+    app.add_middleware(compression.CompressionMiddleware)  # text bodies: brotli or gzip
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(security.SecurityHeadersMiddleware)
     app.add_middleware(web_metrics.MetricsMiddleware)  # outermost: times every request

@@ -361,12 +361,14 @@ class Shown:
 
 
 def serve_profiled(port: int, out: str) -> None:
-    """Child process with --profile: one uvicorn worker, the event loop under one profiler and
-    every thread-pool call (dependencies, sync routes, the commit) under a per-thread one. The
-    profilers count CPU time of their thread (`time.thread_time`), not wall time: waits for the
-    database, the pool or the GIL do not show up as time spent."""
+    """Child process with --profile: one uvicorn worker; the event loop's profiler starts with the
+    first request (start-up and imports are not in it) and every thread-pool call (dependencies,
+    sync routes, the commit) runs under a per-thread one. The profilers count CPU time of their
+    thread (`time.thread_time`), not wall time: waits for the database, the pool or the GIL do not
+    show up as time spent. Also used by request_overhead.py --profile."""
     import anyio.to_thread
     import uvicorn
+    from uvicorn.importer import import_from_string
 
     profiles: list[cProfile.Profile] = []
     local = threading.local()
@@ -390,13 +392,21 @@ def serve_profiled(port: int, out: str) -> None:
         return await real_run_sync(profiled(func), *args, **kwargs)
 
     anyio.to_thread.run_sync = run_sync  # type: ignore[assignment]
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    app = import_from_string(_factory())()
     loop_prof = cProfile.Profile(time.thread_time)
-    loop_prof.enable()
+    started = False
+
+    async def first_request_starts(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal started
+        if scope["type"] == "http" and not started:
+            started = True
+            loop_prof.enable()
+        await app(scope, receive, send)
+
     try:
-        uvicorn.run(
-            _factory(), factory=True, app_dir=str(Path(__file__).resolve().parent),
-            host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False,
-        )  # fmt: skip
+        uvicorn.run(first_request_starts, host="127.0.0.1", port=port, log_level="warning",
+                    access_log=False)  # fmt: skip
     finally:
         loop_prof.disable()
         loop_prof.dump_stats(out + ".loop")
@@ -453,15 +463,16 @@ _PHASES = (
     ("thread pool: all sync work of a request", None, None),
     ("  auth: resolve_api_token", "app.auth.service", "resolve_api_token"),
     ("    accounts.service.identity", "app.accounts.service", "identity"),
-    ("  quizzes.service.get_attempt", "app.quizzes.service", "get_attempt"),
-    ("  quizzes.service.submit", "app.quizzes.service", "submit"),
-    ("    get_quiz", "app.quizzes.service", "get_quiz"),
+    ("  quizzes.service.submit_attempt", "app.quizzes.service", "submit_attempt"),
+    ("    grading_facts (attempt, quiz, progress)", "app.quizzes.repository", "grading_facts"),
     ("    repository.claim (UPDATE)", "app.quizzes.repository", "claim"),
-    ("    _attempt_questions (versions)", "app.quizzes.service", "_attempt_questions"),
+    ("    _layout_questions (versions)", "app.quizzes.service", "_layout_questions"),
     ("    repository.responses_of (answers)", "app.quizzes.repository", "responses_of"),
     ("    _grade (scoring)", "app.quizzes.service", "_grade"),
+    ("    repository.store_grade (UPDATE)", "app.quizzes.repository", "store_grade"),
     ("    _update_progress", "app.quizzes.service", "_update_progress"),
-    ("      progress get_or_start", "app.progress.service", "get_or_start"),
+    ("      progress complete_activity", "app.progress.service", "complete_activity"),
+    ("        certificates enrolment_changed", "app.certificates.service", "enrolment_changed"),
     ("      learner_outcome", "app.quizzes.service", "learner_outcome"),
     ("  Session.commit", "sqlalchemy.orm", "Session.commit"),
 )
@@ -902,7 +913,11 @@ def run(args: argparse.Namespace, url: str, label: str) -> tuple[list[str], str]
         breakdown = str(tmp / "breakdown") if args.breakdown else None
         server = start_server(port, workers, env, log, profile_out, breakdown, args.max_inflight)
         try:
-            wait_for_port(port, 60.0)
+            try:
+                wait_for_port(port, 120.0)
+            except RuntimeError:
+                print(log.read_text(errors="replace")[-3000:], file=sys.stderr)
+                raise
             if args.client == "raw":
                 try:
                     import uvloop

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Depends, File, Form, Request, UploadFile
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
@@ -25,9 +25,10 @@ from app.auth.service import Principal
 from app.core.errors import LMSError, pydantic_message
 from app.core.i18n import gettext_ as _
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(prefix="/admin", tags=["pages"], include_in_schema=False)
+router = Router(prefix="/admin", tags=["pages"], include_in_schema=False)
 
 # The roster import is the training unit's work as much as the admin's (then: send activation).
 RosterOfficer = Annotated[Principal, Depends(require_roles("training_officer", "admin"))]

@@ -44,6 +44,35 @@ def get_user(session: Session, user_id: int) -> User | None:
     return session.scalar(select(User).where(User.id == user_id).options(*_with_relations()))
 
 
+def _user_read_statement() -> Any:
+    users, opds, roles = User.__table__, Opd.__table__, UserRole.__table__
+    return (
+        select(
+            users.c.id, users.c.nip, users.c.name, users.c.email, users.c.phone,
+            users.c.employment, users.c.pangkat_golongan, users.c.jabatan, users.c.jenis_jabatan,
+            users.c.is_active, users.c.activated_at, users.c.pseudonymised_at,
+            opds.c.code.label("opd_code"), opds.c.name.label("opd_name"), roles.c.role,
+        )
+        .outerjoin(opds, opds.c.id == users.c.opd_id)
+        .outerjoin(roles, roles.c.user_id == users.c.id)
+        .where(users.c.id == bindparam("user_id"))
+    )
+
+
+_USER_READ = _user_read_statement()  # built once: building costs more than running it
+
+
+def user_read_rows(session: Session, user_id: int) -> Sequence[Any]:
+    """What `UserRead` shows of one user, in one Core query on the session's connection (no ORM
+    objects): the user's columns, the OPD's code and name, and one row per role."""
+    return session.connection().execute(_USER_READ, {"user_id": user_id}).all()
+
+
+def user_row(session: Session, user_id: int) -> User | None:
+    """The user alone (no OPD, no roles): the session's copy when it has one, else one query."""
+    return session.get(User, user_id)
+
+
 def identity_rows(session: Session, user_id: int) -> Sequence[Any]:
     """(name, is_active, role) per role of a user, in one query (a request's caller)."""
     return session.execute(

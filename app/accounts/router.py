@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import Depends, File, Query, UploadFile
 from starlette.responses import Response
 
 from app.accounts import activation, roster, service
@@ -32,8 +32,9 @@ from app.auth.service import Principal
 from app.core.errors import PayloadTooLarge
 from app.core.i18n import gettext_ as _
 from app.web.params import PageNumber, RowId
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"])
+router = Router(prefix="/api/v1", tags=["accounts"])
 
 # Roster imports and activation are the training unit's daily work as much as the admin's.
 RosterOfficer = Annotated[Principal, Depends(require_roles("training_officer", "admin"))]

@@ -20,8 +20,8 @@ from app.accounts.nip import NIPError, normalise_nip, parse_nip
 from app.accounts.passwords import check_password_policy, hash_password
 from app.accounts.schemas import OpdCreate, OpdRead, OpdRef, UserCreate, UserRead, UserUpdate
 from app.audit import service as audit
-from app.core import events
-from app.core.config import Settings
+from app.core import events, readcache
+from app.core.config import Settings, get_settings
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.i18n import gettext_ as _
 
@@ -201,11 +201,55 @@ def to_read(user: User) -> UserRead:
     )
 
 
+# A user's own account as `GET /api/v1/me` shows it, per user id: asked for on every page load
+# of an API client, changed rarely (app/core/readcache.py).
+own_accounts = readcache.WatchedCache(
+    "own_account", {"user_account", "user_role", "opd"},
+    lambda: get_settings().read_cache_seconds, max_entries=20_000,
+)  # fmt: skip
+
+
+def own_account_json(session: Session, user_id: int) -> bytes:
+    """`read_user` as the JSON the API sends, from this process's cache when it has it."""
+    found: bytes | None = own_accounts.get(user_id)
+    if found is not None:
+        return found
+    generation = own_accounts.generation
+    user = read_user(session, user_id)
+    body = user.__pydantic_serializer__.to_json(user, by_alias=True)
+    own_accounts.put(user_id, body, generation)
+    return body
+
+
+def read_user(session: Session, user_id: int) -> UserRead:
+    """`to_read` of one user from a single query (the hot `GET /api/v1/me`)."""
+    rows = repository.user_read_rows(session, user_id)
+    if not rows:
+        raise NotFound("Pengguna tidak ditemukan.", code="user_not_found")
+    u = rows[0]
+    return UserRead(
+        id=u.id, nip=u.nip, name=u.name, email=u.email, phone=u.phone,
+        roles=sorted({r.role for r in rows if r.role}),
+        opd=OpdRef(code=u.opd_code, name=u.opd_name) if u.opd_code is not None else None,
+        employment=u.employment, pangkat_golongan=u.pangkat_golongan, jabatan=u.jabatan,
+        jenis_jabatan=u.jenis_jabatan, is_active=u.is_active, activated_at=u.activated_at,
+        pseudonymised_at=u.pseudonymised_at,
+    )  # fmt: skip
+
+
 def get_user(session: Session, user_id: int) -> User:
     user = repository.get_user(session, user_id)
     if user is None:
         raise NotFound("Pengguna tidak ditemukan.", code="user_not_found")
     return user
+
+
+def employment_of(session: Session, user_id: int) -> str | None:
+    """A user's employment (PNS, PPPK...) without loading the OPD and roles get_user brings."""
+    user = repository.user_row(session, user_id)
+    if user is None:
+        raise NotFound("Pengguna tidak ditemukan.", code="user_not_found")
+    return user.employment
 
 
 @dataclass(frozen=True, slots=True)

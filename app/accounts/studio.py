@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
@@ -22,9 +22,10 @@ from app.notifications.constants import EMAIL, WHATSAPP
 from app.storage import get_storage
 from app.web.delivery import serve_object
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(prefix="/studio/activation", tags=["pages"], include_in_schema=False)
+router = Router(prefix="/studio/activation", tags=["pages"], include_in_schema=False)
 
 Officer = Annotated[Principal, Depends(require_roles("training_officer", "admin"))]
 

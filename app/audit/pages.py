@@ -6,7 +6,7 @@ import math
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.responses import Response
 
 from app.accounts.constants import Role
@@ -15,9 +15,10 @@ from app.auth.dependencies import SessionDep, require_roles
 from app.auth.service import Principal
 from app.core import clock
 from app.core.errors import LMSError
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = Router(tags=["pages"], include_in_schema=False)
 
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 PER_PAGE = 50

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.audit import filters, service
 from app.audit.schemas import AuditPage
 from app.auth.dependencies import AdminPrincipal, SessionDep
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = Router(prefix="/api/v1", tags=["audit"])
 
 
 @router.get("/audit", response_model=AuditPage)

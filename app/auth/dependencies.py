@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.auth import service
+from app.auth import principals, service
 from app.auth.service import Principal
 from app.core.config import Settings, get_settings
-from app.core.db import session_scope
+from app.core.db import session_factory, utcnow
 from app.core.errors import CSRFFailed, Forbidden, NotAuthenticated
+from app.web import routing
 
 SESSION_COOKIE = "lms_session"
 ANON_COOKIE = "lms_anon"
@@ -31,7 +33,7 @@ _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] 
 )
 
 
-async def database_slot() -> AsyncIterator[None]:
+def _database_slot() -> asyncio.Semaphore:
     """Admit at most as many requests to the database as the pool has connections.
 
     Waiting here costs no worker thread. Without it, under a burst (200 quiz submits at once) a
@@ -43,21 +45,40 @@ async def database_slot() -> AsyncIterator[None]:
     if slot is None:
         settings = get_settings()
         slot = _slots[loop] = asyncio.Semaphore(settings.db_pool_size + settings.db_max_overflow)
-    async with slot:
-        yield
+    return slot
 
 
-def get_db(
-    request: Request, _slot: Annotated[None, Depends(database_slot, scope="function")]
-) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """One session per request: committed when the route returns, rolled back on any error.
-    Kept on request.state so the page shell (the bell's count) reads with it too."""
-    with session_scope() as session:
+    Kept on request.state so the page shell (the bell's count) reads with it too.
+
+    Opening a session does no I/O (it connects on first use), so this runs on the event loop. A
+    sync route commits in its own worker thread (app/web/routing.py), so a request usually pays
+    one thread-pool hop in all; only what is still open here (an async route's work, an error's
+    rollback) takes another. The database slot is taken here too, not as a dependency of its own:
+    every level of dependencies costs FastAPI's solver time on every request.
+    """
+    async with _database_slot():
+        session = session_factory()()
         request.state.db = session
+        token = routing.request_session.set(session)
         try:
             yield session
+        except BaseException:
+            await _finish(session, commit=False)
+            raise
+        else:
+            await _finish(session, commit=True)
         finally:
+            routing.request_session.reset(token)
             request.state.db = None
+
+
+async def _finish(session: Session, *, commit: bool) -> None:
+    if session.in_transaction():
+        await run_in_threadpool(routing.end_unit_of_work, session, commit)
+    else:
+        session.close()  # nothing open: no I/O
 
 
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
@@ -112,35 +133,44 @@ async def _check_csrf(request: Request, settings: Settings) -> None:
         )
 
 
-def resolve_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Principal | None:
-    """The caller from a bearer token or a session cookie (sync: database work off the loop)."""
+async def resolve_principal(request: Request, db: SessionDep) -> Principal | None:
+    """The caller from a bearer token or a session cookie: from this process's principal cache
+    on the event loop when it knows the credential, else from the database in a worker thread.
+
+    The principal dependencies below call this directly rather than through `Depends`: each
+    level of dependencies costs FastAPI's solver time on every request."""
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
         return cached
+    settings = get_settings()
     principal: Principal | None = None
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        principal = service.resolve_api_token(db, auth[7:].strip())
+        principal = await _resolve(db, "token", auth[7:].strip(), settings)
         if principal is None:
             raise NotAuthenticated("Token API tidak sah atau kedaluwarsa.", code="invalid_token")
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        principal = service.resolve_session(db, cookie, settings)
+        principal = await _resolve(db, "session", cookie, settings)
     request.state.principal = principal
     request.state.user_id = principal.user_id if principal else None
     return principal
 
 
-async def get_principal(
-    request: Request,
-    settings: SettingsDep,
-    principal: Annotated[Principal | None, Depends(resolve_principal)],
-) -> Principal | None:
+async def _resolve(db: Session, kind: str, raw: str, settings: Settings) -> Principal | None:
+    hit = principals.cache.get(service.token_hash(raw), utcnow())
+    if hit is not None:
+        return hit
+    return await run_in_threadpool(service.resolve_credential, db, kind, raw, settings)
+
+
+async def get_principal(request: Request, db: SessionDep) -> Principal | None:
     """The caller; a cookie caller's state-changing request must carry its CSRF token.
 
     Async only to read the form body; it does no database work (that would block the loop).
     """
+    principal = await resolve_principal(request, db)
     if principal is not None and principal.via == "session":
-        await _check_csrf(request, settings)
+        await _check_csrf(request, get_settings())
     return principal
 
 
@@ -155,7 +185,8 @@ async def verify_csrf(
         await _check_csrf(request, settings)
 
 
-async def require_principal(principal: OptionalPrincipal) -> Principal:
+async def require_principal(request: Request, db: SessionDep) -> Principal:
+    principal = await get_principal(request, db)
     if principal is None:
         raise NotAuthenticated("Silakan masuk terlebih dahulu.")
     return principal
@@ -164,10 +195,11 @@ async def require_principal(principal: OptionalPrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+def require_roles(*roles: str) -> Callable[[Request, Session], Awaitable[Principal]]:
     """Dependency factory: the caller must hold one of `roles` (403 otherwise)."""
 
-    async def dependency(principal: CurrentPrincipal) -> Principal:
+    async def dependency(request: Request, db: SessionDep) -> Principal:
+        principal = await require_principal(request, db)
         if not principal.has_any(*roles):
             raise Forbidden(
                 "Anda tidak berwenang membuka halaman atau data ini.", code="forbidden_role"

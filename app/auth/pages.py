@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -23,9 +23,10 @@ from app.core.errors import Forbidden, InvalidCredentials, Throttled
 from app.core.i18n import gettext_ as _
 from app.web.i18n import LANG_COOKIE
 from app.web.ratelimit import limited
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = Router(tags=["pages"], include_in_schema=False)
 
 
 def safe_next(target: str | None) -> str:

@@ -6,9 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from app.accounts.models import User, UserRole
+from app.auth import principals
 from app.auth.models import (
     AccountToken,
     ApiToken,
@@ -30,7 +32,8 @@ def get_web_session(session: Session, id_hash: str) -> WebSession | None:
 
 def touch_web_session(session: Session, id_hash: str, now: dt.datetime) -> None:
     session.execute(
-        update(WebSession).where(WebSession.id_hash == id_hash).values(last_seen_at=now)
+        update(WebSession).where(WebSession.id_hash == id_hash).values(last_seen_at=now),
+        execution_options={principals.UNAFFECTED: True},  # it moves the idle limit forward only
     )
 
 
@@ -49,6 +52,38 @@ def delete_user_tokens(session: Session, user_id: int) -> None:
 
 def get_api_token(session: Session, token_hash: str) -> ApiToken | None:
     return session.get(ApiToken, token_hash)
+
+
+def _credential_statement(model: Any, key: Any, seen: Any) -> Any:
+    users, roles = User.__table__, UserRole.__table__
+    table = model.__table__
+    return (
+        select(table.c.user_id, table.c.expires_at, seen, users.c.name, users.c.is_active,
+               roles.c.role)
+        .join(users, users.c.id == table.c.user_id)
+        .outerjoin(roles, roles.c.user_id == users.c.id)
+        .where(key == bindparam("id_hash"))
+    )
+
+
+# Built once: constructing a statement costs more CPU than running this one (an indexed read).
+_CREDENTIAL_STATEMENTS = {
+    "session": _credential_statement(
+        WebSession, WebSession.__table__.c.id_hash, WebSession.__table__.c.last_seen_at
+    ),
+    "token": _credential_statement(
+        ApiToken, ApiToken.__table__.c.token_hash, ApiToken.__table__.c.expires_at
+    ),
+}
+
+
+def credential_rows(session: Session, kind: str, id_hash: str) -> Sequence[Any]:
+    """A browser session's or API token's caller in one indexed query (the credential by primary
+    key, its user, the user's roles): (user_id, expires_at, last_seen_at, name, is_active, role)
+    per role; last_seen_at is the token's expires_at for a token (tokens have no idle limit).
+    Run on the session's connection: a Core read needs none of the ORM's execution steps."""
+    statement = _CREDENTIAL_STATEMENTS[kind]
+    return session.connection().execute(statement, {"id_hash": id_hash}).all()
 
 
 def delete_expired(session: Session, now: dt.datetime, failure_cutoff: dt.datetime) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from app.accounts import service as accounts_service
 from app.accounts.schemas import UserRead
@@ -12,8 +14,9 @@ from app.auth import service
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, client_address
 from app.auth.schemas import TokenResponse
 from app.web.ratelimit import limited
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = Router(prefix="/api/v1", tags=["auth"])
 
 
 @router.post(
@@ -37,5 +40,10 @@ def issue_token(
 
 
 @router.get("/me", response_model=UserRead)
-def me(principal: CurrentPrincipal, db: SessionDep) -> UserRead:
-    return accounts_service.to_read(accounts_service.get_user(db, principal.user_id))
+async def me(principal: CurrentPrincipal, db: SessionDep) -> Response:
+    """The caller's account: from this process's cache on the event loop when it holds it,
+    else read in a worker thread."""
+    body = accounts_service.own_accounts.get(principal.user_id)
+    if body is None:
+        body = await run_in_threadpool(accounts_service.own_account_json, db, principal.user_id)
+    return Response(body, media_type="application/json")

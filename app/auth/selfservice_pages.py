@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from app.auth import selfservice
@@ -25,9 +25,10 @@ from app.core.config import Settings, get_settings
 from app.core.errors import LMSError, Throttled, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.web.ratelimit import limited
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = Router(tags=["pages"], include_in_schema=False)
 
 FormText = Annotated[str, Form(max_length=512)]
 

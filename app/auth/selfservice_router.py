@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.responses import Response
 
 from app.auth import selfservice
@@ -18,8 +18,9 @@ from app.auth.schemas import (
 from app.auth.service import token_hash
 from app.core.i18n import gettext_ as _
 from app.web.ratelimit import limited
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = Router(prefix="/api/v1", tags=["auth"])
 
 
 @router.post(

@@ -17,7 +17,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.accounts.passwords import hash_password, needs_rehash, verify_password
 from app.audit import service as audit
-from app.auth import repository, sso
+from app.auth import principals, repository, sso
 from app.auth.models import ApiToken, WebSession
 from app.core.config import Settings
 from app.core.db import session_scope, utcnow
@@ -166,21 +166,51 @@ def start_session(
 
 def resolve_session(session: Session, raw: str, settings: Settings) -> Principal | None:
     """The principal behind a session cookie, or None when unknown, idle too long or expired."""
+    return resolve_credential(session, "session", raw, settings)
+
+
+def resolve_credential(
+    session: Session, kind: str, raw: str, settings: Settings
+) -> Principal | None:
+    """The caller behind a session cookie (`kind` "session") or bearer token ("token"): from this
+    process's cache (app/auth/principals.py) when it holds the credential, else in one query;
+    None when unknown, expired, idle too long (sessions) or deactivated."""
     id_hash = token_hash(raw)
-    web = repository.get_web_session(session, id_hash)
-    if web is None:
-        return None
     now = utcnow()
-    idle = dt.timedelta(minutes=settings.session_idle_minutes)
-    if web.expires_at <= now or web.last_seen_at + idle <= now:
-        repository.delete_web_session(session, id_hash)
+    cached = principals.cache.get(id_hash, now)
+    if cached is not None:
+        return cached
+    generation = principals.cache.generation
+    rows = repository.credential_rows(session, kind, id_hash)
+    if not rows:
         return None
-    who = accounts_service.identity(session, web.user_id)
-    if who is None or not who.is_active:
+    user_id, expires_at, last_seen_at, name, is_active, _role = rows[0]
+    if kind == "session":
+        idle = dt.timedelta(minutes=settings.session_idle_minutes)
+        if expires_at <= now or last_seen_at + idle <= now:
+            repository.delete_web_session(session, id_hash)
+            return None
+    elif expires_at <= now:
         return None
-    if (now - web.last_seen_at).total_seconds() > SESSION_TOUCH_SECONDS:
-        repository.touch_web_session(session, id_hash, now)
-    return Principal(who.user_id, who.name, who.roles, via="session", session_hash=id_hash)
+    if not is_active:
+        return None
+    roles = frozenset(r.role for r in rows if r.role)
+    if kind == "session":
+        if (now - last_seen_at).total_seconds() > SESSION_TOUCH_SECONDS:
+            repository.touch_web_session(session, id_hash, now)
+            last_seen_at = now
+        principal = Principal(user_id, name, roles, via="session", session_hash=id_hash)
+        entry = principals.entry_for(
+            principal, settings.principal_cache_seconds, expires_at,
+            idle_until=last_seen_at + idle,
+            touch_after=last_seen_at + dt.timedelta(seconds=SESSION_TOUCH_SECONDS),
+        )  # fmt: skip
+    else:
+        principal = Principal(user_id, name, roles, via="token")
+        entry = principals.entry_for(principal, settings.principal_cache_seconds, expires_at)
+    if settings.principal_cache_seconds > 0:
+        principals.cache.put(id_hash, entry, generation)
+    return principal
 
 
 def end_session(session: Session, raw: str) -> None:
@@ -208,14 +238,8 @@ def issue_api_token(session: Session, user: User, settings: Settings) -> tuple[s
     return raw, lifetime
 
 
-def resolve_api_token(session: Session, raw: str) -> Principal | None:
-    token = repository.get_api_token(session, token_hash(raw))
-    if token is None or token.expires_at <= utcnow():
-        return None
-    who = accounts_service.identity(session, token.user_id)
-    if who is None or not who.is_active:
-        return None
-    return Principal(who.user_id, who.name, who.roles, via="token")
+def resolve_api_token(session: Session, raw: str, settings: Settings) -> Principal | None:
+    return resolve_credential(session, "token", raw, settings)
 
 
 # --- account state ----------------------------------------------------------------------------
@@ -251,10 +275,33 @@ def csrf_token(binding: str, settings: Settings) -> str:
     ).hexdigest()
 
 
+def masked_csrf_token(binding: str, settings: Settings) -> str:
+    """The token as pages carry it: a fresh random pad and the token XOR the pad, in hex, so the
+    bytes differ on every response. Compressed pages (app/web/compression.py) then give a BREACH
+    attacker no constant secret to guess byte by byte next to text they can inject."""
+    token = bytes.fromhex(csrf_token(binding, settings))
+    pad = secrets.token_bytes(len(token))
+    return pad.hex() + bytes(a ^ b for a, b in zip(pad, token, strict=True)).hex()
+
+
+def _unmasked(supplied: str) -> str | None:
+    if len(supplied) == 64:
+        return supplied
+    if len(supplied) != 128:
+        return None
+    try:
+        raw = bytes.fromhex(supplied)
+    except ValueError:
+        return None
+    return bytes(a ^ b for a, b in zip(raw[:32], raw[32:], strict=True)).hex()
+
+
 def csrf_valid(binding: str | None, supplied: str | None, settings: Settings) -> bool:
+    """The supplied token (masked as pages carry it, or plain) is this binding's."""
     if not binding or not supplied:
         return False
-    return hmac.compare_digest(csrf_token(binding, settings), supplied)
+    token = _unmasked(supplied)
+    return token is not None and hmac.compare_digest(csrf_token(binding, settings), token)
 
 
 def count_request(scope: str, key: str, *, limit: int, window_seconds: int) -> None:

@@ -6,7 +6,7 @@ the same session and cookies as a password login (`pages.signed_in`).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from app.auth import sso
@@ -15,9 +15,10 @@ from app.auth.pages import safe_next, signed_in
 from app.core.config import Settings
 from app.core.errors import Forbidden, ServiceUnavailable
 from app.web.ratelimit import limited
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = Router(tags=["pages"], include_in_schema=False)
 
 BROWSER_KEY_MAX = 128  # longer cookie values are not ours: a fresh key replaces them
 

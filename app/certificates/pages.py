@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Depends, File, Form, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.dependencies import (
@@ -23,9 +23,10 @@ from app.core.config import Settings
 from app.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = Router(tags=["pages"], include_in_schema=False)
 
 MAX_VERIFY_PDF_BYTES = 20 * 1024 * 1024  # a certificate PDF is well under 1 MB
 

@@ -41,6 +41,17 @@ def get_rules(session: Session, course_id: int) -> CertificationRules | None:
     return session.get(CertificationRules, course_id)
 
 
+def rules_of_courses(session: Session, course_ids: Sequence[int]) -> dict[int, CertificationRules]:
+    """Course id -> its own rules row, for the courses that have one."""
+    found: dict[int, CertificationRules] = {}
+    for part in _chunks(list(course_ids)):
+        rows = session.scalars(
+            select(CertificationRules).where(CertificationRules.course_id.in_(part))
+        )
+        found.update({r.course_id: r for r in rows})
+    return found
+
+
 # --- numbering -----------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import Depends, File, Query, Request, UploadFile
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from app.audit import service as audit
@@ -43,8 +43,9 @@ from app.core.errors import PayloadTooLarge, ValidationFailed
 from app.courses import service as courses_service
 from app.storage import content_disposition
 from app.web.params import PageNumber, RowId
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["certificates"])
+router = Router(prefix="/api/v1", tags=["certificates"])
 
 Staff = Annotated[Principal, Depends(require_roles(*service.STAFF_ROLES))]
 RuleEditor = Annotated[Principal, Depends(require_roles(*service.RULE_EDITORS))]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.dependencies import SessionDep, SettingsDep, require_roles
@@ -21,10 +21,11 @@ from app.core.i18n import gettext_ as _
 from app.core.numbers import row_id
 from app.courses import service as courses_service
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
 # Mounted under the studio router (prefix /studio) by app/certificates/studio.py.
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = Router(tags=["pages"], include_in_schema=False)
 
 RuleEditor = Annotated[Principal, Depends(require_roles(*service.RULE_EDITORS))]
 PAGE = "certificates/studio/rules.html"

@@ -12,8 +12,8 @@ import logging
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
@@ -62,6 +62,9 @@ from app.notifications import service as notifications
 from app.notifications.constants import NewNotification
 from app.progress import service as progress_service
 from app.quizzes import service as quizzes_service
+
+if TYPE_CHECKING:
+    from app.quizzes.models import Quiz
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +245,7 @@ class RunContext:
     rules: Rules
     posttest_quiz_ids: list[int]
     curriculum: list[tuple[str, float]]  # (section title, its JP), sections with JP only
+    posttest_quizzes: list[Quiz] = field(default_factory=list)  # for their grading rules
     template: tuple[int, int] | None = None  # (id, version) the certificates are drawn with
     signer: tuple[str, str | None, str] | None = None  # (name, NIP, jabatan) of the template
 
@@ -258,25 +262,40 @@ class Learner:
     score: float | None = None
 
 
-def _context(session: Session, run_id: int, settings: Settings) -> RunContext:
-    run = courses_service.get_run(session, run_id)
-    course = courses_service.course_content(session, run.course_id)
+def _quiz_activity_ids(contents: Sequence[Sequence[courses_service.SectionBrief]]) -> list[int]:
+    """The visible quiz activities of some courses' content."""
+    return [
+        a.id
+        for sections in contents
+        for section in sections
+        for a in section.activities
+        if a.kind == "quiz" and not a.hidden
+    ]
+
+
+def _build_context(
+    run: Run,
+    course: Course,
+    sections: Sequence[courses_service.SectionBrief],
+    rules: Rules,
+    quizzes: dict[int, Quiz],  # activity id -> quiz
+    settings: Settings,
+) -> RunContext:
+    """A run's context from its course's content, rules and quizzes."""
     required: list[tuple[int, str]] = []
-    posttest_quiz_ids: list[int] = []
+    posttest_quizzes: list[Quiz] = []
     posttest_activities: set[int] = set()
     curriculum: list[tuple[str, float]] = []
-    for section in course.sections:
+    for section in sections:
         minutes = 0
         for activity in section.activities:
             if activity.hidden:
                 continue
             if activity.kind == "quiz":
-                try:
-                    quiz = quizzes_service.quiz_for_activity(session, activity.id)
-                except NotFound:  # the activity is being made; its quiz row comes next
-                    quiz = None
+                # No quiz row yet: the activity is being made; its quiz row comes next.
+                quiz = quizzes.get(activity.id)
                 if quiz is not None and quiz.kind == "posttest":
-                    posttest_quiz_ids.append(quiz.id)
+                    posttest_quizzes.append(quiz)
                     posttest_activities.add(activity.id)
             if activity.required:
                 required.append((activity.id, activity.title))
@@ -292,20 +311,51 @@ def _context(session: Session, run_id: int, settings: Settings) -> RunContext:
         required=required,
         posttest_activity_ids=frozenset(posttest_activities),
     )
-    from app.certificates import templates as cert_templates
-
-    template = cert_templates.template_for_course(session, course.id)
-    signer = cert_templates.signer_for(template, settings)
     return RunContext(
         run=run,
         course=course,
         facts=facts,
-        rules=rules_for(session, course.id, settings),
-        posttest_quiz_ids=posttest_quiz_ids,
+        rules=rules,
+        posttest_quiz_ids=[q.id for q in posttest_quizzes],
         curriculum=curriculum,
-        template=(template.id, template.version),
-        signer=(signer.name, signer.nip, signer.jabatan),
+        posttest_quizzes=posttest_quizzes,
     )
+
+
+def _context(session: Session, run_id: int, settings: Settings) -> RunContext:
+    run = courses_service.get_run(session, run_id)
+    course = courses_service.course_content(session, run.course_id)
+    sections = courses_service.brief_content(course)
+    quiz_activities = _quiz_activity_ids([sections])
+    quizzes = quizzes_service.quizzes_by_activity(session, quiz_activities) if quiz_activities else {}
+    rules = rules_for(session, course.id, settings)
+    ctx = _build_context(run, course, sections, rules, quizzes, settings)
+    from app.certificates import templates as cert_templates
+
+    template = cert_templates.template_for_course(session, course.id)
+    signer = cert_templates.signer_for(template, settings)
+    ctx.template = (template.id, template.version)
+    ctx.signer = (signer.name, signer.nip, signer.jabatan)
+    return ctx
+
+
+def _contexts(
+    session: Session, runs: Sequence[tuple[Run, Course]], settings: Settings
+) -> dict[int, RunContext]:
+    """Run id -> context for several runs in a fixed number of queries, without the certificate
+    template and signer (only issuing needs them)."""
+    course_ids = list(dict.fromkeys(c.id for _, c in runs))
+    contents = courses_service.courses_brief_content(session, course_ids)
+    quiz_activities = _quiz_activity_ids(list(contents.values()))
+    quizzes = quizzes_service.quizzes_by_activity(session, quiz_activities) if quiz_activities else {}
+    own = repository.rules_of_courses(session, course_ids)
+    return {
+        run.id: _build_context(
+            run, course, contents[course.id],
+            rules_mod.resolve(course.id, own.get(course.id), settings), quizzes, settings,
+        )
+        for run, course in runs
+    }  # fmt: skip
 
 
 def _missing_profile(profile: accounts_service.ProfileView | None) -> tuple[str, ...]:
@@ -335,53 +385,68 @@ def _learners(
     progress: dict[int, progress_service.EnrolmentProgress],
 ) -> dict[int, Learner]:
     """Facts for some enrolments of a run in a fixed number of queries (keyed by user id)."""
-    user_ids = [uid for _, uid, _ in enrolments]
-    enrolment_ids = [eid for eid, _, _ in enrolments]
+    return _learners_of_runs(session, [(ctx, enrolments)], progress)[0]
+
+
+def _learners_of_runs(
+    session: Session,
+    groups: Sequence[tuple[RunContext, Sequence[tuple[int, int, str]]]],
+    progress: dict[int, progress_service.EnrolmentProgress],
+) -> list[dict[int, Learner]]:
+    """Facts for enrolments of one or several runs (per run: enrolment id, user id, status) in a
+    fixed number of queries whatever the number of runs; one dict keyed by user id per run."""
+    user_ids = list(dict.fromkeys(uid for _, rows in groups for _, uid, _ in rows))
+    enrolment_ids = [eid for _, rows in groups for eid, _, _ in rows]
     profiles = accounts_service.profiles(session, user_ids)
-    outcomes = (
-        quizzes_service.outcomes_for_course(session, ctx.course.id, user_ids)
-        if ctx.posttest_quiz_ids and user_ids
-        else {}
-    )
-    needs_eval = ctx.rules.require_survey or ctx.rules.require_rtl
-    sent = _submissions(session, enrolment_ids) if needs_eval and enrolment_ids else {}
-    if len(enrolment_ids) > repository.CHUNK:
-        certs = repository.latest_of_run(session, ctx.run.id)
-        completions = repository.completions_of_run(session, ctx.run.id)
+    quizzes = {q.id: q for ctx, _ in groups for q in ctx.posttest_quizzes}
+    outcomes = quizzes_service.outcomes(session, list(quizzes.values()), user_ids)
+    evaluated = [
+        eid
+        for ctx, rows in groups
+        if ctx.rules.require_survey or ctx.rules.require_rtl
+        for eid, _, _ in rows
+    ]
+    sent = _submissions(session, evaluated) if evaluated else {}
+    if len(groups) == 1 and len(enrolment_ids) > repository.CHUNK:
+        certs = repository.latest_of_run(session, groups[0][0].run.id)
+        completions = repository.completions_of_run(session, groups[0][0].run.id)
     else:
         certs = repository.latest_by_enrolment(session, enrolment_ids)
         completions = repository.completions_by_enrolment(session, enrolment_ids)
-    out: dict[int, Learner] = {}
-    for eid, uid, status in enrolments:
-        prog = progress.get(eid)
-        grades = [outcomes[(q, uid)] for q in ctx.posttest_quiz_ids if (q, uid) in outcomes]
-        cert = certs.get(eid)
-        survey, rtl = sent.get(eid, (False, False))
-        facts = LearnerFacts(
-            enrolment_id=eid,
-            user_id=uid,
-            enrolment_status=status,
-            statuses=dict(prog.statuses) if prog else {},
-            learning_seconds=prog.learning_seconds if prog else 0.0,
-            posttest_grades=[g.grade_percent for g in grades]
-            + [None] * (len(ctx.posttest_quiz_ids) - len(grades)),
-            posttest_best=[g.best_percent for g in grades],
-            survey_sent=survey,
-            rtl_sent=rtl,
-            missing_profile=_missing_profile(profiles.get(uid)),
-            certificate_status=cert.status if cert else None,
-            certificate_number=cert.number if cert else None,
-        )
-        learner = Learner(
-            facts=facts,
-            profile=profiles.get(uid),
-            enrolment_status=status,
-            certificate=cert,
-            completion=completions.get(eid),
-        )
-        _judge(ctx, learner)
-        out[uid] = learner
-    return out
+    found: list[dict[int, Learner]] = []
+    for ctx, rows in groups:
+        out: dict[int, Learner] = {}
+        for eid, uid, status in rows:
+            prog = progress.get(eid)
+            grades = [outcomes[(q, uid)] for q in ctx.posttest_quiz_ids if (q, uid) in outcomes]
+            cert = certs.get(eid)
+            survey, rtl = sent.get(eid, (False, False))
+            facts = LearnerFacts(
+                enrolment_id=eid,
+                user_id=uid,
+                enrolment_status=status,
+                statuses=dict(prog.statuses) if prog else {},
+                learning_seconds=prog.learning_seconds if prog else 0.0,
+                posttest_grades=[g.grade_percent for g in grades]
+                + [None] * (len(ctx.posttest_quiz_ids) - len(grades)),
+                posttest_best=[g.best_percent for g in grades],
+                survey_sent=survey,
+                rtl_sent=rtl,
+                missing_profile=_missing_profile(profiles.get(uid)),
+                certificate_status=cert.status if cert else None,
+                certificate_number=cert.number if cert else None,
+            )
+            learner = Learner(
+                facts=facts,
+                profile=profiles.get(uid),
+                enrolment_status=status,
+                certificate=cert,
+                completion=completions.get(eid),
+            )
+            _judge(ctx, learner)
+            out[uid] = learner
+        found.append(out)
+    return found
 
 
 def _judge(ctx: RunContext, learner: Learner) -> None:
@@ -492,9 +557,12 @@ def _store_completion(session: Session, ctx: RunContext, learner: Learner) -> Ru
 def enrolment_changed(session: Session, enrolment_id: int, settings: Settings) -> None:
     """Listener: an activity completed, a survey or RTL was sent. Stores the completion the
     moment every rule holds and, when the course auto-issues, issues the certificate in the
-    same transaction. Already complete: one primary-key read and nothing else."""
+    same transaction. Already complete: one primary-key read and nothing else; a required
+    activity still open (most activity completions): one query more and nothing else."""
     if repository.get_completion(session, enrolment_id) is not None:
         return
+    if progress_service.required_pending(session, enrolment_id):
+        return  # check "required_activities" fails; the course and rules need not be read
     enrolment = courses_service.enrolment_by_id(session, enrolment_id)
     if enrolment is None:
         return
@@ -1120,12 +1188,22 @@ def my_certificates(session: Session, user_id: int, settings: Settings) -> list[
 
 def my_courses(session: Session, user_id: int, settings: Settings | None = None) -> list[MyCourse]:
     """The learner's runs with progress, completion, certificate and what is still missing.
-    A fixed number of queries per course (not per activity)."""
+    A fixed number of queries whatever the number of runs (the home page lists them all)."""
     settings = settings or get_settings()
+    enrolments = courses_service.user_enrolments(session, user_id)
+    if not enrolments:
+        return []
+    contexts = _contexts(session, [(run, course) for _e, run, course in enrolments], settings)
+    progress = progress_service.enrolments_progress(session, [e.id for e, _r, _c in enrolments])
+    learners = _learners_of_runs(
+        session,
+        [(contexts[run.id], [(e.id, e.user_id, e.status)]) for e, run, _c in enrolments],
+        progress,
+    )
+    on = today()
     out: list[MyCourse] = []
-    for enrolment, run, course in courses_service.user_enrolments(session, user_id):
-        ctx = _context(session, run.id, settings)
-        learner = _one_learner(session, ctx, enrolment)
+    for (enrolment, run, course), found in zip(enrolments, learners, strict=True):
+        learner = found[enrolment.user_id]
         assert learner.result is not None
         cert = learner.certificate
         out.append(
@@ -1137,7 +1215,7 @@ def my_courses(session: Session, user_id: int, settings: Settings | None = None)
                 completed=learner.completion is not None,
                 completed_at=learner.completion.completed_at if learner.completion else None,
                 certificate_id=cert.id if cert and cert.status != "superseded" else None,
-                certificate_status=status_of(cert, today()) if cert else None,
+                certificate_status=status_of(cert, on) if cert else None,
                 certificate_pdf_ready=bool(cert and cert.pdf_key),
                 missing=check_reads(learner.result.missing) if learner.completion is None else [],
                 jp=float(course.jp),

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -24,9 +24,10 @@ from app.core.errors import LMSError, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(prefix="/studio", tags=["pages"], include_in_schema=False)
+router = Router(prefix="/studio", tags=["pages"], include_in_schema=False)
 
 Officer = Annotated[Principal, Depends(require_roles("training_officer", "admin"))]
 FormText = Annotated[str | None, Form()]

@@ -9,7 +9,7 @@ import base64
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
@@ -24,11 +24,12 @@ from app.core.errors import LMSError, NotFound, PayloadTooLarge, ValidationFaile
 from app.core.i18n import gettext_ as _
 from app.core.numbers import row_id
 from app.courses import service as courses_service
+from app.web.routing import Router
 from app.web.templating import render
 
 # Mounted under the studio router (prefix /studio) by app/certificates/studio.py.
-router = APIRouter(prefix="/certificate-templates", tags=["pages"], include_in_schema=False)
-api_router = APIRouter(prefix="/certificate-templates", tags=["certificates"])
+router = Router(prefix="/certificate-templates", tags=["pages"], include_in_schema=False)
+api_router = Router(prefix="/certificate-templates", tags=["certificates"])
 
 TEMPLATE_EDITORS = ("training_officer", "admin")
 Editor = Annotated[Principal, Depends(require_roles(*TEMPLATE_EDITORS))]

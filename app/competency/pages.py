@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import Depends, File, Request, UploadFile
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
@@ -20,9 +20,10 @@ from app.core.i18n import gettext_ as _
 from app.core.numbers import row_id
 from app.courses import service as courses_service
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 STANDARDS_SHOWN = 1000
 Officer = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS))]

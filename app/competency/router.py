@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import Depends, File, Query, UploadFile
 from starlette.responses import Response
 
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, require_roles
@@ -27,8 +27,9 @@ from app.core.errors import PayloadTooLarge
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
 from app.web.params import RowId
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["competency"])
+router = Router(prefix="/api/v1", tags=["competency"])
 # A file with a bad row imports nothing: 422 with the import's own report (every row's errors).
 IMPORT_422: dict[int | str, dict[str, Any]] = {
     422: {"model": ImportResult, "description": "Rows with errors: nothing was imported"}

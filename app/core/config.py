@@ -161,6 +161,13 @@ class Settings(BaseSettings):
     # Request rate limits (app/web/ratelimit.py, the `limits` library): "N/second|minute|hour|day",
     # several joined by ";". Counted in memory:// (per process) or redis://host:port/db (shared).
     rate_limit_enabled: bool = True
+    # Resolved callers (token or session -> user and roles) are kept this many seconds per process
+    # (app/auth/principals.py); changes in this process take effect at once, in the others
+    # within this time. 0: every request reads the database.
+    principal_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    # Read-mostly answers (a course's content for learners, app/core/readcache.py) are kept this
+    # many seconds per process; a change committed in this process clears them at once. 0: off.
+    read_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     rate_limit_storage_url: str = "memory://"
     rate_limit_strategy: Literal["moving-window", "fixed-window"] = "moving-window"
     rate_limit_login: str = "600/minute"  # POST /login, /api/v1/auth/token: per address

@@ -6,11 +6,13 @@ Sync SQLAlchemy by choice (see README, architecture): one session per request, c
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -79,12 +81,46 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_recycle=POOL_RECYCLE_SECONDS,
     )
+    _ping_after_idle(engine)
+    return engine
+
+
+POOL_RECYCLE_SECONDS = 1800
+PING_AFTER_IDLE_SECONDS = 30.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a pooled connection only when it sat idle for a while, not on every checkout.
+
+    `pool_pre_ping` costs a round trip per request. A connection in steady use is known to be
+    alive; one idle for PING_AFTER_IDLE_SECONDS may have been closed by the server, a proxy or a
+    restart, so it is pinged and, if dead, replaced before the request sees it. A connection that
+    dies while in use fails that statement; SQLAlchemy then drops every older pooled connection
+    (the request gets the usual 503 while the database is down), and `pool_recycle` replaces
+    connections older than half an hour.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("idle connection is gone") from exc
+        if not alive:
+            raise DisconnectionError("idle connection is gone")
 
 
 _engine: Engine | None = None

@@ -14,6 +14,7 @@ from html import escape as html_escape
 import nh3
 from markdown_it import MarkdownIt
 
+from app.core.i18n import current_locale
 from app.core.i18n import gettext_ as _
 
 ALLOWED_TAGS = {
@@ -44,6 +45,14 @@ def render_markdown(text: str | None) -> str:
     """Sanitised HTML for markdown written by users (links get rel=noopener, no scripts, no styles)."""
     if not text:
         return ""
+    return _rendered(text, current_locale.get())
+
+
+@lru_cache(maxsize=2048)
+def _rendered(text: str, locale: str) -> str:
+    """Parsing and sanitising cost about a millisecond per kilobyte, and the same course and
+    activity texts are shown to every learner: the result is kept per text and language (the
+    tables' labels are translated)."""
     return _clean_html(_parser().render(text))
 
 

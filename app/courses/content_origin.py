@@ -405,16 +405,33 @@ def run_server(
 ) -> None:
     """uvicorn on the LMS port and, when given, the content port too: one app, routed by Host.
     A content port that is taken stops the server, or (not `content_required`: derived, not
-    asked for) leaves a warning and serves the LMS alone."""
+    asked for) leaves a warning and serves the LMS alone.
+
+    uvloop and httptools (uvicorn[standard]): bench/servers.py measured less than half the
+    server CPU per request of asyncio + h11. granian was level with them on the real app and
+    binds one address per server (the content origin needs a second listener in the same
+    processes). Where they are not installed (Windows) the pure-Python pair runs, with a
+    warning."""
     import socket
     import sys
+    from importlib.util import find_spec
 
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    missing = [name for name in ("uvloop", "httptools") if find_spec(name) is None]
+    if missing:
+        print(f"WARNING: {' and '.join(missing)} not installed: the server runs slower "
+              "(pip install 'uvicorn[standard]')", file=sys.stderr)  # fmt: skip
     options: dict[str, Any] = {
         "factory": True, "host": host, "port": port, "workers": workers,
         "proxy_headers": proxy_headers, "access_log": False,
+        "loop": "asyncio" if "uvloop" in missing else "uvloop",
+        "http": "h11" if "httptools" in missing else "httptools",
+        # Several workers: the supervisor kills a worker that does not answer its ping in time
+        # and starts another. uvicorn's 5 s is shorter than a worker's start on a busy machine
+        # (a new interpreter importing the CLI), which then never comes up.
+        "timeout_worker_healthcheck": 30,
     }  # fmt: skip
     if content_port is None:
         uvicorn.run("app.main:create_app", **options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -53,6 +54,84 @@ def get_course(session: Session, course_id: int, *, with_content: bool = False) 
             .selectinload(Activity.file)
         )
     return session.scalar(query)
+
+
+def _course_detail_statements() -> dict[str, Any]:
+    course, links = Course.__table__, CourseCompetency.__table__
+    sections, activities = Section.__table__, Activity.__table__
+    files, runs = ContentFile.__table__, Run.__table__
+    by_course: Any = bindparam("course_id")
+    return {
+        "course": select(course).where(course.c.id == by_course),
+        "competencies": select(links.c.competency_code, links.c.target_level)
+        .where(links.c.course_id == by_course)
+        .order_by(links.c.competency_code),
+        "content": select(
+            sections.c.id.label("section_id"), sections.c.title.label("section_title"),
+            sections.c.position.label("section_position"), activities,
+            files.c.size.label("file_size"), files.c.content_type.label("file_content_type"),
+            files.c.duration_seconds.label("file_duration_seconds"),
+            files.c.page_count.label("file_page_count"),
+        )
+        .select_from(sections)
+        .outerjoin(activities, activities.c.section_id == sections.c.id)
+        .outerjoin(files, files.c.id == activities.c.file_id)
+        .where(sections.c.course_id == by_course)
+        .order_by(sections.c.position, sections.c.id, activities.c.position, activities.c.id),
+        "runs": select(runs).where(runs.c.course_id == by_course)
+        .order_by(runs.c.starts_on, runs.c.id),
+    }  # fmt: skip
+
+
+_COURSE_DETAIL = _course_detail_statements()  # built once: building costs as much as running
+
+
+@dataclass(frozen=True, slots=True)
+class CourseDetailRows:
+    """A course page's data as plain rows (attribute names as on the models)."""
+
+    course: Any
+    competencies: Sequence[Any]
+    content: Sequence[Any]  # a section and one of its activities (activity columns None if empty)
+    runs: Sequence[Any]
+
+
+def course_detail_rows(session: Session, course_id: int) -> CourseDetailRows | None:
+    """The course, its competencies, sections with activities and their files, and its runs:
+    four prepared Core reads on the session's connection, no ORM objects (the hot
+    `GET /api/v1/courses/{id}`)."""
+    connection = session.connection()
+    params = {"course_id": course_id}
+    course = connection.execute(_COURSE_DETAIL["course"], params).first()
+    if course is None:
+        return None
+    return CourseDetailRows(
+        course=course,
+        competencies=connection.execute(_COURSE_DETAIL["competencies"], params).all(),
+        content=connection.execute(_COURSE_DETAIL["content"], params).all(),
+        runs=connection.execute(_COURSE_DETAIL["runs"], params).all(),
+    )
+
+
+# A section without activities: its activity columns are None.
+ContentRow = Row[int, int, str, int, str, str, bool, bool, int]
+
+
+def content_rows(session: Session, course_ids: Sequence[int]) -> Sequence[ContentRow]:
+    """(course id, section title, activity id, kind, title, required, hidden, minutes) of
+    several courses in course, section and activity order; a section without activities comes
+    once with None activity columns."""
+    if not course_ids:
+        return []
+    return session.execute(
+        select(
+            Section.course_id, Section.id, Section.title, Activity.id, Activity.kind,
+            Activity.title, Activity.required, Activity.hidden, Activity.duration_minutes,
+        )
+        .outerjoin(Activity, Activity.section_id == Section.id)
+        .where(Section.course_id.in_(list(course_ids)))
+        .order_by(Section.course_id, Section.position, Section.id, Activity.position, Activity.id)
+    ).all()  # fmt: skip
 
 
 def get_course_by_code(session: Session, code: str) -> Course | None:

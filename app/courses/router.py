@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Body, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
@@ -42,8 +42,9 @@ from app.courses.schemas import (
 from app.progress import service as progress_service
 from app.progress.schemas import ProgressEvent, ProgressRead
 from app.web.params import Offset, RowId
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["courses"])
+router = Router(prefix="/api/v1", tags=["courses"])
 
 MAX_SCORM_COMMIT_BYTES = 320 * 1024  # suspend_data cap (256 KiB) plus the other cmi fields
 
@@ -76,8 +77,13 @@ def list_courses(
 
 
 @router.get("/courses/{course_id}", response_model=CourseRead)
-def get_course(course_id: RowId, db: SessionDep, principal: CurrentPrincipal) -> CourseRead:
-    return service.course_detail(db, course_id, principal)
+async def get_course(course_id: RowId, db: SessionDep, principal: CurrentPrincipal) -> Response:
+    """Every learner of a course asks for the same answer: served from this process's cache on
+    the event loop when it holds it (no thread, no query), else read in a worker thread."""
+    body = service.course_details.get(service.course_detail_key(course_id, principal))
+    if body is None:
+        body = await run_in_threadpool(service.course_detail_json, db, course_id, principal)
+    return Response(body, media_type="application/json")
 
 
 @router.patch("/courses/{course_id}", response_model=CourseRead)

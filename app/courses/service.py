@@ -17,7 +17,7 @@ from app.accounts.constants import Role
 from app.accounts.nip import normalise_nip
 from app.audit import service as audit
 from app.auth.service import Principal
-from app.core import clock, i18n
+from app.core import clock, i18n, readcache
 from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -293,6 +293,14 @@ def _run_brief(run: Run, on: dt.date) -> RunBrief:
 
 
 def _summary(course: Course, runs: Sequence[Run], on: dt.date) -> CourseSummary:
+    return _summary_of(course, course.competencies, runs, on)
+
+
+def _summary_of(
+    course: Any, competencies: Sequence[Any], runs: Sequence[Any], on: dt.date
+) -> CourseSummary:
+    """A course's summary from a Course or a row of its columns, its competency links
+    (competency_code, target_level) and its runs (Run objects or rows)."""
     briefs = [_run_brief(r, on) for r in runs]
     return CourseSummary(
         id=course.id,
@@ -303,10 +311,9 @@ def _summary(course: Course, runs: Sequence[Run], on: dt.date) -> CourseSummary:
         category=course.category,
         learning_mode=course.learning_mode,
         status=course.status,
-        competencies=[c.competency_code for c in course.competencies],
-        competency_levels={
-            c.competency_code: c.target_level for c in course.competencies if c.target_level
-        },
+        competencies=[c.competency_code for c in competencies],
+        competency_levels={c.competency_code: c.target_level for c in competencies
+                           if c.target_level},
         open_runs=[b for b in briefs if b.open_for_enrolment],
     )
 
@@ -340,7 +347,22 @@ def catalog(
 
 def activity_read(activity: Activity, *, with_body: bool = False) -> ActivityRead:
     """The activity as plain data (its file loaded); `with_body` adds a page's markdown."""
-    stored = activity.file
+    return _activity_read(activity, activity.file, with_body=with_body)
+
+
+@dataclass(frozen=True, slots=True)
+class _FileFacts:
+    """What an activity's page shows of its stored file (a ContentFile's columns)."""
+
+    size: int
+    content_type: str
+    duration_seconds: float | None
+    page_count: int | None
+
+
+def _activity_read(activity: Any, stored: Any, *, with_body: bool) -> ActivityRead:
+    """`activity_read` of an Activity or of a row with Activity's columns; `stored` is its
+    ContentFile, _FileFacts or None."""
     return ActivityRead(
         id=activity.id,
         kind=activity.kind,
@@ -385,26 +407,56 @@ def required_minutes(sections: Sequence[SectionRead]) -> int:
     )
 
 
+# A course's page data for learners and staff: read by every learner of every angkatan, changed
+# by authors now and then. Keyed by (course id, staff view, day, language).
+course_details = readcache.WatchedCache(
+    "course_detail",
+    {"course", "course_section", "activity", "content_file", "course_run", "course_competency"},
+    lambda: get_settings().read_cache_seconds,
+)
+
+
+def course_detail_json(session: Session, course_id: int, principal: Principal) -> bytes:
+    """`course_detail` as the JSON the API sends, from this process's cache when it has it."""
+    key = course_detail_key(course_id, principal)
+    found: bytes | None = course_details.get(key)
+    if found is not None:
+        return found
+    generation = course_details.generation
+    detail = course_detail(session, course_id, principal)
+    body = detail.__pydantic_serializer__.to_json(detail, by_alias=True)
+    course_details.put(key, body, generation)
+    return body
+
+
+def course_detail_key(course_id: int, principal: Principal) -> tuple[Any, ...]:
+    return (course_id, is_staff(principal), today(), i18n.current_locale.get())
+
+
 def course_detail(session: Session, course_id: int, principal: Principal) -> CourseRead:
-    """The course with its sections and activities (hidden ones for staff only) and its runs."""
-    course = repository.get_course(session, course_id, with_content=True)
-    if course is None or (course.status == CourseStatus.DRAFT and not is_staff(principal)):
-        raise NotFound("Kursus tidak ditemukan.", code="course_not_found")
+    """The course with its sections and activities (hidden ones for staff only) and its runs,
+    from four Core reads (no ORM objects: this is what every learner's course page asks for)."""
+    rows = repository.course_detail_rows(session, course_id)
     staff = is_staff(principal)
+    if rows is None or (rows.course.status == CourseStatus.DRAFT and not staff):
+        raise NotFound("Kursus tidak ditemukan.", code="course_not_found")
+    course = rows.course
     on = today()
-    runs = repository.runs_of(session, [course.id])
-    summary = _summary(course, runs, on)
-    sections = [
-        SectionRead(
-            id=s.id,
-            title=s.title,
-            position=s.position,
-            activities=[
-                activity_read(a, with_body=staff) for a in s.activities if staff or not a.hidden
-            ],
+    summary = _summary_of(course, rows.competencies, rows.runs, on)
+    sections: list[SectionRead] = []
+    for row in rows.content:
+        if not sections or sections[-1].id != row.section_id:
+            sections.append(SectionRead(id=row.section_id, title=row.section_title,
+                                        position=row.section_position, activities=[]))  # fmt: skip
+        if row.id is None or (row.hidden and not staff):
+            continue
+        stored = (
+            _FileFacts(row.file_size, row.file_content_type, row.file_duration_seconds,
+                       row.file_page_count)
+            if row.file_size is not None
+            else None
         )
-        for s in course.sections
-    ]
+        sections[-1].activities.append(_activity_read(row, stored, with_body=staff))
     for section in sections:
         section.required_minutes = required_minutes([section])
     minutes = required_minutes(sections)
@@ -412,7 +464,7 @@ def course_detail(session: Session, course_id: int, principal: Principal) -> Cou
         **summary.model_dump(),
         description=course.description_md,
         description_html=render_markdown(course.description_md),
-        runs=[_run_brief(r, on) for r in runs],
+        runs=[_run_brief(r, on) for r in rows.runs],
         sections=sections,
         required_minutes=minutes,
         suggested_jp=media.suggested_jp(minutes, get_settings().minutes_per_jp),
@@ -1207,6 +1259,52 @@ def course_content(session: Session, course_id: int) -> Course:
     if course is None:
         raise NotFound("Kursus tidak ditemukan.", code="course_not_found")
     return course
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityBrief:
+    """What judging progress needs of an activity (plain data for other domains)."""
+
+    id: int
+    kind: str
+    title: str
+    required: bool
+    hidden: bool
+    duration_minutes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SectionBrief:
+    title: str
+    activities: list[ActivityBrief]
+
+
+def brief_content(course: Course) -> list[SectionBrief]:
+    """A course's sections and activities (loaded, course_content) as plain data, in order."""
+    return [
+        SectionBrief(
+            s.title,
+            [ActivityBrief(a.id, a.kind, a.title, a.required, a.hidden, a.duration_minutes)
+             for a in s.activities],
+        )
+        for s in course.sections
+    ]  # fmt: skip
+
+
+def courses_brief_content(
+    session: Session, course_ids: Sequence[int]
+) -> dict[int, list[SectionBrief]]:
+    """Course id -> brief_content for several courses in one query (no ORM objects)."""
+    out: dict[int, list[SectionBrief]] = {c: [] for c in course_ids}
+    last_section: int | None = None
+    for row in repository.content_rows(session, course_ids):
+        course_id, section_id, section_title, activity_id = row[0], row[1], row[2], row[3]
+        if section_id != last_section:
+            out[course_id].append(SectionBrief(section_title, []))
+            last_section = section_id
+        if activity_id is not None:
+            out[course_id][-1].activities.append(ActivityBrief(activity_id, *row[4:]))
+    return out
 
 
 def course_runs(session: Session, course_id: int) -> list[Run]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy.orm import Session
@@ -52,9 +52,10 @@ from app.courses.schemas import (
     SectionUpdate,
 )
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(prefix="/studio", tags=["pages"], include_in_schema=False)
+router = Router(prefix="/studio", tags=["pages"], include_in_schema=False)
 
 Editor = Annotated[Principal, Depends(require_roles(*service.COURSE_EDITORS))]
 RunManager = Annotated[Principal, Depends(require_roles(*service.RUN_MANAGERS))]

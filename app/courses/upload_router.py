@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -19,8 +19,9 @@ from app.courses import service, uploads
 from app.courses.filetypes import UploadKind
 from app.courses.models import ContentFile
 from app.storage.service import get_storage
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
+router = Router(prefix="/api/v1/uploads", tags=["uploads"])
 # Browser-direct uploads exist on S3 storage only; on disk storage they answer 501 (use /stream).
 DIRECT_ONLY: dict[int | str, dict[str, str]] = {
     501: {"description": "Not implemented: the storage is local disk (upload through /stream)"}

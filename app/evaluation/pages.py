@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.dependencies import CurrentPrincipal, SessionDep, require_roles
 from app.auth.service import Principal
+from app.certificates import run_notice
+from app.core.config import get_settings
 from app.core.errors import Conflict, LMSError, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.core.numbers import ascii_int
@@ -19,9 +21,10 @@ from app.evaluation import service
 from app.evaluation.constants import LIKERT_MAX, LIKERT_MIN, MAX_QUESTIONS
 from app.evaluation.schemas import AnswerIn, RtlIn, SurveyConfigIn, SurveySubmit
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 Editor = Annotated[Principal, Depends(require_roles(*courses_service.COURSE_EDITORS))]
 Officer = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS))]
@@ -97,6 +100,11 @@ def _survey_page(
             "likert_short": likert_short_labels(),
             "field_name": service.field_name,
             "sent": request.query_params.get("sent") == "1",
+            "cert": (
+                run_notice.run_certificate(db, run_id, principal, get_settings())
+                if form.answers
+                else None
+            ),
         },
         status_code=status_code,
     )
@@ -267,7 +275,9 @@ def _editor_page(
 
 
 @router.get("/studio/courses/{course_id}/survey")
-def survey_editor(request: Request, course_id: RowId, db: SessionDep, principal: Editor) -> Response:
+def survey_editor(
+    request: Request, course_id: RowId, db: SessionDep, principal: Editor
+) -> Response:
     return _editor_page(request, db, course_id, principal)
 
 

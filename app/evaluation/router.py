@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from starlette.responses import Response
 
 from app.accounts.constants import Role
@@ -24,8 +24,9 @@ from app.evaluation.schemas import (
     SurveySubmitted,
 )
 from app.web.params import RowId
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["evaluation"])
+router = Router(prefix="/api/v1", tags=["evaluation"])
 
 Editor = Annotated[Principal, Depends(require_roles(*courses_service.COURSE_EDITORS))]
 Officer = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS))]

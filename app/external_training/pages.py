@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
@@ -28,9 +28,10 @@ from app.external_training.constants import (
 )
 from app.external_training.schemas import ExternalTrainingRead
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 Officer = Annotated[Principal, Depends(require_roles(*OFFICERS))]
 PAGE_SIZE = 25

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, UploadFile
 from starlette.responses import Response
 
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, require_roles
@@ -22,8 +22,9 @@ from app.external_training.schemas import (
 from app.storage.service import get_storage
 from app.web.delivery import serve_object
 from app.web.params import Offset, RowId
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["external training"])
+router = Router(prefix="/api/v1", tags=["external training"])
 
 Officer = Annotated[Principal, Depends(require_roles(*OFFICERS))]
 OptionalText = Annotated[str | None, Form()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -16,9 +16,10 @@ from app.courses import service as courses_service
 from app.courses.constants import funding_labels
 from app.external_training import service as external_training_service
 from app.jp import service
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 def source_labels() -> dict[str, str]:

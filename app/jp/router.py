@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep
 from app.core import clock
 from app.jp import service
 from app.jp.schemas import JpEntryRead, JpSummaryRead
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["jp"])
+router = Router(prefix="/api/v1", tags=["jp"])
 
 
 @router.get("/me/jp", response_model=JpSummaryRead)

@@ -106,10 +106,10 @@ def summary(session: Session, user_id: int, year: int, settings: Settings) -> Jp
     """The year's live credits and their total against the annual target (PP 11/2017 jo.
     PP 17/2020: 20 JP a year; settings.annual_jp_target)."""
     rows = repository.credits_of(session, user_id, year)
-    user = accounts_service.get_user(session, user_id)
+    employment = accounts_service.employment_of(session, user_id)
     return JpSummary(
         year=year,
-        total_jp=year_total([r.jp for r in rows], employment=user.employment, settings=settings),
+        total_jp=year_total([r.jp for r in rows], employment=employment, settings=settings),
         target_jp=float(settings.annual_jp_target),
         entries=[JpEntry(r.source, r.jp, r.credited_on, r.reference) for r in rows],
     )

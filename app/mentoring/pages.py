@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
@@ -31,9 +31,10 @@ from app.mentoring.schemas import (
     SessionCreate,
 )
 from app.web.params import PageNumber, RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 Officer = Annotated[Principal, Depends(require_roles(*service.OFFICERS))]
 PER_PAGE = 25

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import Depends, File, Query, Request, UploadFile
 from starlette.responses import Response
 
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, require_roles
@@ -25,8 +25,9 @@ from app.mentoring.schemas import (
 from app.storage.service import get_storage
 from app.web.delivery import serve_object
 from app.web.params import PageNumber, RowId
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1/mentoring", tags=["mentoring"])
+router = Router(prefix="/api/v1/mentoring", tags=["mentoring"])
 
 Officer = Annotated[Principal, Depends(require_roles(*service.OFFICERS))]
 

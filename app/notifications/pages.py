@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -41,9 +41,10 @@ from app.notifications.constants import (
     channel_labels,
 )
 from app.outbox import service as outbox
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = Router(tags=["pages"], include_in_schema=False)
 
 Officer = Annotated[Principal, Depends(require_roles(Role.TRAINING_OFFICER, Role.ADMIN))]
 MaybePrincipal = Annotated[Principal | None, Depends(resolve_principal)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from starlette.responses import Response
 
 from app.accounts.constants import Role
@@ -28,8 +28,9 @@ from app.notifications.schemas import (
 )
 from app.outbox import service as outbox
 from app.outbox.schemas import OutboxPage, RetryIn, RetryOut
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["notifications"])
+router = Router(prefix="/api/v1", tags=["notifications"])
 
 Officer = Annotated[Principal, Depends(require_roles(Role.TRAINING_OFFICER, Role.ADMIN))]
 PageNo = Annotated[int, Query(ge=1, le=100_000)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -13,8 +13,9 @@ from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, req
 from app.auth.service import Principal
 from app.privacy import web
 from app.web.params import RowId
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["personal data"])
+router = Router(prefix="/api/v1", tags=["personal data"])
 
 Officer = Annotated[Principal, Depends(require_roles("admin", "training_officer"))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]

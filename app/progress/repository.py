@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, exists, func, select, update
+from sqlalchemy import Row, Table, and_, bindparam, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.courses.models import Enrolment
+from app.courses.models import Activity, Enrolment, Run
 from app.progress.models import ActivityProgress, ScormTrack
+from app.quizzes.models import Quiz
 
 
 def add(session: Session, obj: object) -> None:
@@ -105,6 +106,58 @@ def insert_progress(session: Session, progress: ActivityProgress) -> bool:
         return False
     progress.id = new_id
     return True
+
+
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT a completed row, or complete the existing one unless it already is; RETURNING id
+    only when something changed (built once per dialect)."""
+    key = dialect + ":complete"
+    statement = _insert_once.get(key)
+    if statement is None:
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        base = insert(_TABLE).values({name: bindparam(name) for name in _INSERT_COLUMNS})
+        statement = _insert_once[key] = base.on_conflict_do_update(
+            index_elements=["enrolment_id", "activity_id"],
+            set_={"status": base.excluded.status, "completed_at": base.excluded.completed_at},
+            where=_TABLE.c.status != base.excluded.status,
+        ).returning(_TABLE.c.id)
+    return statement
+
+
+def complete_row(session: Session, progress: ActivityProgress) -> bool:
+    """Write `progress` (status completed) as a new row, or complete the existing row of the
+    same enrolment and activity; True when it was not complete before (one statement)."""
+    statement = _upsert_statement(session.get_bind().dialect.name)
+    values = {name: getattr(progress, name) for name in _INSERT_COLUMNS}
+    return session.execute(statement, values).scalar() is not None
+
+
+# Certificates' first completion check, without loading the course: a required, visible
+# activity not yet complete (post-tests are judged by their grade, so they do not count here).
+_REQUIRED_PENDING = (
+    select(literal(1))
+    .select_from(Enrolment)
+    .join(Run, Run.id == Enrolment.run_id)
+    .join(Activity, Activity.course_id == Run.course_id)
+    .where(
+        Enrolment.id == bindparam("enrolment_id"),
+        Activity.required.is_(True),
+        Activity.hidden.is_(False),
+        ~exists().where(Quiz.activity_id == Activity.id, Quiz.kind == "posttest"),
+        ~exists().where(
+            and_(
+                ActivityProgress.enrolment_id == Enrolment.id,
+                ActivityProgress.activity_id == Activity.id,
+                ActivityProgress.status == "completed",
+            )
+        ),
+    )
+    .limit(1)
+)
+
+
+def required_pending(session: Session, enrolment_id: int) -> bool:
+    return session.execute(_REQUIRED_PENDING, {"enrolment_id": enrolment_id}).first() is not None
 
 
 def progress_of_enrolment(session: Session, enrolment_id: int) -> dict[int, ActivityProgress]:
@@ -219,3 +272,27 @@ def learners_active_since(session: Session, since: Any) -> int:
         )
         or 0
     )
+
+
+CHUNK = 900  # ids per IN list: SQLite's bound-parameter limit is 999 on older builds
+
+
+def progress_of_enrolments(
+    session: Session, enrolment_ids: Sequence[int]
+) -> list[Row[int, int, str, float | None]]:
+    """(enrolment_id, activity_id, status, time_seconds) of every progress row of these
+    enrolments (one query per CHUNK ids)."""
+    ids = list(enrolment_ids)
+    rows: list[Row[int, int, str, float | None]] = []
+    for start in range(0, len(ids), CHUNK):
+        rows.extend(
+            session.execute(
+                select(
+                    ActivityProgress.enrolment_id,
+                    ActivityProgress.activity_id,
+                    ActivityProgress.status,
+                    ActivityProgress.time_seconds,
+                ).where(ActivityProgress.enrolment_id.in_(ids[start : start + CHUNK]))
+            )
+        )
+    return rows

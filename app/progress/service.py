@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,6 +235,30 @@ def _complete(progress: ActivityProgress, now: dt.datetime) -> bool:
     return True
 
 
+def complete_activity(session: Session, enrolment_id: int, activity_id: int) -> bool:
+    """Complete an activity in one statement (a new row when the learner never opened it);
+    completion is never taken back. A new completion is announced (certificates listen);
+    False when it already was complete."""
+    now = utcnow()
+    row = _new_progress(enrolment_id, activity_id, now)
+    _complete(row, now)
+    if not repository.complete_row(session, row):
+        return False
+    events.enrolment_changed(session, enrolment_id)
+    return True
+
+
+def start_activity(session: Session, enrolment_id: int, activity_id: int) -> None:
+    """The learner began an activity: an "in progress" row unless one exists (one statement)."""
+    repository.insert_progress(session, _new_progress(enrolment_id, activity_id, utcnow()))
+
+
+def required_pending(session: Session, enrolment_id: int) -> bool:
+    """Whether a required, visible activity of the enrolment's course other than a post-test
+    is not complete yet: the run cannot be complete (one query, no course loaded)."""
+    return repository.required_pending(session, enrolment_id)
+
+
 def mark_completed(session: Session, progress: ActivityProgress) -> None:
     """Completion is never taken back; a new completion is announced (certificates listen)."""
     if _complete(progress, utcnow()):
@@ -244,6 +269,21 @@ def mark_completed(session: Session, progress: ActivityProgress) -> None:
 def statuses(session: Session, enrolment_id: int) -> dict[int, ActivityProgress]:
     """Every activity's progress row for an enrolment, in one query."""
     return repository.progress_of_enrolment(session, enrolment_id)
+
+
+def enrolments_progress(
+    session: Session, enrolment_ids: Sequence[int]
+) -> dict[int, EnrolmentProgress]:
+    """Enrolment id -> its status per activity and time on task (every id gets an entry), for
+    list pages of several runs: one query whatever the number of enrolments (up to 900)."""
+    out = {e: EnrolmentProgress(statuses={}, learning_seconds=0.0) for e in enrolment_ids}
+    for enrolment_id, activity_id, status, seconds in repository.progress_of_enrolments(
+        session, enrolment_ids
+    ):
+        entry = out[enrolment_id]
+        entry.statuses[activity_id] = status
+        entry.learning_seconds += seconds or 0.0
+    return out
 
 
 def enrolment_progress(session: Session, enrolment_id: int) -> EnrolmentProgress:

@@ -13,13 +13,14 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep
 from app.auth.service import Principal
+from app.certificates import run_notice
 from app.core.clock import format_datetime
 from app.core.config import Settings
 from app.core.db import utcnow
@@ -32,9 +33,10 @@ from app.quizzes import repository, service
 from app.quizzes.models import Attempt, Quiz
 from app.quizzes.schemas import AnswerIn, AnswersIn, AttemptRead, QuizRead, SavedAnswer
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = Router(tags=["pages"], include_in_schema=False)
 
 NO_CONTROL_TYPES = frozenset({"description"})
 
@@ -399,6 +401,11 @@ def review_page(
                 (_("Pembahasan"), f"/attempts/{attempt.id}/review"),
             ],
             "own": attempt.user_id == principal.user_id,
+            "cert": (
+                run_notice.run_certificate(db, attempt.run_id, principal, settings)
+                if attempt.user_id == principal.user_id and shown.submitted_at
+                else None
+            ),
             "timeout": request.query_params.get("timeout") == "1",
             **_helpers(),
         },

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -18,8 +18,9 @@ from app.quizzes import reports, service
 from app.quizzes.models import Quiz
 from app.quizzes.schemas import ResultRow
 from app.web.params import RowId
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["quizzes"])
+router = Router(prefix="/api/v1", tags=["quizzes"])
 
 Viewer = Annotated[Principal, Depends(require_roles(*service.RESULT_VIEWERS))]
 StateFilter = Literal["not_started", "in_progress", "needs_grading", "graded"]

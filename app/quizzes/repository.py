@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.courses.models import Activity
+from app.progress.models import ActivityProgress
 from app.quizzes.models import (
     Attempt,
     AttemptAnswer,
@@ -203,6 +205,110 @@ def claim(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+class GradingFacts(NamedTuple):
+    """An attempt with what grading it needs: its quiz's rules, the quiz activity's completion
+    rule and the learner's progress status there (None: no row yet)."""
+
+    id: int
+    user_id: int
+    enrolment_id: int | None
+    preview: bool
+    state: str
+    deadline: dt.datetime | None
+    layout_json: str
+    quiz_id: int
+    activity_id: int
+    kind: str
+    grading: str
+    pass_score: float
+    completion_rule: str
+    progress_status: str | None
+
+
+# One read for a submit: the attempt, its quiz, the activity's rule and the progress row's
+# status (the progress and activity tables are read here only to save the submit two queries).
+_GRADING_FACTS = (
+    select(
+        Attempt.id, Attempt.user_id, Attempt.enrolment_id, Attempt.preview, Attempt.state,
+        Attempt.deadline, Attempt.layout_json, Attempt.quiz_id, Quiz.activity_id, Quiz.kind,
+        Quiz.grading, Quiz.pass_score, Activity.completion_rule, ActivityProgress.status,
+    )
+    .join(Quiz, Quiz.id == Attempt.quiz_id)
+    .join(Activity, Activity.id == Quiz.activity_id)
+    .outerjoin(
+        ActivityProgress,
+        (ActivityProgress.enrolment_id == Attempt.enrolment_id)
+        & (ActivityProgress.activity_id == Quiz.activity_id),
+    )
+    .where(Attempt.id == bindparam("attempt_id"))
+)  # fmt: skip
+
+
+def grading_facts(session: Session, attempt_id: int) -> GradingFacts | None:
+    row = session.execute(_GRADING_FACTS, {"attempt_id": attempt_id}).first()
+    return GradingFacts._make(row) if row is not None else None
+
+
+def store_grade(session: Session, attempt_id: int, values: dict[str, Any]) -> None:
+    """Write a grade's columns with one UPDATE, without the unit of work."""
+    session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+class AnswerTarget(NamedTuple):
+    """What autosave needs of an attempt (sequential None: not read yet)."""
+
+    id: int
+    user_id: int
+    deadline: dt.datetime | None
+    furthest_position: int
+    layout_json: str
+    sequential: bool | None
+
+
+_ANSWER_TARGET = (
+    select(
+        Attempt.id, Attempt.user_id, Attempt.deadline, Attempt.furthest_position,
+        Attempt.layout_json, Quiz.sequential,
+    )
+    .join(Quiz, Quiz.id == Attempt.quiz_id)
+    .where(Attempt.id == bindparam("attempt_id"))
+)  # fmt: skip
+
+
+def answer_target(session: Session, attempt_id: int) -> AnswerTarget | None:
+    row = session.execute(_ANSWER_TARGET, {"attempt_id": attempt_id}).first()
+    return AnswerTarget._make(row) if row is not None else None
+
+
+class StoredResult(NamedTuple):
+    id: int
+    state: str
+    score: float | None
+    max_score: float | None
+    percent: float | None
+    passed: bool | None
+
+
+def stored_result(session: Session, attempt_id: int) -> StoredResult:
+    """The result another request stored (a repeated or concurrent submit returns it)."""
+    row = session.execute(
+        select(
+            Attempt.id,
+            Attempt.state,
+            Attempt.score,
+            Attempt.max_score,
+            Attempt.percent,
+            Attempt.passed,
+        ).where(Attempt.id == attempt_id)
+    ).one()
+    return StoredResult._make(row)
+
+
 def touch_open(
     session: Session,
     attempt_id: int,
@@ -264,18 +370,29 @@ def mark_loaded(attempt: Attempt, values: dict[str, Any]) -> None:
         set_committed_value(attempt, name, value)
 
 
+_ANSWER_TABLE = cast(Table, AttemptAnswer.__table__)
+_upsert_once: dict[str, Any] = {}
+
+
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (attempt, question) DO UPDATE on the table (Core, not the ORM's
+    bulk insert), built once per dialect."""
+    statement = _upsert_once.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(_ANSWER_TABLE)
+        statement = _upsert_once[dialect] = stmt.on_conflict_do_update(
+            index_elements=["attempt_id", "question_id"],
+            set_={"response_json": stmt.excluded.response_json, "saved_at": stmt.excluded.saved_at},
+        )
+    return statement
+
+
 def upsert_answers(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert or replace responses per (attempt, question): last write wins."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(AttemptAnswer)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["attempt_id", "question_id"],
-        set_={"response_json": stmt.excluded.response_json, "saved_at": stmt.excluded.saved_at},
-    )
-    session.execute(stmt, rows)
+    session.execute(_upsert_statement(session.get_bind().dialect.name), rows)
 
 
 def get_answer(session: Session, attempt_id: int, question_id: int) -> AttemptAnswer | None:
@@ -304,3 +421,17 @@ def attempts_using_versions(session: Session, quiz_ids: Sequence[int]) -> Sequen
 
 def log(session: Session, entry: QuizAuditLog) -> None:
     session.add(entry)
+
+
+CHUNK = 900  # ids per IN list: SQLite's bound-parameter limit is 999 on older builds
+
+
+def quizzes_of_activities(session: Session, activity_ids: Sequence[int]) -> list[Quiz]:
+    """The quizzes of these activities (one query per CHUNK ids; an activity still being made
+    may have none yet)."""
+    ids = list(activity_ids)
+    found: list[Quiz] = []
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        found.extend(session.scalars(select(Quiz).where(Quiz.activity_id.in_(part))))
+    return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
+from fastapi import Depends, File, Form, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, require_roles
@@ -30,8 +30,9 @@ from app.quizzes.schemas import (
     SubmitResult,
 )
 from app.web.params import RowId
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["quizzes"])
+router = Router(prefix="/api/v1", tags=["quizzes"])
 
 Editor = Annotated[Principal, Depends(require_roles(*service.EDITORS))]
 Viewer = Annotated[Principal, Depends(require_roles(*service.RESULT_VIEWERS))]
@@ -178,8 +179,7 @@ def save_answers(
     settings: SettingsDep,
     principal: CurrentPrincipal,
 ) -> SaveResult:
-    attempt = service.get_attempt(db, attempt_id, principal, write=True)
-    return service.save_answers(db, attempt, data, settings)
+    return service.save_answers_of(db, attempt_id, principal, data, settings)
 
 
 @router.post("/attempts/{attempt_id}/submit", response_model=SubmitResult)
@@ -188,8 +188,7 @@ def submit_attempt(
 ) -> SubmitResult:
     from app.certificates import service as certificates
 
-    attempt = service.get_attempt(db, attempt_id, principal, write=True)
-    result = service.submit(db, attempt, settings)
+    result = service.submit_attempt(db, attempt_id, principal, settings)
     result.certificate = certificates.issued_now(db)  # the submit completed the course
     return result
 

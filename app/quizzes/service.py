@@ -734,13 +734,18 @@ def get_attempt(session: Session, attempt_id: int, principal: Principal, *, writ
     """The owner's attempt; staff who see results may read (never write) any. Otherwise 404, so a
     guessed id tells nothing."""
     attempt = repository.get_attempt(session, attempt_id)
-    if attempt is None:
-        raise NotFound("Percobaan tidak ditemukan.", code="attempt_not_found")
-    if attempt.user_id == principal.user_id:
-        return attempt
-    if not write and principal.has_any(*RESULT_VIEWERS):
-        return attempt
-    if write and principal.has_any(*RESULT_VIEWERS):
+    _ensure_access(attempt.user_id if attempt else None, principal, write=write)
+    assert attempt is not None
+    return attempt
+
+
+def _ensure_access(owner_id: int | None, principal: Principal, *, write: bool) -> None:
+    """The rule of `get_attempt` on the attempt's owner (None: no such attempt)."""
+    if owner_id is not None and owner_id == principal.user_id:
+        return
+    if owner_id is not None and principal.has_any(*RESULT_VIEWERS):
+        if not write:
+            return
         raise Forbidden("Hanya peserta pemilik percobaan yang dapat mengubahnya.", code="not_owner")
     raise NotFound("Percobaan tidak ditemukan.", code="attempt_not_found")
 
@@ -752,9 +757,15 @@ def _layout_of(attempt: Attempt) -> list[dict[str, Any]]:
 def _attempt_questions(
     session: Session, attempt: Attempt
 ) -> list[tuple[dict[str, Any], StoredQuestion]]:
-    """The attempt's questions in its order. Versions an attempt shows are never edited, so they
+    return _layout_questions(session, attempt.layout_json)
+
+
+def _layout_questions(
+    session: Session, layout_json: str
+) -> list[tuple[dict[str, Any], StoredQuestion]]:
+    """An attempt's questions in its order. Versions an attempt shows are never edited, so they
     are cached by id and only the ones this process has not seen are read."""
-    layout = _layout_of(attempt)
+    layout: list[dict[str, Any]] = json.loads(layout_json)
     missing = [item["v"] for item in layout if bank.cached(item["v"]) is None]
     for version in repository.versions_by_id(session, missing).values():
         bank.remember(stored_question(version))
@@ -807,7 +818,11 @@ def _question_out(number: int, item: Mapping[str, Any], stored: StoredQuestion) 
 def _remaining(attempt: Attempt, now: dt.datetime) -> int | None:
     if attempt.deadline is None:
         return None
-    return max(0, math.floor((attempt.deadline - now).total_seconds()))
+    return _seconds_left(attempt.deadline, now)
+
+
+def _seconds_left(deadline: dt.datetime, now: dt.datetime) -> int:
+    return max(0, math.floor((deadline - now).total_seconds()))
 
 
 def _saved(answer: AttemptAnswer) -> SavedAnswer:
@@ -908,10 +923,44 @@ def save_answers(
     """Autosave: idempotent, last write wins per question. Refused (409) once the attempt is
     submitted or its deadline plus the grace period has passed; sequential quizzes refuse
     changes to questions before the furthest one shown."""
-    now = _now(now)
+    target = repository.AnswerTarget(
+        attempt.id, attempt.user_id, attempt.deadline, attempt.furthest_position,
+        attempt.layout_json, None,
+    )  # fmt: skip
+    return _save(session, target, data, settings, _now(now), loaded=attempt)
+
+
+def save_answers_of(
+    session: Session,
+    attempt_id: int,
+    principal: Principal,
+    data: AnswersIn,
+    settings: Settings,
+    *,
+    now: dt.datetime | None = None,
+) -> SaveResult:
+    """`get_attempt(write=True)` + `save_answers` without loading the attempt: one read of the
+    few columns autosave needs (and the quiz's sequential flag), the lock, the upsert."""
+    target = repository.answer_target(session, attempt_id)
+    _ensure_access(target.user_id if target else None, principal, write=True)
+    assert target is not None
+    return _save(session, target, data, settings, _now(now), loaded=None)
+
+
+def _save(
+    session: Session,
+    target: repository.AnswerTarget,
+    data: AnswersIn,
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    loaded: Attempt | None,
+) -> SaveResult:
     items = {
-        item["q"]: (pos, s) for pos, (item, s) in enumerate(_attempt_questions(session, attempt))
+        item["q"]: (pos, s)
+        for pos, (item, s) in enumerate(_layout_questions(session, target.layout_json))
     }
+    sequential = target.sequential
     rows = []
     for raw in data.answers:
         if raw.question_id not in items:
@@ -921,27 +970,44 @@ def save_answers(
                 field="question_id",
             )
         pos, stored = items[raw.question_id]
-        if attempt.furthest_position > pos and _quiz_sequential(session, attempt):
-            raise Conflict(
-                "Navigasi berurutan: soal sebelumnya tidak dapat diubah.", code="sequential"
-            )
+        if target.furthest_position > pos:
+            if sequential is None:
+                quiz = repository.get_quiz(session, _attempt_quiz_id(session, target, loaded))
+                sequential = bool(quiz and quiz.sequential)
+            if sequential:
+                raise Conflict(
+                    "Navigasi berurutan: soal sebelumnya tidak dapat diubah.", code="sequential"
+                )
         rows.append(
             {
-                "attempt_id": attempt.id,
+                "attempt_id": target.id,
                 "question_id": raw.question_id,
                 "response_json": json.dumps(_normalise_answer(raw, stored), ensure_ascii=False),
                 "saved_at": now,
             }
         )
     grace = dt.timedelta(seconds=settings.quiz_grace_seconds)
-    if not repository.touch_open(session, attempt.id, now, now - grace, data.position):
+    if not repository.touch_open(session, target.id, now, now - grace, data.position):
+        attempt = loaded or repository.get_attempt(session, target.id)
+        assert attempt is not None
         finish_if_expired(session, attempt, settings, now=now)
         raise Conflict(
             "Percobaan sudah selesai atau waktunya habis; jawaban tidak disimpan.",
             code="attempt_closed",
         )
     repository.upsert_answers(session, rows)
-    return SaveResult(saved=len(rows), saved_at=now, remaining_seconds=_remaining(attempt, now))
+    remaining = None if target.deadline is None else _seconds_left(target.deadline, now)
+    return SaveResult(saved=len(rows), saved_at=now, remaining_seconds=remaining)
+
+
+def _attempt_quiz_id(
+    session: Session, target: repository.AnswerTarget, loaded: Attempt | None
+) -> int:
+    if loaded is not None:
+        return loaded.quiz_id
+    attempt = repository.get_attempt(session, target.id)
+    assert attempt is not None
+    return attempt.quiz_id
 
 
 # --- grading ------------------------------------------------------------------------------------
@@ -1008,54 +1074,97 @@ def _grade(
     return _Graded(results, round(points, 5), round(maximum, 5), needs)
 
 
-def _apply_grade(session: Session, attempt: Attempt, quiz: Quiz, now: dt.datetime) -> None:
-    items = _attempt_questions(session, attempt)
-    graded = _grade(items, repository.responses_of(session, attempt.id))
-    attempt.results_json = json.dumps(graded.results)
-    attempt.score = graded.points
-    attempt.max_score = graded.max_points
-    attempt.percent = (
-        round(100 * graded.points / graded.max_points, 2) if graded.max_points else 0.0
-    )
+def _grade_values(graded: _Graded, pass_score: float, now: dt.datetime) -> dict[str, Any]:
+    """The attempt's columns after grading; an essay without points leaves it waiting for a
+    grader (no pass/fail, no graded_at yet)."""
+    percent = round(100 * graded.points / graded.max_points, 2) if graded.max_points else 0.0
+    values: dict[str, Any] = {
+        "results_json": json.dumps(graded.results),
+        "score": graded.points,
+        "max_score": graded.max_points,
+        "percent": percent,
+    }
     if graded.needs_grading:
-        attempt.state = NEEDS_GRADING
-        attempt.passed = None
+        values.update(state=NEEDS_GRADING, passed=None)
     else:
-        attempt.state = GRADED
-        attempt.passed = attempt.percent >= quiz.pass_score
-        attempt.graded_at = now
-    session.flush()
-    _update_progress(session, quiz, attempt)
+        values.update(state=GRADED, passed=percent >= pass_score, graded_at=now)
+    return values
 
 
-def _update_progress(session: Session, quiz: Quiz, attempt: Attempt) -> None:
+@dataclass(slots=True)
+class _Claimed:
+    """A submitted attempt graded without loading it: the submit's facts and the grade."""
+
+    facts: repository.GradingFacts
+    state: str = "grading"
+    score: float | None = None
+    max_score: float | None = None
+    percent: float | None = None
+    passed: bool | None = None
+    graded_at: dt.datetime | None = None
+    results_json: str | None = None
+
+    @property
+    def id(self) -> int:
+        return self.facts.id
+
+    @property
+    def layout_json(self) -> str:
+        return self.facts.layout_json
+
+
+def _apply_grade(
+    session: Session,
+    attempt: Attempt | _Claimed,
+    quiz: Quiz | repository.GradingFacts,
+    now: dt.datetime,
+) -> None:
+    """Grade an attempt with its saved answers, store the grade with one UPDATE (no unit of
+    work) and update the quiz activity's progress. `attempt` is a loaded Attempt (lazy close,
+    essay grading, regrade) or a submit's claim; either gets the columns written."""
+    items = _layout_questions(session, attempt.layout_json)
+    graded = _grade(items, repository.responses_of(session, attempt.id))
+    values = _grade_values(graded, quiz.pass_score, now)
+    repository.store_grade(session, attempt.id, values)
+    if isinstance(attempt, Attempt):
+        repository.mark_loaded(attempt, values)  # no reload, no second write
+        facts = repository.grading_facts(session, attempt.id)
+        assert facts is not None
+    else:
+        for name, value in values.items():
+            setattr(attempt, name, value)
+        facts = attempt.facts
+    _update_progress(session, facts, attempt.state, attempt.passed)
+
+
+def _update_progress(
+    session: Session, facts: repository.GradingFacts, state: str, passed: bool | None
+) -> None:
     """Completion: the quiz activity completes when the learner's quiz grade reaches the pass
     score (rule "quiz_passed") or on any finished attempt (rule "quiz_attempted"); it is never
-    taken back."""
-    if attempt.enrolment_id is None or attempt.preview:
+    taken back. A single statement when it changes; none when it is complete already."""
+    if facts.enrolment_id is None or facts.preview:
         return
-    progress = progress_service.get_or_start(session, attempt.enrolment_id, quiz.activity_id)
+    if facts.progress_status != progress_service.COMPLETED:
+        if facts.completion_rule == CompletionRule.QUIZ_ATTEMPTED:
+            done = state in (GRADED, NEEDS_GRADING)
+        elif facts.grading == "highest":
+            done = bool(passed)  # had an earlier attempt passed, it would be complete
+        else:
+            done = learner_outcome(session, facts.quiz_id, facts.user_id).passed
+        if done and progress_service.complete_activity(
+            session, facts.enrolment_id, facts.activity_id
+        ):
+            return  # the new completion was announced
+        if not done and facts.progress_status is None:
+            progress_service.start_activity(session, facts.enrolment_id, facts.activity_id)
     # A post-test grade is judged by the course's certification pass score, which may differ
     # from the quiz's: every graded post-test attempt is announced (certificates listen).
-    announce = quiz.kind == "posttest" and attempt.state == GRADED
-    if progress.status == progress_service.COMPLETED:
-        if announce:
-            events.enrolment_changed(session, attempt.enrolment_id)
-        return
-    rule = quiz_activity(session, quiz).completion_rule
-    if rule == CompletionRule.QUIZ_ATTEMPTED:
-        done = attempt.state in (GRADED, NEEDS_GRADING)
-    elif quiz.grading == "highest":
-        done = bool(attempt.passed)  # had an earlier attempt passed, it would be complete
-    else:
-        done = learner_outcome(session, quiz.id, attempt.user_id).passed
-    if done:
-        progress_service.mark_completed(session, progress)  # announces the completion
-    elif announce:
-        events.enrolment_changed(session, attempt.enrolment_id)
+    if facts.kind == "posttest" and state == GRADED:
+        events.enrolment_changed(session, facts.enrolment_id)
 
 
-def _result(attempt: Attempt) -> SubmitResult:
+def _result(attempt: Attempt | _Claimed | repository.StoredResult) -> SubmitResult:
     state = attempt.state if attempt.state in (GRADED, NEEDS_GRADING) else NEEDS_GRADING
     return SubmitResult(
         id=attempt.id,
@@ -1067,23 +1176,55 @@ def _result(attempt: Attempt) -> SubmitResult:
     )
 
 
+def _submit(
+    session: Session, facts: repository.GradingFacts, settings: Settings, now: dt.datetime
+) -> tuple[SubmitResult, dict[str, Any] | None]:
+    """Claim and grade: the result and the columns written (None when another submit had
+    claimed the attempt first: its stored result is returned)."""
+    grace = dt.timedelta(seconds=settings.quiz_grace_seconds)
+    late = facts.deadline is not None and now > facts.deadline + grace
+    claimed = {"state": "grading", "submitted_at": now, "auto_submitted": late}
+    if not repository.claim(session, facts.id, claimed, before=None):
+        return _result(repository.stored_result(session, facts.id)), None
+    claim = _Claimed(facts)
+    _apply_grade(session, claim, facts, now)
+    written = {**claimed, "state": claim.state, "graded_at": claim.graded_at,
+               "score": claim.score, "max_score": claim.max_score, "percent": claim.percent,
+               "passed": claim.passed, "results_json": claim.results_json}  # fmt: skip
+    return _result(claim), written
+
+
 def submit(
     session: Session, attempt: Attempt, settings: Settings, *, now: dt.datetime | None = None
 ) -> SubmitResult:
     """Exactly once: the first submit claims the attempt and grades it; any later or concurrent
     submit (double click, second tab, retry) returns that same result. A submit arriving after
     the deadline plus grace is still accepted, graded with what was saved in time."""
-    now = _now(now)
-    quiz = get_quiz(session, attempt.quiz_id)
-    grace = dt.timedelta(seconds=settings.quiz_grace_seconds)
-    late = attempt.deadline is not None and now > attempt.deadline + grace
-    claimed = {"state": "grading", "submitted_at": now, "auto_submitted": late}
-    if repository.claim(session, attempt.id, claimed, before=None):
-        repository.mark_loaded(attempt, claimed)  # what the UPDATE wrote; no re-read
-        _apply_grade(session, attempt, quiz, now)
+    facts = repository.grading_facts(session, attempt.id)
+    assert facts is not None
+    result, written = _submit(session, facts, settings, _now(now))
+    if written is None:
+        session.refresh(attempt)
     else:
-        session.refresh(attempt)  # the first submit's result
-    return _result(attempt)
+        repository.mark_loaded(attempt, written)  # what the UPDATEs wrote; no re-read
+    return result
+
+
+def submit_attempt(
+    session: Session,
+    attempt_id: int,
+    principal: Principal,
+    settings: Settings,
+    *,
+    now: dt.datetime | None = None,
+) -> SubmitResult:
+    """`get_attempt(write=True)` + `submit` without loading the attempt: one read (attempt,
+    quiz, completion rule, progress), the claim, the answers, the grade, and a progress write
+    only when it changes."""
+    facts = repository.grading_facts(session, attempt_id)
+    _ensure_access(facts.user_id if facts else None, principal, write=True)
+    assert facts is not None
+    return _submit(session, facts, settings, _now(now))[0]
 
 
 def finish_if_expired(
@@ -1454,6 +1595,30 @@ def outcomes_for_course(
     return {
         (qid, uid): outcome_of(quizzes[qid], by_key.get((qid, uid), []))
         for qid in quizzes
+        for uid in user_ids
+    }
+
+
+def quizzes_by_activity(session: Session, activity_ids: Sequence[int]) -> dict[int, Quiz]:
+    """Activity id -> its quiz, for the quiz activities among `activity_ids` (list pages of
+    several runs: a fixed number of queries whatever the number of runs)."""
+    return {q.activity_id: q for q in repository.quizzes_of_activities(session, activity_ids)}
+
+
+def outcomes(
+    session: Session, quizzes: Sequence[Quiz], user_ids: Sequence[int]
+) -> dict[tuple[int, int], QuizOutcome]:
+    """(quiz id, user id) -> outcome for every pair (no attempt: an empty outcome) of quizzes
+    already read (`quizzes_by_activity`), in one query for the attempts (`outcomes_for_course`
+    for chosen quizzes of any number of courses)."""
+    if not quizzes or not user_ids:
+        return {}
+    by_key: dict[tuple[int, int], list[Attempt]] = defaultdict(list)
+    for a in repository.attempts_of_users(session, [q.id for q in quizzes], list(user_ids)):
+        by_key[(a.quiz_id, a.user_id)].append(a)
+    return {
+        (quiz.id, uid): outcome_of(quiz, by_key.get((quiz.id, uid), []))
+        for quiz in quizzes
         for uid in user_ids
     }
 

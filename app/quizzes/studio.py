@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Depends, File, Form, Request, UploadFile
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -36,9 +36,10 @@ from app.quizzes.pages import kind_labels
 from app.quizzes.questions import Question
 from app.quizzes.schemas import EssayGrade, QuestionIn, QuestionUpdate, QuizRead, QuizSettings
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(prefix="/studio", tags=["pages"], include_in_schema=False)
+router = Router(prefix="/studio", tags=["pages"], include_in_schema=False)
 
 Editor = Annotated[Principal, Depends(require_roles(*service.EDITORS))]
 Viewer = Annotated[Principal, Depends(require_roles(*service.RESULT_VIEWERS))]

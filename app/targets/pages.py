@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from babel.dates import get_month_names
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from starlette.responses import Response
 
 from app.accounts.constants import Role
@@ -22,9 +22,10 @@ from app.courses.constants import funding_labels
 from app.targets import charts, constants, service
 from app.targets.schemas import TargetsReportRead
 from app.web.params import PageNumber
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(prefix="/studio/targets", include_in_schema=False)
+router = Router(prefix="/studio/targets", include_in_schema=False)
 
 Officer = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS))]
 # The below-target list is also for a kepala OPD, scoped to their own OPD (service.readable_opd).

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from starlette.responses import Response
 
 from app.accounts.constants import Role
@@ -22,8 +22,9 @@ from app.targets.schemas import (
     TargetsReportRead,
 )
 from app.web.params import PageNumber
+from app.web.routing import Router
 
-router = APIRouter(prefix="/api/v1", tags=["targets"])
+router = Router(prefix="/api/v1", tags=["targets"])
 
 Officer = Annotated[Principal, Depends(require_roles(*courses_service.RUN_MANAGERS))]
 # The below-target list is also for a kepala OPD, scoped to their own OPD (service.readable_opd).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import Depends, Form
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -14,10 +14,11 @@ from app.core import i18n
 from app.core.asgi import HttpMiddleware
 from app.core.config import get_settings
 from app.core.errors import ValidationFailed
+from app.web.routing import Router
 
 LANG_COOKIE = "lms_lang"
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = Router(tags=["pages"], include_in_schema=False)
 
 
 class LocaleMiddleware(HttpMiddleware):

@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -46,6 +46,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import Settings, get_settings
+from app.web.routing import Router
 
 log = logging.getLogger(__name__)
 
@@ -351,7 +352,7 @@ def allowed(request: Request, settings: Settings) -> bool:
     return True
 
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 @router.get("/metrics")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -18,9 +18,10 @@ from app.courses import service as courses_service
 from app.storage.service import get_storage
 from app.web import home, static
 from app.web.params import RowId
+from app.web.routing import Router
 from app.web.templating import render
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = Router(tags=["pages"], include_in_schema=False)
 
 
 @router.get("/")

@@ -35,6 +35,10 @@ _env = Environment(
     loader=FileSystemLoader(TEMPLATE_DIR),
     autoescape=select_autoescape(default=True),
     extensions=["jinja2.ext.i18n"],
+    # Templates change under a running server only in development; elsewhere a compiled
+    # template is used as it is, without a stat() of it and of every template it extends,
+    # imports or includes on each render.
+    auto_reload=get_settings().environment == "development",
 )
 _env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext_, i18n.ngettext_, newstyle=True
@@ -186,7 +190,7 @@ def render(
         "principal": principal,
         "nav": nav,
         "nav_current": current_href(nav, request.url.path),
-        "csrf_token": auth_service.csrf_token(binding, settings),
+        "csrf_token": auth_service.masked_csrf_token(binding, settings),
         "locale": i18n.current_locale.get(),
         "institution_name": settings.institution_name,
         "is_htmx": is_htmx,

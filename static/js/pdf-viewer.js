@@ -12,6 +12,8 @@ if (root) {
   const say = (text) => { if (status) { status.textContent = text; } };
   const fmt = (text, value) => (text || "%s").replace("%s", String(value));
   const MIN = 0.5, MAX = 4, STEP = 1.25;
+  const RANGE_CHUNK = 262144;
+  const WHOLE_MAX = 2 * RANGE_CHUNK;  // pdf.js reads a file this small whole anyway
   let zoom = 1;            // relative to "fit to width"
   let doc = null;
   let baseWidth = 0;       // the first page's width at scale 1 (PDF points)
@@ -69,13 +71,28 @@ if (root) {
     redraw();
   };
 
+  // On a slow link the viewer's time is bytes and round trips: pdf.js's worker (the largest
+  // part) starts downloading now, next to pdf.js itself, instead of after it; a small PDF is
+  // fetched whole at the same time instead of after the worker is up. A large one is read in
+  // ranges, page by page.
+  let worker = null;
+  try { worker = new Worker(root.dataset.worker, { type: "module" }); } catch (error) { worker = null; }
+  const size = Number(root.dataset.size || 0);
+  const early = size > 0 && size <= WHOLE_MAX
+    ? fetch(root.dataset.src, { credentials: "same-origin" })
+        .then((response) => (response.ok ? response.arrayBuffer() : null))
+        .catch(() => null)
+    : Promise.resolve(null);
   try {
     const pdfjs = await import(root.dataset.pdfjs);
     pdfjs.GlobalWorkerOptions.workerSrc = root.dataset.worker;
-    doc = await pdfjs.getDocument({
-      url: root.dataset.src, withCredentials: true, rangeChunkSize: 262144, disableAutoFetch: true,
-      isEvalSupported: false  // no `new Function` for fonts: the CSP has no 'unsafe-eval'
-    }).promise;
+    if (worker) { pdfjs.GlobalWorkerOptions.workerPort = worker; }
+    const whole = await early;
+    const source = whole
+      ? { data: new Uint8Array(whole) }
+      : { url: root.dataset.src, withCredentials: true, rangeChunkSize: RANGE_CHUNK, disableAutoFetch: true };
+    // isEvalSupported: false — no `new Function` for fonts: the CSP has no 'unsafe-eval'.
+    doc = await pdfjs.getDocument({ ...source, isEvalSupported: false }).promise;
     const first = await doc.getPage(1);
     baseWidth = first.getViewport({ scale: 1 }).width;
     for (let n = 1; n <= doc.numPages; n += 1) {

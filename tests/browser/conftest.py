@@ -144,7 +144,7 @@ def serving(port: int, data_dir: Path, env: dict[str, str]) -> Iterator[None]:
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*_lms_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"],
+            [*_lms_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate", "--workers", "1"],
             cwd=data_dir,
             env=env,
             stdout=log,

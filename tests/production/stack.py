@@ -345,7 +345,7 @@ class ProdStack:
         proc = _Proc(
             f"app-{index}",
             [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--no-migrate"],
+             "--no-migrate", "--workers", "1"],
             self.logs_dir / f"app-{index}.log", env=self.lms_env(), cwd=REPO,
         )  # fmt: skip
         proc.start()

@@ -141,7 +141,7 @@ def test_backup_restore_into_fresh_database_and_bucket(
     log = (tmp_path / "restored-app.log").open("wb")
     app = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--no-migrate"],
+         "--no-migrate", "--workers", "1"],
         env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

@@ -29,10 +29,12 @@ from tests.factories import (
     browser_login,
     complete_activity,
     enrol,
+    graded_attempt,
     make_activity,
     make_course,
     make_learner,
     make_opd,
+    make_quiz,
     make_run,
     make_user,
 )
@@ -105,6 +107,42 @@ async def test_learner_home_continues_the_last_course_with_deadlines_jp_and_gaps
     assert "Keamanan Siber Dasar" in recommended
     assert "Pendaftaran dibuka" in recommended
     assert "Kompetensi: Literasi Digital" in recommended
+
+
+async def test_learner_home_queries_do_not_grow_with_runs(client: httpx.AsyncClient) -> None:
+    """Ten runs (a post-test each, progress, one certificate) cost the home page as many SQL
+    statements as one: every run's progress, rules, quizzes and certificate are read at once."""
+    learner = make_learner(name="Peserta Sepuluh Angkatan")
+    assess(learner.id, "literasi_digital", 1, required=3)
+    await browser_login(client, learner.email or "")
+
+    async def queries() -> tuple[int, str]:
+        await client.get("/")  # the same state of every per-process cache for both counts
+        with count_queries() as statements:
+            response = await client.get("/")
+        assert response.status_code == 200
+        return len(statements), response.text
+
+    def learn_in_new_run(n: int, *, finish: bool) -> None:
+        ids = make_course(title=f"Kursus Angkatan {n}", pages=2)
+        quiz = make_quiz(ids["section"], gift="")
+        run_id = make_run(ids["course"])
+        set_run_end(run_id, 3 + n)
+        enrolment = enrol(run_id, learner.id)
+        if finish:  # the post-test first: the last page then completes the run and issues
+            graded_attempt(quiz["quiz"], learner.id, enrolment, run_id, 90)
+            complete_activity(enrolment, ids["page2"])
+        complete_activity(enrolment, ids["page1"])
+
+    learn_in_new_run(0, finish=True)
+    one, html = await queries()
+    assert "Kursus Angkatan 0" in section(html, "my-certificates-title")
+    for n in range(1, 10):
+        learn_in_new_run(n, finish=False)
+    ten, html = await queries()
+    assert "Semua kursus saya (10)" in section(html, "my-courses-title")
+    assert "Kursus Angkatan 1" in section(html, "deadlines-title")
+    assert ten == one
 
 
 async def test_learner_home_has_empty_states_and_no_officer_sections(

@@ -1,0 +1,314 @@
+"""Benchmark: CPU per request of the hot learner writes, in one process, without HTTP or load.
+
+    .venv/bin/python bench/hot_writes.py [--database-url URL] [--learners 300] [--profile OP]
+
+The open-loop benchmarks (heartbeats.py, quiz_submit.py) give rates and latencies on a shared
+machine, where every figure moves with the load. This one runs each hot write one request at a
+time and counts CPU time, which moves much less, in two ways:
+
+- **route**: the route function itself (access checks, rules, SQL, the commit by `session_scope`),
+  called with a ready principal: the route's own work;
+- **app**: the whole ASGI app in this process (middleware, bearer token, dependencies, thread-pool
+  hops, JSON), called with a hand-made HTTP scope (no socket, no HTTP parsing): every request's
+  fixed cost on top of the route's work.
+
+Operations: a learner's first heartbeat (INSERT), a later heartbeat (UPDATE), an answer autosave
+(one answer), a quiz submit (50 questions, graded). It also prints the SQL statements each sends.
+Setup (not timed): a database made by Alembic (its name must start with `bench`), a course with a
+30-minute video and a 50-question exercise quiz, `--learners` enrolled learners with a token each
+and one started attempt with saved answers per learner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import heartbeats  # noqa: E402
+import quiz_submit as common  # noqa: E402
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_hotwrites"
+
+
+def seed(learners: int) -> dict[str, Any]:
+    """The video course of heartbeats.py plus a quiz section; every learner's attempt started."""
+    from sqlalchemy import select
+
+    from app.auth.models import ApiToken
+    from app.auth.service import Principal, token_hash
+    from app.core.config import get_settings
+    from app.core.db import session_scope
+    from app.courses.models import Activity, Section
+    from app.quizzes import service as quiz_service
+    from app.quizzes.schemas import AnswersIn, QuizSettings
+
+    activity_id, tokens = heartbeats.seed(learners)
+    settings = get_settings()
+    with session_scope() as session:
+        video = session.get(Activity, activity_id)
+        assert video is not None
+        section = Section(course_id=video.course_id, position=2, title="Evaluasi")
+        session.add(section)
+        session.flush()
+        quiz = quiz_service.create_quiz(
+            session, section, QuizSettings(title="Kuis", kind="exercise", pass_score=60)
+        )
+        staff = Principal(user_id=None, name="bench", roles=frozenset({"admin"}), via="cli")  # type: ignore[arg-type]
+        for index, (kind, points) in enumerate(common.MIX):
+            quiz_service.add_question(session, quiz, common._question(kind, points, index), staff)
+        quiz_id = quiz.id
+        owner = {h: u for h, u in session.execute(select(ApiToken.token_hash, ApiToken.user_id))}
+        user_ids = [owner[token_hash(t)] for t in tokens]
+    attempts: list[tuple[int, int, int]] = []  # (user id, attempt id, a question id)
+    with session_scope() as session:
+        quiz = quiz_service.get_quiz(session, quiz_id)
+        for uid in user_ids:
+            principal = Principal(user_id=uid, name="", roles=frozenset({"learner"}), via="token")
+            attempt, _ = quiz_service.start_attempt(session, quiz, principal, settings=settings)
+            layout = json.loads(attempt.layout_json)
+            answers = [{"question_id": item["q"], "text": "20"} for item in layout[:1]]
+            first = layout[0]["q"]
+            quiz_service.save_answers(
+                session, attempt, AnswersIn.model_validate({"answers": answers}), settings
+            )
+            attempts.append((uid, attempt.id, first))
+    return {"activity_id": activity_id, "tokens": tokens, "user_ids": user_ids,
+            "attempts": attempts}  # fmt: skip
+
+
+# --- the two ways of calling ----------------------------------------------------------------------
+
+
+def learner(user_id: int) -> Any:
+    from app.auth.service import Principal
+
+    return Principal(user_id=user_id, name="", roles=frozenset({"learner"}), via="token")
+
+
+def route_calls(data: dict[str, Any]) -> dict[str, list[Callable[[], Any]]]:
+    """Each operation as a list of calls of the route function in its own session."""
+    from app.core.config import get_settings
+    from app.core.db import session_scope
+    from app.courses import router as courses_router
+    from app.progress.schemas import ProgressEvent
+    from app.quizzes import router as quiz_router
+    from app.quizzes.schemas import AnswersIn
+
+    settings = get_settings()
+    aid = data["activity_id"]
+
+    def heartbeat(uid: int, position: float) -> Callable[[], Any]:
+        event = ProgressEvent.model_validate(
+            {"event": "heartbeat", "position_seconds": position, "duration_seconds": 1800,
+             "active_seconds": 30})  # fmt: skip
+
+        def call() -> Any:
+            with session_scope() as db:
+                return courses_router.report_progress(aid, event, db, settings, learner(uid))
+
+        return call
+
+    def autosave(uid: int, attempt_id: int, question_id: int) -> Callable[[], Any]:
+        body = AnswersIn.model_validate({"answers": [{"question_id": question_id, "text": "7"}]})
+
+        def call() -> Any:
+            with session_scope() as db:
+                return quiz_router.save_answers(attempt_id, body, db, settings, learner(uid))
+
+        return call
+
+    def submit(uid: int, attempt_id: int) -> Callable[[], Any]:
+        def call() -> Any:
+            with session_scope() as db:
+                return quiz_router.submit_attempt(attempt_id, db, settings, learner(uid))
+
+        return call
+
+    uids = data["user_ids"]
+    half = len(uids) // 2
+    return {
+        "heartbeat, first (INSERT)": [heartbeat(u, 0.0) for u in uids[:half]],
+        "heartbeat, later (UPDATE)": [heartbeat(u, 30.0) for u in uids[:half]],
+        "answer autosave": [autosave(u, a, q) for u, a, q in data["attempts"][:half]],
+        "quiz submit (50 questions)": [submit(u, a) for u, a, _q in data["attempts"][:half]],
+    }
+
+
+async def _asgi(app: Any, method: str, path: str, token: str, body: bytes) -> int:
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+        "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {token}".encode()),
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())],
+    }  # fmt: skip
+    sent = False
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+def app_calls(data: dict[str, Any], app: Any) -> dict[str, list[Callable[[], Any]]]:
+    """The same operations through the whole ASGI app (on other learners than route_calls)."""
+    aid = data["activity_id"]
+    token_of = dict(zip(data["user_ids"], data["tokens"], strict=True))
+    uids = data["user_ids"]
+    half = len(uids) // 2
+
+    def request(method: str, path: str, uid: int, payload: Any) -> Callable[[], Any]:
+        body = json.dumps(payload).encode()
+
+        async def call() -> int:
+            status = await _asgi(app, method, path, token_of[uid], body)
+            if status != 200:
+                raise RuntimeError(f"{method} {path}: {status}")
+            return status
+
+        return call
+
+    def beat(uid: int, position: float) -> Callable[[], Any]:
+        return request("POST", f"/api/v1/activities/{aid}/progress", uid,
+                       {"event": "heartbeat", "position_seconds": position,
+                        "duration_seconds": 1800, "active_seconds": 30})  # fmt: skip
+
+    return {
+        "heartbeat, first (INSERT)": [beat(u, 0.0) for u in uids[half:]],
+        "heartbeat, later (UPDATE)": [beat(u, 30.0) for u in uids[half:]],
+        "answer autosave": [
+            request(
+                "PUT",
+                f"/api/v1/attempts/{a}/answers",
+                u,
+                {"answers": [{"question_id": q, "text": "7"}]},
+            )
+            for u, a, q in data["attempts"][half:]
+        ],
+        "quiz submit (50 questions)": [
+            request("POST", f"/api/v1/attempts/{a}/submit", u, None)
+            for u, a, _q in data["attempts"][half:]
+        ],
+    }
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+
+def statements_of(call: Callable[[], Any], is_async: bool) -> list[str]:
+    from tests.queries import count_queries
+
+    with count_queries() as statements:
+        if is_async:
+            asyncio.run(call())
+        else:
+            call()
+    return statements
+
+
+def measure(
+    calls: list[Callable[[], Any]], is_async: bool, profile: cProfile.Profile | None
+) -> tuple[float, float]:
+    """(CPU ms per call of the whole process, wall ms per call)."""
+
+    async def run_all() -> None:
+        for call in calls:
+            await call()
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profile is not None:
+        profile.enable()
+    if is_async:
+        asyncio.run(run_all())
+    else:
+        for call in calls:
+            call()
+    if profile is not None:
+        profile.disable()
+    n = len(calls)
+    return (time.process_time() - cpu) * 1000 / n, (time.perf_counter() - wall) * 1000 / n
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--learners", type=int, default=300, help="two halves: route and app")
+    parser.add_argument("--profile", help="cProfile this operation (a prefix of its name)")
+    parser.add_argument("--statements", action="store_true", help="print each SQL statement")
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    args = parser.parse_args()
+    url = args.database_url
+    name = url.rsplit("/", 1)[-1]
+    if not name.startswith("bench"):
+        parser.error("the database name must start with 'bench'")
+
+    tmp = Path(tempfile.mkdtemp(prefix="hot-writes-"))
+    env = common.app_env(url, tmp)
+    env["LMS_JOBS_URL"] = "immediate"
+    env["LMS_LOG_LEVEL"] = "WARNING"
+    common.recreate_postgres(url)
+    common.use_database(env)
+    try:
+        from app.cli import upgrade_database
+
+        upgrade_database()
+        started = time.perf_counter()
+        data = seed(args.learners)
+        print(f"setup: {args.learners} learners, attempts started, in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+        from app.main import create_app
+
+        app = create_app()
+        routes, whole = route_calls(data), app_calls(data, app)
+        print(f"{'operation':<28} {'route CPU ms':>12} {'app CPU ms':>11} {'app wall ms':>12}  "
+              f"SQL statements (route)")  # fmt: skip
+        for op in routes:
+            r_calls, a_calls = routes[op], whole[op]
+            # One call of each first: warms caches (question versions) and counts statements.
+            shown = statements_of(r_calls[0], False)
+            statements_of(a_calls[0], True)
+            prof = cProfile.Profile() if args.profile and op.startswith(args.profile) else None
+            route_cpu, _ = measure(r_calls[1:], False, prof)
+            app_cpu, app_wall = measure(a_calls[1:], True, None)
+            print(f"{op:<28} {route_cpu:>12.2f} {app_cpu:>11.2f} {app_wall:>12.2f}  "
+                  f"{len(shown)}", flush=True)  # fmt: skip
+            if args.statements:
+                for s in shown:
+                    print("    " + " ".join(s.split())[:160])
+            if prof is not None:
+                pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+    finally:
+        from app.core.db import reset_engine
+
+        reset_engine()
+        if not args.keep:
+            common.drop_postgres(url)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
