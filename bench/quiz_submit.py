@@ -461,8 +461,7 @@ def serve(port: int, workers: int) -> None:
 # Nested phases are included in their callers' figures.
 _PHASES = (
     ("thread pool: all sync work of a request", None, None),
-    ("  auth: resolve_api_token", "app.auth.service", "resolve_api_token"),
-    ("    accounts.service.identity", "app.accounts.service", "identity"),
+    ("  auth: resolve_credential (a principal cache miss)", "app.auth.service", "resolve_credential"),
     ("  quizzes.service.submit_attempt", "app.quizzes.service", "submit_attempt"),
     ("    grading_facts (attempt, quiz, progress)", "app.quizzes.repository", "grading_facts"),
     ("    repository.claim (UPDATE)", "app.quizzes.repository", "claim"),

@@ -164,11 +164,6 @@ def start_session(
     return raw
 
 
-def resolve_session(session: Session, raw: str, settings: Settings) -> Principal | None:
-    """The principal behind a session cookie, or None when unknown, idle too long or expired."""
-    return resolve_credential(session, "session", raw, settings)
-
-
 def resolve_credential(
     session: Session, kind: str, raw: str, settings: Settings
 ) -> Principal | None:
@@ -236,10 +231,6 @@ def issue_api_token(session: Session, user: User, settings: Settings) -> tuple[s
         ),
     )
     return raw, lifetime
-
-
-def resolve_api_token(session: Session, raw: str, settings: Settings) -> Principal | None:
-    return resolve_credential(session, "token", raw, settings)
 
 
 # --- account state ----------------------------------------------------------------------------
