@@ -30,6 +30,7 @@ from app.certificates import studio as certificates_studio
 from app.certificates import tasks as certificates_tasks  # noqa: F401 - issue jobs
 from app.competency import pages as competency_pages
 from app.competency import router as competency_router
+from app.core import invalidation
 from app.core.config import get_settings
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.courses import pages as courses_pages
@@ -72,9 +73,10 @@ from app.web.static import HashedStaticFiles
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Every domain's background work while the app serves: the quiz sweep, and the job worker
-    (certificate jobs, the outbox, scheduled jobs) with its start-up hooks."""
-    async with quizzes_tasks.lifespan(app), jobs_queue.lifespan(app):
+    """Every domain's background work while the app serves: the cache invalidation feed, the quiz
+    sweep, and the job worker (certificate jobs, the outbox, scheduled jobs) with its start-up
+    hooks."""
+    async with invalidation.lifespan(app), quizzes_tasks.lifespan(app), jobs_queue.lifespan(app):
         yield
 
 

@@ -66,7 +66,9 @@ os.environ.update(
 )
 
 from app import main as _composition_root  # noqa: E402, F401 - every domain's listeners, tasks, handlers
+from app.auth import principals  # noqa: E402
 from app.cli import upgrade_database  # noqa: E402
+from app.core import readcache  # noqa: E402
 from app.core.config import get_settings  # noqa: E402
 from app.core.db import get_engine, reset_engine  # noqa: E402
 from app.core.registry import Base  # noqa: E402
@@ -141,6 +143,8 @@ def _restore_seeded_rows() -> None:
 def _empty_tables(migrated_database: str) -> Iterator[None]:
     yield
     quiz_bank.forget_all()  # ids restart after the wipe; the cache assumes they never do
+    principals.cache.clear()  # the wipe is no unit of work: the caches are not told of it
+    readcache.clear_all()
     engine = get_engine()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     if engine.dialect.name == "postgresql":

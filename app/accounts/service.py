@@ -510,6 +510,14 @@ def profiles(session: Session, user_ids: Sequence[int]) -> dict[int, ProfileView
     return {r[0]: ProfileView(*r) for r in repository.profile_rows(session, user_ids)}
 
 
+def profile(session: Session, user_id: int) -> ProfileView:
+    """One user's profile in one query (the home page's header, JP and certificate checks)."""
+    row = repository.profile_row(session, user_id)
+    if row is None:
+        raise NotFound("Pengguna tidak ditemukan.", code="user_not_found")
+    return ProfileView(*row)
+
+
 def users_with_role(session: Session, role: str) -> list[tuple[int, str | None]]:
     """(user id, OPD code) of every active user with a role (digests for OPD heads, officers)."""
     return repository.users_with_role(session, role)

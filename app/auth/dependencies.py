@@ -34,9 +34,12 @@ _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] 
 
 
 def _database_slot() -> asyncio.Semaphore:
-    """Admit at most as many requests to the database as the pool has connections.
+    """Admit at most as many requests to the database as the pool keeps connections.
 
-    Waiting here costs no worker thread. Without it, under a burst (200 quiz submits at once) a
+    Not the overflow too: SQLAlchemy closes an overflow connection when it is returned, so a
+    steady load above the pool size opened and closed a PostgreSQL connection every few requests
+    (a heartbeat load made one per four heartbeats); the overflow is left to the job thread and
+    other work outside requests. Waiting here costs no worker thread. Without it, under a burst (200 quiz submits at once) a
     request holds its connection between thread-pool steps while the threads are taken by
     requests waiting for a connection: all stall until the pool's timeout gives 500s.
     """
@@ -44,7 +47,7 @@ def _database_slot() -> asyncio.Semaphore:
     slot = _slots.get(loop)
     if slot is None:
         settings = get_settings()
-        slot = _slots[loop] = asyncio.Semaphore(settings.db_pool_size + settings.db_max_overflow)
+        slot = _slots[loop] = asyncio.Semaphore(settings.db_pool_size)
     return slot
 
 

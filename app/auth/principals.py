@@ -2,7 +2,7 @@
 without a database query.
 
 An entry maps the hash of a bearer token or session cookie to the `Principal` behind it, for at
-most `LMS_PRINCIPAL_CACHE_SECONDS` (5 s by default; 0 turns the cache off), and never past the
+most `LMS_PRINCIPAL_CACHE_SECONDS` (300 s by default; 0 turns the cache off), and never past the
 credential's own expiry, a session's idle limit or the minute after which a session's
 `last_seen_at` is written again.
 
@@ -16,8 +16,10 @@ stands for is watched here, whatever code path does it, and the cache forgets af
 A resolution that was running while an invalidation happened is not stored (a generation count),
 so a read from before a change cannot be cached after it.
 
-Other processes (the second `lms serve` worker, the CLI) do not see this process's invalidation:
-there an entry lives at most the cache's lifetime (seconds), the bound the setting documents.
+Other processes (the second `lms serve` worker, another server, the CLI) learn of the same
+changes through the invalidation feed (app/core/invalidation.py, topic "principal"): the commit
+writes which users changed, and every web process forgets them within about a second. While a
+process's feed is not current, its entries are trusted for 5 s at most.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from app.core import invalidation
 
 if TYPE_CHECKING:
     from app.auth.service import Principal
@@ -54,6 +58,7 @@ _PENDING = "principals_forget"  # Session.info key: user ids (or _ALL) to forget
 @dataclass(frozen=True, slots=True)
 class Entry:
     principal: Principal
+    stored_at: float  # time.monotonic()
     fresh_until: float  # time.monotonic()
     expires_at: dt.datetime  # the credential's own expiry
     idle_until: dt.datetime | None  # a session: last_seen_at + idle limit
@@ -72,8 +77,10 @@ class PrincipalCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
+        clock = time.monotonic()
         if (
-            entry.fresh_until <= time.monotonic()
+            entry.fresh_until <= clock
+            or not invalidation.trusted(entry.stored_at, clock)
             or entry.expires_at <= now
             or (entry.idle_until is not None and entry.idle_until <= now)
             or (entry.touch_after is not None and entry.touch_after <= now)
@@ -117,7 +124,8 @@ def entry_for(
     idle_until: dt.datetime | None = None,
     touch_after: dt.datetime | None = None,
 ) -> Entry:
-    return Entry(principal, time.monotonic() + lifetime, expires_at, idle_until, touch_after)
+    clock = time.monotonic()
+    return Entry(principal, clock, clock + lifetime, expires_at, idle_until, touch_after)
 
 
 # --- invalidation: watch every unit of work, forget after its commit ------------------------------
@@ -174,3 +182,20 @@ def _forget_committed(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+# --- other processes: the invalidation feed -------------------------------------------------------
+
+
+def _pending_keys(session: Session) -> list[str | None]:
+    pending: set[int] | None = session.info.get(_PENDING)
+    if not pending:
+        return []
+    return [None if user_id == _ALL else str(user_id) for user_id in pending]
+
+
+def _forget_keys(keys: list[str | None]) -> None:
+    cache.forget({_ALL if key is None else int(key) for key in keys})
+
+
+invalidation.register("principal", _pending_keys, _forget_keys)

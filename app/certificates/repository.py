@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Table, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -87,6 +87,21 @@ def counter_value(session: Session, year: int) -> int:
 
 def get_completion(session: Session, enrolment_id: int) -> RunCompletion | None:
     return session.get(RunCompletion, enrolment_id)
+
+
+def insert_completion(session: Session, row: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: False when the enrolment's completion exists already
+    (a concurrent transaction's insert is waited for, then wins), without a savepoint."""
+    dialect = session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, RunCompletion.__table__)  # Core: no ORM statement compiling per call
+    inserted = session.execute(
+        make(table)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["enrolment_id"])
+        .returning(table.c.enrolment_id)  # the rowcount is not reliable here (-1 on psycopg)
+    ).first()
+    return inserted is not None
 
 
 def completions_by_enrolment(

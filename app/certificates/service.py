@@ -13,9 +13,10 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +28,13 @@ from app.certificates import eligibility as checks
 from app.certificates import rules as rules_mod
 from app.certificates.eligibility import Check, CourseFacts, Eligibility, LearnerFacts
 from app.certificates.layout import display_code, verify_url
-from app.certificates.models import Certificate, CertificationRules, IssueJob, RunCompletion
+from app.certificates.models import (
+    Certificate,
+    CertificateTemplate,
+    CertificationRules,
+    IssueJob,
+    RunCompletion,
+)
 from app.certificates.rules import Rules
 from app.certificates.schemas import (
     CertificatePage,
@@ -49,7 +56,7 @@ from app.certificates.schemas import (
     VerifyPdfRead,
     VerifyRead,
 )
-from app.core import clock
+from app.core import clock, readcache
 from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -67,6 +74,7 @@ if TYPE_CHECKING:
     from app.quizzes.models import Quiz
 
 log = logging.getLogger(__name__)
+_Row = TypeVar("_Row")
 
 STAFF_ROLES = ("training_officer", "admin")
 RULE_EDITORS = ("content_admin", "training_officer", "admin")
@@ -322,21 +330,98 @@ def _build_context(
     )
 
 
-def _context(session: Session, run_id: int, settings: Settings) -> RunContext:
-    run = courses_service.get_run(session, run_id)
-    course = courses_service.course_content(session, run.course_id)
-    sections = courses_service.brief_content(course)
-    quiz_activities = _quiz_activity_ids([sections])
-    quizzes = quizzes_service.quizzes_by_activity(session, quiz_activities) if quiz_activities else {}
-    rules = rules_for(session, course.id, settings)
-    ctx = _build_context(run, course, sections, rules, quizzes, settings)
+@dataclass(frozen=True, slots=True)
+class _CourseFacts:
+    """What a run's context needs of its course, as read from the database (settings not
+    applied): the course, its content, quizzes, own rules and certificate template."""
+
+    course: Course
+    sections: list[courses_service.SectionBrief]
+    quizzes: dict[int, Quiz]  # activity id -> quiz
+    own_rules: CertificationRules | None
+    template: CertificateTemplate
+
+
+def _read_course_facts(session: Session, course_id: int) -> _CourseFacts:
     from app.certificates import templates as cert_templates
 
+    course = courses_service.course_content(session, course_id)
+    sections = courses_service.brief_content(course)
+    quiz_activities = _quiz_activity_ids([sections])
+    quizzes = (
+        quizzes_service.quizzes_by_activity(session, quiz_activities) if quiz_activities else {}
+    )
+    own_rules = repository.get_rules(session, course.id)
     template = cert_templates.template_for_course(session, course.id)
-    signer = cert_templates.signer_for(template, settings)
-    ctx.template = (template.id, template.version)
+    return _CourseFacts(course, sections, quizzes, own_rules, template)
+
+
+def _context_of(run: Run, facts: _CourseFacts, settings: Settings) -> RunContext:
+    """A run's context: its course's facts with the institution's settings applied (rules, JP,
+    signer)."""
+    from app.certificates import templates as cert_templates
+
+    rules = rules_mod.resolve(facts.course.id, facts.own_rules, settings)
+    ctx = _build_context(run, facts.course, facts.sections, rules, facts.quizzes, settings)
+    signer = cert_templates.signer_for(facts.template, settings)
+    ctx.template = (facts.template.id, facts.template.version)
     ctx.signer = (signer.name, signer.nip, signer.jabatan)
     return ctx
+
+
+def _context(session: Session, run_id: int, settings: Settings) -> RunContext:
+    run = courses_service.get_run(session, run_id)
+    return _context_of(run, _read_course_facts(session, run.course_id), settings)
+
+
+# A course's facts for the completion listener, which every completing activity (a quiz submit,
+# a video's last heartbeat) calls: read once per process until an author, officer or studio
+# changes one of these tables (this process at once, the others through the invalidation feed).
+# Keyed by course id (the run itself is read every time: enrolments write its seat count); the
+# values are transient copies shared by every thread: callers only read them.
+_COURSE_FACT_TABLES = frozenset({
+    "course", "course_section", "activity", "quiz", "certification_rules",
+    "certificate_template",
+})  # fmt: skip
+course_facts_cache = readcache.WatchedCache(
+    "certificate_course_facts", set(_COURSE_FACT_TABLES), lambda: get_settings().read_cache_seconds
+)
+
+
+def _changed_here(session: Session) -> bool:
+    """This transaction wrote one of the cached tables (not committed yet): neither trust the
+    cache nor store what it reads (it may be rolled back)."""
+    changed = session.info.get(readcache._CHANGED)
+    return bool(changed and not _COURSE_FACT_TABLES.isdisjoint(changed))
+
+
+def _detached(row: _Row) -> _Row:
+    """A transient copy of a loaded row's columns: readable from any thread and session, never
+    loads or flushes anything."""
+    mapper = sa_inspect(type(row))
+    return type(row)(**{a.key: getattr(row, a.key) for a in mapper.column_attrs})
+
+
+def _shared_facts(facts: _CourseFacts) -> _CourseFacts:
+    return _CourseFacts(
+        course=_detached(facts.course), sections=facts.sections,
+        quizzes={aid: _detached(q) for aid, q in facts.quizzes.items()},
+        own_rules=_detached(facts.own_rules) if facts.own_rules is not None else None,
+        template=_detached(facts.template),
+    )  # fmt: skip
+
+
+def _cached_context(session: Session, run_id: int, settings: Settings) -> RunContext:
+    """`_context` with this process's copy of the course's facts when it has one (one query:
+    the run)."""
+    run = courses_service.get_run(session, run_id)
+    facts: _CourseFacts | None = course_facts_cache.get(run.course_id)
+    if facts is None or _changed_here(session):
+        generation = course_facts_cache.generation
+        facts = _read_course_facts(session, run.course_id)
+        if not _changed_here(session):  # e.g. the institution template made on first use
+            course_facts_cache.put(run.course_id, _shared_facts(facts), generation)
+    return _context_of(run, facts, settings)
 
 
 def _contexts(
@@ -392,12 +477,15 @@ def _learners_of_runs(
     session: Session,
     groups: Sequence[tuple[RunContext, Sequence[tuple[int, int, str]]]],
     progress: dict[int, progress_service.EnrolmentProgress],
+    profiles: dict[int, accounts_service.ProfileView] | None = None,
 ) -> list[dict[int, Learner]]:
     """Facts for enrolments of one or several runs (per run: enrolment id, user id, status) in a
-    fixed number of queries whatever the number of runs; one dict keyed by user id per run."""
+    fixed number of queries whatever the number of runs; one dict keyed by user id per run.
+    `profiles`: the learners' profiles when the caller has read them already."""
     user_ids = list(dict.fromkeys(uid for _, rows in groups for _, uid, _ in rows))
     enrolment_ids = [eid for _, rows in groups for eid, _, _ in rows]
-    profiles = accounts_service.profiles(session, user_ids)
+    if profiles is None:
+        profiles = accounts_service.profiles(session, user_ids)
     quizzes = {q.id: q for ctx, _ in groups for q in ctx.posttest_quizzes}
     outcomes = quizzes_service.outcomes(session, list(quizzes.values()), user_ids)
     evaluated = [
@@ -566,20 +654,43 @@ def enrolment_changed(session: Session, enrolment_id: int, settings: Settings) -
     enrolment = courses_service.enrolment_by_id(session, enrolment_id)
     if enrolment is None:
         return
-    ctx = _context(session, enrolment.run_id, settings)
+    ctx = _cached_context(session, enrolment.run_id, settings)
     learner = _one_learner(session, ctx, enrolment)
     assert learner.result is not None
     if not learner.result.completed:
         return
+    if not (ctx.rules.auto_issue and learner.result.eligible):
+        _insert_completion(session, ctx, learner)
+        return
     try:
-        # A savepoint: when a concurrent request completed (or issued for) the same enrolment
-        # first, its row wins and this request (a heartbeat, a quiz submit) still succeeds.
+        # A savepoint around the issue: should its record clash with another (a number already
+        # taken), the learner's action still succeeds and an officer issues later.
         with session.begin_nested():
-            _store_completion(session, ctx, learner)
-            if ctx.rules.auto_issue and learner.result.eligible:
+            if _insert_completion(session, ctx, learner):
                 _issue_one(session, ctx, learner, by=None, settings=settings)
     except IntegrityError:
-        log.info("enrolment %s: completed concurrently elsewhere", enrolment_id)
+        log.warning("enrolment %s: completed, but the certificate could not be issued",
+                    enrolment_id, exc_info=True)  # fmt: skip
+
+
+def _insert_completion(session: Session, ctx: RunContext, learner: Learner) -> bool:
+    """Store the completion unless a concurrent request (a heartbeat, a quiz submit, an
+    officer's issue) stored it first: then nothing more is done here (False)."""
+    row = {
+        "enrolment_id": learner.facts.enrolment_id,
+        "run_id": ctx.run.id,
+        "user_id": learner.facts.user_id,
+        "completed_at": utcnow(),
+        "final_score": learner.score,
+        "predikat": rules_mod.predikat(
+            learner.score, ctx.rules.predikat_bands, ctx.rules.predikat_lowest
+        ),
+    }
+    if not repository.insert_completion(session, row):
+        log.info("enrolment %s: completed concurrently elsewhere", learner.facts.enrolment_id)
+        return False
+    learner.completion = RunCompletion(**row)  # transient: what issuing reads (score, predikat)
+    return True
 
 
 def user_changed(session: Session, user_id: int, settings: Settings) -> None:
@@ -1186,9 +1297,15 @@ def my_certificates(session: Session, user_id: int, settings: Settings) -> list[
     ]
 
 
-def my_courses(session: Session, user_id: int, settings: Settings | None = None) -> list[MyCourse]:
+def my_courses(
+    session: Session,
+    user_id: int,
+    settings: Settings | None = None,
+    profile: accounts_service.ProfileView | None = None,
+) -> list[MyCourse]:
     """The learner's runs with progress, completion, certificate and what is still missing.
-    A fixed number of queries whatever the number of runs (the home page lists them all)."""
+    A fixed number of queries whatever the number of runs (the home page lists them all).
+    `profile`: the learner's, when the caller has read it already (one query less)."""
     settings = settings or get_settings()
     enrolments = courses_service.user_enrolments(session, user_id)
     if not enrolments:
@@ -1199,6 +1316,7 @@ def my_courses(session: Session, user_id: int, settings: Settings | None = None)
         session,
         [(contexts[run.id], [(e.id, e.user_id, e.status)]) for e, run, _c in enrolments],
         progress,
+        {user_id: profile} if profile is not None and profile.user_id == user_id else None,
     )
     on = today()
     out: list[MyCourse] = []

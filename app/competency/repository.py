@@ -15,6 +15,7 @@ from sqlalchemy import (
     Row,
     Select,
     and_,
+    bindparam,
     case,
     func,
     insert,
@@ -291,12 +292,10 @@ def users_with_gap(session: Session, competency_code: str, *, opd_code: str | No
 # --- recommendations ----------------------------------------------------------------------------
 
 
-def courses_for(session: Session, codes: Sequence[str], today: dt.date) -> list[Any]:
-    """Published courses tagged with these competencies: (course, tag, target level, an open
-    self-enrol run id or None)."""
-    if not codes:
-        return []
-    open_run = (
+def _open_run(today: Any) -> Any:
+    """The lowest id of a course's runs open to self-enrolment on `today` (a date or a bound
+    parameter), as a scalar subquery correlated to Course; None when there is none."""
+    return (
         select(func.min(Run.id))
         .where(
             Run.course_id == Course.id,
@@ -309,6 +308,14 @@ def courses_for(session: Session, codes: Sequence[str], today: dt.date) -> list[
         .correlate(Course)
         .scalar_subquery()
     )
+
+
+def courses_for(session: Session, codes: Sequence[str], today: dt.date) -> list[Any]:
+    """Published courses tagged with these competencies: (course, tag, target level, an open
+    self-enrol run id or None)."""
+    if not codes:
+        return []
+    open_run = _open_run(today)
     return list(
         session.execute(
             select(
@@ -459,4 +466,78 @@ def open_runs(session: Session, today: dt.date, competency_code: str | None) -> 
             .order_by(is_tagged, Course.title, Run.starts_on, Run.id)
             .limit(500)
         )
+    )
+
+
+# --- one ASN's course suggestions (the home page) -------------------------------------------------
+
+
+def catalog_names(session: Session) -> list[Any]:
+    """(code, name, group) of every competency, inactive ones too: what naming and ordering gaps
+    need, without loading the catalog as ORM objects."""
+    return list(session.execute(_catalog_names_query()))
+
+
+@functools.cache
+def _catalog_names_query() -> Select[str, str, str]:
+    return select(Competency.code, Competency.name, Competency.group)
+
+
+def user_gap_levels(session: Session, user_id: int) -> list[tuple[str, int, int | None]]:
+    """`gap_rows` of one user: (competency_code, achieved level, required level or None)."""
+    rows = session.execute(_user_gap_levels_query(), {"user_id": user_id})
+    return [(r.competency_code, r.level, r.required) for r in rows]
+
+
+@functools.cache
+def _user_gap_levels_query() -> Select[Any]:
+    query, latest, _required = gap_rows_query()
+    return query.where(latest.c.user_id == bindparam("user_id"))
+
+
+def courses_for_user(
+    session: Session, codes: Sequence[str], today: dt.date, user_id: int
+) -> list[Any]:
+    """`courses_for` with `enrolled`: whether the user has a live (not withdrawn) enrolment in a
+    run of the course (`enrolled_course_ids`), in the same query."""
+    if not codes:
+        return []
+    params = {"codes": list(codes), "today": today, "user_id": user_id}
+    return list(session.execute(_courses_for_user_query(), params))
+
+
+@functools.cache
+def _courses_for_user_query() -> Select[Any]:
+    """Built once (SQL constructs are immutable); the values are bound parameters."""
+    today = bindparam("today", type_=Run.ends_on.type)
+    open_run = _open_run(today)
+    enrolled_run = aliased(Run)
+    enrolled = (
+        select(Enrolment.id)
+        .join(enrolled_run, enrolled_run.id == Enrolment.run_id)
+        .where(
+            enrolled_run.course_id == Course.id,
+            Enrolment.user_id == bindparam("user_id"),
+            Enrolment.withdrawn_at.is_(None),
+        )
+        .correlate(Course)
+        .exists()
+    )
+    return (
+        select(
+            Course.id,
+            Course.code,
+            Course.title,
+            Course.jp,
+            CourseCompetency.competency_code,
+            CourseCompetency.target_level,
+            open_run.label("run_id"),
+            enrolled.label("enrolled"),
+        )
+        .join(CourseCompetency, CourseCompetency.course_id == Course.id)
+        .where(
+            Course.status == "published",
+            CourseCompetency.competency_code.in_(bindparam("codes", expanding=True)),
+        )
+        .order_by(Course.title, Course.id)
     )

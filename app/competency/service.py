@@ -10,7 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,8 @@ from app.competency.schemas import (
     RecommendedCourse,
     RecommendedMentor,
 )
-from app.core.config import Settings
+from app.core import readcache
+from app.core.config import Settings, get_settings
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.courses import service as courses_service
@@ -386,8 +387,17 @@ def rank_courses(
     return list(out.values())
 
 
+class CatalogName(Protocol):
+    """What naming and ordering a gap needs of a competency (the ORM row or a plain row)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def group(self) -> str: ...
+
+
 def gap_reads(
-    rows: Sequence[tuple[str, int, int | None]], catalog: Mapping[str, Competency]
+    rows: Sequence[tuple[str, int, int | None]], catalog: Mapping[str, CatalogName]
 ) -> list[GapRead]:
     """(competency, achieved, required) of one ASN as their gaps, biggest first (then group and
     name, as the ASN's own page lists them)."""
@@ -435,6 +445,50 @@ def course_suggestions(
         if ranked:
             out[uid] = ranked
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestions:
+    """One ASN's recommended courses and the catalog's names to print them with."""
+
+    courses: list[RecommendedCourse]
+    names: dict[str, str]  # competency code -> name; empty when no course is recommended
+
+
+# The catalog's (code, name, group) rows: read on every learner's home page that has a gap,
+# changed only by an admin editing the catalog (app/core/readcache.py).
+catalog_names = readcache.WatchedCache(
+    "competency_catalog_names", {"competency"}, lambda: get_settings().read_cache_seconds
+)
+
+
+def _catalog_names(session: Session) -> dict[str, Any]:
+    """Code -> (code, name, group) row of every competency, inactive ones too; from this
+    process's cache when it has them."""
+    found: dict[str, Any] | None = catalog_names.get("all")
+    if found is None:
+        generation = catalog_names.generation
+        found = {r.code: r for r in repository.catalog_names(session)}
+        catalog_names.put("all", found, generation)
+    return found
+
+
+def suggestions_for(session: Session, user_id: int, *, limit: int = 3) -> Suggestions:
+    """`course_suggestions` of one ASN (the home page) with the competency names, in at most
+    three queries: the gaps, the catalog's names (cached), the tagged courses with the ASN's
+    enrolment."""
+    levels = repository.user_gap_levels(session, user_id)
+    if not levels:
+        return Suggestions([], {})
+    catalog = _catalog_names(session)
+    gaps = gap_reads(levels, catalog)
+    if not gaps:
+        return Suggestions([], {})
+    rows = repository.courses_for_user(
+        session, sorted({g.competency for g in gaps}), courses_service.today(), user_id
+    )
+    ranked = rank_courses(gaps, rows, {r.id for r in rows if r.enrolled})[:limit]
+    return Suggestions(ranked, {code: r.name for code, r in catalog.items()} if ranked else {})
 
 
 def recommend_mentors(

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=30, ge=1)
     trust_forwarded_for: bool = False
+    # An idle keep-alive connection is closed after this many seconds (`lms serve`). Longer than
+    # the player's 30 s between heartbeats, so a learner's reports reuse one connection (no new
+    # TCP, and TLS at the proxy, per heartbeat) and a request rarely races the server closing the
+    # connection it was sent on. Behind a proxy, keep the proxy's upstream keep-alive shorter.
+    keep_alive_seconds: int = Field(default=65, ge=1, le=3600)
 
     # Passwords (argon2id cost; lower it only for tests).
     password_min_length: int = Field(default=10, ge=8)
@@ -93,7 +98,8 @@ class Settings(BaseSettings):
     video_completion_share: float = Field(default=0.9, gt=0, le=1)
     heartbeat_slack_seconds: float = Field(default=5.0, ge=0)
 
-    # Database pool per process; requests beyond pool size + overflow wait their turn.
+    # Database pool per process: at most pool-size requests use the database at once, the others
+    # wait their turn (without a thread); the overflow serves work outside requests.
     db_pool_size: int = Field(default=10, ge=1, le=500)
     db_max_overflow: int = Field(default=20, ge=0, le=500)
 
@@ -162,12 +168,17 @@ class Settings(BaseSettings):
     # several joined by ";". Counted in memory:// (per process) or redis://host:port/db (shared).
     rate_limit_enabled: bool = True
     # Resolved callers (token or session -> user and roles) are kept this many seconds per process
-    # (app/auth/principals.py); changes in this process take effect at once, in the others
-    # within this time. 0: every request reads the database.
-    principal_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    # (app/auth/principals.py); changes take effect at once in this process and through the
+    # invalidation feed (app/core/invalidation.py) in the others. 0: every request reads the
+    # database.
+    principal_cache_seconds: float = Field(default=300.0, ge=0, le=3600)
     # Read-mostly answers (a course's content for learners, app/core/readcache.py) are kept this
-    # many seconds per process; a change committed in this process clears them at once. 0: off.
-    read_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # many seconds per process; a change clears them at once here and through the feed elsewhere.
+    # 0: off.
+    read_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    # Each web process reads other processes' cache invalidations this often (seconds); while
+    # the feed is late or off (0), cached entries are trusted for 5 s at most.
+    cache_feed_seconds: float = Field(default=1.0, ge=0, le=60)
     rate_limit_storage_url: str = "memory://"
     rate_limit_strategy: Literal["moving-window", "fixed-window"] = "moving-window"
     rate_limit_login: str = "600/minute"  # POST /login, /api/v1/auth/token: per address

@@ -132,7 +132,16 @@ def get_engine() -> Engine:
     if _engine is None:
         _engine = make_engine(get_settings())
         _session_factory = sessionmaker(_engine, expire_on_commit=False)
+        _watch_sessions()
     return _engine
+
+
+def _watch_sessions() -> None:
+    """The per-process caches watch every session's commits and tell other processes what
+    changed (app/core/invalidation.py): their listeners must be in place in any process that
+    writes — a CLI command or a script as much as a web worker."""
+    import app.auth.principals
+    import app.core.readcache  # noqa: F401
 
 
 def reset_engine() -> None:

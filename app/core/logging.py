@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import itertools
 import json
 import logging
+import os
+import secrets
 import sys
 import time
 import uuid
@@ -54,8 +57,20 @@ class JobRun:
 _job: contextvars.ContextVar[JobRun | None] = contextvars.ContextVar("lms_job", default=None)
 
 
+_request_started: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "lms_request_started", default=None
+)
+
+
 def current_request_id() -> str | None:
     return _request_id.get()
+
+
+def current_request_age() -> float:
+    """Seconds since the current request reached the app (0 outside a request): how long it
+    waited for a database slot or a worker thread before the code asking runs."""
+    started = _request_started.get()
+    return time.perf_counter() - started if started is not None else 0.0
 
 
 def current_job() -> JobRun | None:
@@ -214,15 +229,37 @@ def logged_job(
 # --- requests ------------------------------------------------------------------------------------
 
 
+_ids: tuple[str, Iterator[int]] | None = None
+
+
+def _new_ids() -> None:
+    global _ids
+    _ids = None
+
+
+os.register_at_fork(after_in_child=_new_ids)
+
+
+def new_request_id() -> str:
+    """32 hex digits, unique without a system call: a random prefix per process (a forked child
+    draws its own) and a counter. uuid4 read the OS's random source on every request."""
+    global _ids
+    ids = _ids
+    if ids is None:
+        ids = _ids = (secrets.token_hex(8), itertools.count(1))
+    return f"{ids[0]}{next(ids[1]):016x}"
+
+
 class RequestLogMiddleware(HttpMiddleware):
     """Gives each request an id (X-Request-ID in and out) and logs it when it ends."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming[:64] if incoming.isascii() and incoming else uuid.uuid4().hex
+        request_id = incoming[:64] if incoming.isascii() and incoming else new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = _request_id.set(request_id)
         started = time.perf_counter()
+        started_token = _request_started.set(started)
         status = 500
 
         async def send_wrapper(message: Message) -> None:
@@ -252,3 +289,4 @@ class RequestLogMiddleware(HttpMiddleware):
                 },
             )
             _request_id.reset(token)
+            _request_started.reset(started_token)

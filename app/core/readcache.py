@@ -3,8 +3,10 @@
 A `WatchedCache` names the tables its values come from. Every unit of work is watched (ORM
 flushes and DML statements, whatever code runs them): when one that changed a watched table
 commits, the caches of that table forget everything. A value computed while such a change was
-committing is not stored (a generation count). Changes made by other processes are not seen
-here: an entry lives at most `lifetime()` seconds, so they show within that time.
+committing is not stored (a generation count). Other processes learn of the change through the
+invalidation feed (app/core/invalidation.py, topic "table": the names of the watched tables a
+commit changed) within about a second; while this process's feed is not current, an entry is
+trusted for 5 s at most. Otherwise an entry lives `lifetime()` seconds.
 
 The principal cache (app/auth/principals.py) is the same idea with per-user invalidation.
 """
@@ -20,6 +22,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from app.core import invalidation
+
 _CHANGED = "readcache_changed"  # Session.info key: names of the tables changed so far
 
 
@@ -32,7 +36,7 @@ class WatchedCache:
         self.lifetime = lifetime
         self.max_entries = max_entries
         self.generation = 0
-        self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self._entries: dict[Hashable, tuple[float, float, Any]] = {}  # expiry, stored, value
         self._lock = threading.Lock()
         _caches.append(self)
 
@@ -40,10 +44,11 @@ class WatchedCache:
         found = self._entries.get(key)
         if found is None:
             return None
-        if found[0] <= time.monotonic():
+        clock = time.monotonic()
+        if found[0] <= clock or not invalidation.trusted(found[1], clock):
             self._entries.pop(key, None)
             return None
-        return found[1]
+        return found[2]
 
     def put(self, key: Hashable, value: Any, generation: int) -> None:
         """Store unless the tables changed since `generation` was read (or caching is off)."""
@@ -55,7 +60,8 @@ class WatchedCache:
                 return
             if len(self._entries) >= self.max_entries:
                 self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = (time.monotonic() + lifetime, value)
+            clock = time.monotonic()
+            self._entries[key] = (clock + lifetime, clock, value)
 
     def clear(self) -> None:
         with self._lock:
@@ -97,11 +103,39 @@ def _watch_statements(state: ORMExecuteState) -> None:
 def _forget_committed(session: Session) -> None:
     changed: set[str] | None = session.info.pop(_CHANGED, None)
     if changed:
-        for cache in _caches:
-            if cache.tables & changed:
-                cache.clear()
+        _clear_tables(changed)
+
+
+def clear_all() -> None:
+    """Empty every cache (tests wipe the tables without a unit of work)."""
+    _clear_tables(None)
+
+
+def _clear_tables(tables: set[str] | None) -> None:
+    """Empty the caches that read any of `tables` (None: every cache)."""
+    for cache in _caches:
+        if tables is None or cache.tables & tables:
+            cache.clear()
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_changes(session: Session) -> None:
     session.info.pop(_CHANGED, None)
+
+
+# --- other processes: the invalidation feed -------------------------------------------------------
+
+
+def _pending_tables(session: Session) -> list[str | None]:
+    changed: set[str] | None = session.info.get(_CHANGED)
+    if not changed:
+        return []
+    watched = set().union(*(cache.tables for cache in _caches)) if _caches else set()
+    return [table for table in sorted(changed & watched)]
+
+
+def _forget_tables(keys: list[str | None]) -> None:
+    _clear_tables(None if None in keys else {key for key in keys if key is not None})
+
+
+invalidation.register("table", _pending_tables, _forget_tables)

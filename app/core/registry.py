@@ -8,6 +8,7 @@ from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.certificates import models as certificates_models
 from app.competency import models as competency_models
+from app.core import invalidation as invalidation_models
 from app.core.db import Base
 from app.courses import models as courses_models
 from app.evaluation import models as evaluation_models
@@ -30,6 +31,7 @@ __all__ = [
     "courses_models",
     "evaluation_models",
     "external_training_models",
+    "invalidation_models",
     "jobs_models",
     "jp_models",
     "mentoring_models",

@@ -432,6 +432,7 @@ def run_server(
         # and starts another. uvicorn's 5 s is shorter than a worker's start on a busy machine
         # (a new interpreter importing the CLI), which then never comes up.
         "timeout_worker_healthcheck": 30,
+        "timeout_keep_alive": get_settings().keep_alive_seconds,
     }  # fmt: skip
     if content_port is None:
         uvicorn.run("app.main:create_app", **options)

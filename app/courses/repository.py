@@ -35,6 +35,7 @@ from app.courses.models import (
     ScormPackage,
     Section,
 )
+from app.progress.models import ActivityProgress
 
 
 def add(session: Session, obj: object) -> None:
@@ -367,17 +368,10 @@ def active_enrolment_for_course(session: Session, user_id: int, course_id: int) 
     )
 
 
-# The heartbeat path's look-up, built once: the few activity columns progress needs and the
-# user's current enrolment id in its course (`active_enrolment_for_course` as a subquery).
-_ACTIVITY_WITH_ENROLMENT = select(
-    Activity.id,
-    Activity.kind,
-    Activity.completion_rule,
-    Activity.duration_minutes,
-    Activity.min_view_seconds,
-    Activity.hidden,
-    Activity.available_from,
-    Activity.available_until,
+# The heartbeat path's look-up, built once: the few activity columns progress needs, the user's
+# current enrolment id in its course (`active_enrolment_for_course` as a subquery) and that
+# enrolment's progress row of the activity, if any (read, not locked: the write compares).
+_CURRENT_ENROLMENT = (
     select(Enrolment.id)
     .join(Run, Run.id == Enrolment.run_id)
     .where(
@@ -388,18 +382,42 @@ _ACTIVITY_WITH_ENROLMENT = select(
     .order_by(Enrolment.enrolled_at.desc())
     .limit(1)
     .correlate(Activity)
-    .scalar_subquery(),
-).where(Activity.id == bindparam("activity_id"))
+    .scalar_subquery()
+)
+_PROGRESS_TABLE = ActivityProgress.__table__
+_ACTIVITY_WITH_ENROLMENT = (
+    select(
+        Activity.id,
+        Activity.kind,
+        Activity.completion_rule,
+        Activity.duration_minutes,
+        Activity.min_view_seconds,
+        Activity.hidden,
+        Activity.available_from,
+        Activity.available_until,
+        _CURRENT_ENROLMENT.label("enrolment_id"),
+        *(column.label(f"progress_{column.name}") for column in _PROGRESS_TABLE.columns),
+    )
+    .outerjoin(
+        _PROGRESS_TABLE,
+        (_PROGRESS_TABLE.c.activity_id == Activity.id)
+        & (_PROGRESS_TABLE.c.enrolment_id == _CURRENT_ENROLMENT),
+    )
+    .where(Activity.id == bindparam("activity_id"))
+)
+PROGRESS_COLUMNS = tuple(column.name for column in _PROGRESS_TABLE.columns)
 
 
 def activity_with_enrolment(
     session: Session, activity_id: int, user_id: int
-) -> Row[int, str, str, int, int, bool, dt.datetime | None, dt.datetime | None, int | None] | None:
+) -> tuple[Any, ...] | None:
     """(id, kind, completion_rule, duration_minutes, min_view_seconds, hidden, available_from,
-    available_until, enrolment id or None) of an activity for a user, in one query."""
-    return session.execute(
+    available_until, enrolment id or None, then every column of the enrolment's progress row
+    of the activity, all None when there is none) in one query."""
+    row = session.execute(
         _ACTIVITY_WITH_ENROLMENT, {"activity_id": activity_id, "user_id": user_id}
     ).first()
+    return tuple(row) if row is not None else None
 
 
 def user_enrolments(session: Session, user_id: int) -> Sequence[tuple[Enrolment, Run, Course]]:

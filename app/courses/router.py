@@ -365,12 +365,14 @@ def report_progress(
     principal: CurrentPrincipal,
 ) -> ProgressRead:
     """Heartbeats and views from the player; staff previews are not recorded."""
-    facts, enrolment_id = service.progress_access(db, principal, activity_id)
+    facts, enrolment_id, progress = service.progress_access(db, principal, activity_id)
     if enrolment_id is None:
         return progress_service.to_read(None, facts)
     from app.certificates import service as certificates
 
-    result = progress_service.record_event(db, enrolment_id, facts, event, settings)
+    result = progress_service.record_event(
+        db, enrolment_id, facts, event, settings, as_read=progress
+    )
     result.certificate = certificates.issued_now(db)  # the last activity completed the course
     return result
 

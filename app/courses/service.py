@@ -65,6 +65,7 @@ from app.courses.schemas import (
 from app.notifications import service as notifications
 from app.notifications.constants import NewNotification
 from app.progress import service as progress_service
+from app.progress.models import ActivityProgress
 from app.progress.service import ActivityFacts
 
 COURSE_EDITORS = (Role.CONTENT_ADMIN, Role.ADMIN)
@@ -1131,14 +1132,15 @@ def ensure_content_access(
 
 def progress_access(
     session: Session, principal: Principal, activity_id: int
-) -> tuple[ActivityFacts, int | None]:
+) -> tuple[ActivityFacts, int | None, ActivityProgress | None]:
     """`ensure_content_access` for the heartbeat path in one query: what progress needs of the
-    activity and the caller's enrolment id (None for staff previewing); 404 unknown, 403 not
-    enrolled or hidden."""
+    activity, the caller's enrolment id (None for staff previewing) and that enrolment's
+    progress row of the activity as read (None when there is none yet; not locked: the
+    heartbeat's write checks it is unchanged); 404 unknown, 403 not enrolled or hidden."""
     row = repository.activity_with_enrolment(session, activity_id, principal.user_id)
     if row is None:
         raise NotFound("Aktivitas tidak ditemukan.", code="activity_not_found")
-    aid, kind, rule, minutes, min_view, hidden, opens, closes, enrolment_id = row
+    aid, kind, rule, minutes, min_view, hidden, opens, closes, enrolment_id = row[:9]
     staff = is_staff(principal)
     if not staff and enrolment_id is not None and not hidden and (opens or closes):
         problem = _window_problem(opens, closes, utcnow())
@@ -1146,7 +1148,10 @@ def progress_access(
             raise Forbidden(problem, code="activity_unavailable")
     if not staff and (enrolment_id is None or hidden):
         raise Forbidden("Anda belum terdaftar di kursus ini.", code="not_enrolled")
-    return ActivityFacts(aid, kind, rule, minutes, min_view or 0), enrolment_id
+    progress = None
+    if row[9] is not None:  # the progress row's id
+        progress = ActivityProgress(**dict(zip(repository.PROGRESS_COLUMNS, row[9:], strict=True)))
+    return ActivityFacts(aid, kind, rule, minutes, min_view or 0), enrolment_id, progress
 
 
 # --- the learner's view -------------------------------------------------------------------------
@@ -1291,20 +1296,45 @@ def brief_content(course: Course) -> list[SectionBrief]:
     ]  # fmt: skip
 
 
+# Courses' sections and activities as plain data (courses_brief_content): read for every run on
+# every learner's home page, changed by authors now and then. Keyed by course id; the values are
+# shared between requests, so callers only read them.
+brief_contents = readcache.WatchedCache(
+    "course_brief_content",
+    {"course", "course_section", "activity"},
+    lambda: get_settings().read_cache_seconds,
+)
+
+
 def courses_brief_content(
     session: Session, course_ids: Sequence[int]
 ) -> dict[int, list[SectionBrief]]:
-    """Course id -> brief_content for several courses in one query (no ORM objects)."""
-    out: dict[int, list[SectionBrief]] = {c: [] for c in course_ids}
+    """Course id -> brief_content for several courses: this process's cached copy of each
+    course, the others in one query (no ORM objects)."""
+    out: dict[int, list[SectionBrief]] = {}
+    missing: list[int] = []
+    for course_id in course_ids:
+        found: list[SectionBrief] | None = brief_contents.get(course_id)
+        if found is None:
+            missing.append(course_id)
+        else:
+            out[course_id] = found
+    if not missing:
+        return out
+    generation = brief_contents.generation
+    read: dict[int, list[SectionBrief]] = {c: [] for c in missing}
     last_section: int | None = None
-    for row in repository.content_rows(session, course_ids):
+    for row in repository.content_rows(session, missing):
         course_id, section_id, section_title, activity_id = row[0], row[1], row[2], row[3]
         if section_id != last_section:
-            out[course_id].append(SectionBrief(section_title, []))
+            read[course_id].append(SectionBrief(section_title, []))
             last_section = section_id
         if activity_id is not None:
-            out[course_id][-1].activities.append(ActivityBrief(activity_id, *row[4:]))
-    return out
+            read[course_id][-1].activities.append(ActivityBrief(activity_id, *row[4:]))
+    for course_id, sections in read.items():
+        brief_contents.put(course_id, sections, generation)
+    out.update(read)
+    return {c: out[c] for c in course_ids}
 
 
 def course_runs(session: Session, course_id: int) -> list[Run]:

@@ -105,8 +105,16 @@ def move(session: Session, *, source: str, old_id: int, new_id: int, reference: 
 def summary(session: Session, user_id: int, year: int, settings: Settings) -> JpSummary:
     """The year's live credits and their total against the annual target (PP 11/2017 jo.
     PP 17/2020: 20 JP a year; settings.annual_jp_target)."""
+    return summary_of(
+        session, user_id, year, settings, accounts_service.employment_of(session, user_id)
+    )
+
+
+def summary_of(
+    session: Session, user_id: int, year: int, settings: Settings, employment: str | None
+) -> JpSummary:
+    """`summary` for a caller that already read the user's employment (the home page)."""
     rows = repository.credits_of(session, user_id, year)
-    employment = accounts_service.employment_of(session, user_id)
     return JpSummary(
         year=year,
         total_jp=year_total([r.jp for r in rows], employment=employment, settings=settings),

@@ -73,9 +73,34 @@ def lock_progress(session: Session, enrolment_id: int, activity_id: int) -> Acti
     return ActivityProgress(**row._mapping) if row is not None else None
 
 
-def save_heartbeat(session: Session, progress: ActivityProgress) -> None:
+_SAVE_HEARTBEAT_IF_UNCHANGED = _SAVE_HEARTBEAT.where(
+    _TABLE.c.last_seen_at == bindparam("seen_last_seen_at"),
+    _TABLE.c.status == bindparam("seen_status"),
+)
+
+
+def save_heartbeat(
+    session: Session,
+    progress: ActivityProgress,
+    unless_changed_from: tuple[Any, str] | None = None,
+) -> bool:
+    """Write the heartbeat's columns back; with `unless_changed_from` (last_seen_at, status as
+    read), only if the row still has them: False when another request changed it meanwhile."""
     values = {name: getattr(progress, name) for name in HEARTBEAT_COLUMNS}
-    session.execute(_SAVE_HEARTBEAT, {"row_id": progress.id, **values})
+    if unless_changed_from is None:
+        session.execute(_SAVE_HEARTBEAT, {"row_id": progress.id, **values})
+        return True
+    seen_last_seen_at, seen_status = unless_changed_from
+    result = session.execute(
+        _SAVE_HEARTBEAT_IF_UNCHANGED,
+        {
+            "row_id": progress.id,
+            "seen_last_seen_at": seen_last_seen_at,
+            "seen_status": seen_status,
+            **values,
+        },
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 _INSERT_COLUMNS = tuple(c.name for c in _TABLE.columns if c.name != "id")

@@ -115,15 +115,21 @@ def deadlines(courses: list[MyCourse], today: dt.date, days: int = DEADLINE_DAYS
     return sorted(found, key=lambda d: (d.ends_on, d.course.course.title))
 
 
-def learner_home(session: Session, user_id: int, settings: Settings) -> LearnerHome:
+def learner_home(
+    session: Session,
+    user_id: int,
+    settings: Settings,
+    profile: accounts_service.ProfileView | None = None,
+) -> LearnerHome:
     """Courses with progress and what is missing, the course to continue, deadlines, this year's
-    JP against the target, courses for the competency gaps, and the certificates."""
+    JP against the target, courses for the competency gaps, and the certificates. `profile`:
+    the user's, when the page has read it already (for its header)."""
     today = clock.today()
-    courses = certificates_service.my_courses(session, user_id, settings)
-    jp = jp_service.summary(session, user_id, today.year, settings)
-    recommended = competency_service.course_suggestions(session, [user_id], limit=3).get(
-        user_id, []
-    )
+    if profile is None:
+        profile = accounts_service.profile(session, user_id)
+    courses = certificates_service.my_courses(session, user_id, settings, profile)
+    jp = jp_service.summary_of(session, user_id, today.year, settings, profile.employment)
+    suggestions = competency_service.suggestions_for(session, user_id, limit=3)
     certificates = [
         certificate_view(c)
         for c in certificates_service.my_certificates(session, user_id, settings)
@@ -136,8 +142,8 @@ def learner_home(session: Session, user_id: int, settings: Settings) -> LearnerH
         deadlines=deadlines(courses, today),
         jp=jp,
         jp_percent=min(100, round(100 * jp.total_jp / jp.target_jp)) if jp.target_jp else 100,
-        recommended=recommended,
-        competency_names=competency_service.competency_names(session) if recommended else {},
+        recommended=suggestions.courses,
+        competency_names=suggestions.names,
         certificates=certificates,
         labels=certificate_labels(),
     )
@@ -273,10 +279,15 @@ class OpdHeadHome:
     year: int
 
 
-def opd_head_home(session: Session, user_id: int, settings: Settings) -> OpdHeadHome:
+def opd_head_home(
+    session: Session,
+    user_id: int,
+    settings: Settings,
+    profile: accounts_service.ProfileView | None = None,
+) -> OpdHeadHome:
     """The OPD head's own OPD and how many of its ASN are below the JP target this year."""
     year = clock.today().year
-    own = accounts_service.profiles(session, [user_id]).get(user_id)
+    own = profile or accounts_service.profiles(session, [user_id]).get(user_id)
     code = own.opd_code if own is not None else None
     name = own.opd_name if own is not None else None
     count = targets_service.below_target_count(session, year, settings, code) if code else 0
@@ -286,8 +297,13 @@ def opd_head_home(session: Session, user_id: int, settings: Settings) -> OpdHead
 # --- the whole page ------------------------------------------------------------------------------
 
 
-def home_context(session: Session, principal: Principal, settings: Settings) -> dict[str, Any]:
-    """Every section the user's roles call for."""
+def home_context(
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    profile: accounts_service.ProfileView | None = None,
+) -> dict[str, Any]:
+    """Every section the user's roles call for (`profile`: the user's, if the page has it)."""
     roles = panel_roles(principal.roles)
     todo = mentoring_service.todo(session, principal)
     context: dict[str, Any] = {
@@ -298,7 +314,7 @@ def home_context(session: Session, principal: Principal, settings: Settings) -> 
         "closing_days": CLOSING_DAYS,
     }
     if Role.LEARNER in roles:
-        learner = learner_home(session, principal.user_id, settings)
+        learner = learner_home(session, principal.user_id, settings, profile)
         learner.to_confirm = todo.to_confirm
         context["learning"] = learner
     elif todo.to_confirm:
@@ -310,5 +326,5 @@ def home_context(session: Session, principal: Principal, settings: Settings) -> 
     if Role.MENTOR in roles:
         context["mentor"] = mentor_home(session, principal, todo.to_work_on)
     if Role.OPD_HEAD in roles:
-        context["opd_head"] = opd_head_home(session, principal.user_id, settings)
+        context["opd_head"] = opd_head_home(session, principal.user_id, settings, profile)
     return context

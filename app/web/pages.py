@@ -29,8 +29,8 @@ def dashboard(
     request: Request, principal: CurrentPrincipal, db: SessionDep, settings: SettingsDep
 ) -> Response:
     """The home page: a section for each role the user holds (app/web/home.py)."""
-    user = accounts_service.to_read(accounts_service.get_user(db, principal.user_id))
-    context: dict[str, Any] = {"user": user, **home.home_context(db, principal, settings)}
+    user = accounts_service.profile(db, principal.user_id)  # the header's, read once for the page
+    context: dict[str, Any] = {"user": user, **home.home_context(db, principal, settings, user)}
     return render(request, "dashboard.html", context)
 
 

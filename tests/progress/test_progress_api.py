@@ -422,3 +422,83 @@ async def test_minimum_view_time_is_set_when_the_page_is_added(
     assert (await _beat(client, page, h, event="viewed"))["status"] == "in_progress"
     clock.tick(45)
     assert (await _beat(client, page, h))["status"] == "completed"
+
+
+def test_a_heartbeat_read_before_another_one_wrote_applies_to_the_new_row(
+    clock: Clock, settings: Any
+) -> None:
+    """The heartbeat path reads the row without a lock and writes only if it is unchanged; when
+    another report wrote in between, the row is read again (locked) and time is credited once."""
+    from app.progress.schemas import ProgressEvent
+
+    course = make_course(pages=0, published=False)
+    video = make_activity(course["section"], duration_minutes=10)
+    user = make_user()
+    enrolment_id = enrol(make_run(course["course"]), user.id)
+    facts = progress_service.ActivityFacts(video, "video", "watched", 10)
+    with session_scope() as session:
+        progress_service.record_event(
+            session, enrolment_id, facts, ProgressEvent(position_seconds=0), settings
+        )
+    clock.tick(30)
+    with session_scope() as session:
+        stale = session.get(ActivityProgress, _row(enrolment_id, video).id)
+        assert stale is not None
+        session.expunge(stale)  # as the heartbeat's query reads it: a plain object
+    with session_scope() as session:  # another tab's report lands first
+        progress_service.record_event(
+            session, enrolment_id, facts,
+            ProgressEvent(position_seconds=30, active_seconds=30), settings,
+        )  # fmt: skip
+    clock.tick(10)
+    with session_scope() as session:
+        read = progress_service.record_event(
+            session, enrolment_id, facts,
+            ProgressEvent(position_seconds=40, active_seconds=10), settings, as_read=stale,
+        )  # fmt: skip
+    row = _row(enrolment_id, video)
+    # 30 s, then 10 s on the row as the other report left it; writing the stale row back would
+    # have lost the other report's 30 s.
+    assert row.time_seconds == pytest.approx(40)
+    assert row.position_seconds == 40 and read.percent == 6
+
+
+def test_a_heartbeat_that_waited_in_the_server_still_counts_its_segment(
+    clock: Clock, settings: Any
+) -> None:
+    """Time on task and watched video run on the reports' arrival times: one heartbeat kept
+    8 s behind a burst (waiting for a database slot) must not make the next one look too fast
+    for its 30 s of video, which would then never count."""
+    from app.core import logging as core_logging
+    from app.progress.schemas import ProgressEvent
+
+    course = make_course(pages=0, published=False)
+    video = make_activity(course["section"], duration_minutes=10)
+    enrolment_id = enrol(make_run(course["course"]), make_user().id)
+    facts = progress_service.ActivityFacts(video, "video", "watched", 10)
+
+    def beat(position: float, waited: float = 0.0) -> None:
+        token = core_logging._request_started.set(core_logging.time.perf_counter() - waited)
+        try:
+            with session_scope() as session:
+                progress_service.record_event(
+                    session, enrolment_id, facts,
+                    ProgressEvent(position_seconds=position, active_seconds=30 if position else None),
+                    settings,
+                )  # fmt: skip
+        finally:
+            core_logging._request_started.reset(token)
+
+    beat(0)
+    clock.tick(38)  # arrived at 30 s, processed at 38 s
+    beat(30, waited=8)
+    clock.tick(22)  # arrived and processed at 60 s
+    beat(60)
+    row = _row(enrolment_id, video)
+    assert row.watched_seconds == pytest.approx(60, abs=0.01)
+    assert row.time_seconds == pytest.approx(60, abs=0.01)
+    clock.tick(5)  # a report that arrived at 50 s, processed after the one of 60 s: no change
+    beat(50, waited=15)
+    after = _row(enrolment_id, video)
+    assert after.position_seconds == 60 and after.watched_seconds == row.watched_seconds
+    assert after.time_seconds == row.time_seconds

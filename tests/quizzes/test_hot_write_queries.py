@@ -56,7 +56,7 @@ def test_submit_and_autosave_send_a_fixed_number_of_statements() -> None:
     assert len(again) == 3  # facts, claim finds nothing, the stored result
 
 
-def test_heartbeat_sends_three_statements() -> None:
+def test_heartbeat_sends_two_statements() -> None:
     ids = make_course()
     run = make_run(ids["course"])
     video = make_activity(ids["section"], kind="video", duration_minutes=30)
@@ -68,4 +68,4 @@ def test_heartbeat_sends_three_statements() -> None:
     for _ in range(2):  # the first INSERTs the row, the second UPDATEs it
         with count_queries() as statements, session_scope() as db:
             courses_router.report_progress(video, beat, db, settings, learner)
-        assert len(statements) == 3  # access + enrolment, the row (locked), the write
+        assert len(statements) == 2  # access + enrolment + the row as read, the write

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from babel.dates import format_date
+from sqlalchemy import update
 
 from app.auth.service import Principal
 from app.certificates.models import IssueJob
+from app.competency import service as competency_service
+from app.competency.models import Competency
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import session_scope
@@ -41,6 +45,26 @@ from tests.factories import (
 from tests.queries import count_queries
 
 pytestmark = pytest.mark.anyio
+
+# SQL statements of a learner's home page (10 runs or 1) once the per-process caches are warm
+# (the caller, the courses' content, the competency catalog's names): the user, the mentoring
+# to-do, 7 for the runs (certificates.my_courses), JP, 2 for the suggestions, certificates,
+# last learning per run, the bell. It was 23 before the page read the user once and cached.
+LEARNER_HOME_STATEMENTS = 15
+
+
+@pytest.fixture(autouse=True)
+def _fresh_read_caches() -> Iterator[None]:
+    """The home page's per-process caches start and end empty: the wipe between tests
+    (tests/conftest.py) writes outside any session, so they would not hear of it."""
+    from app.competency.service import catalog_names
+    from app.courses.service import brief_contents
+
+    brief_contents.clear()
+    catalog_names.clear()
+    yield
+    brief_contents.clear()
+    catalog_names.clear()
 
 
 def section(html: str, labelledby: str) -> str:
@@ -143,6 +167,68 @@ async def test_learner_home_queries_do_not_grow_with_runs(client: httpx.AsyncCli
     assert "Semua kursus saya (10)" in section(html, "my-courses-title")
     assert "Kursus Angkatan 1" in section(html, "deadlines-title")
     assert ten == one
+    # The user read once (header, JP, certificate checks); the content of every course from
+    # this process's cache; gaps, names and courses to suggest in three statements.
+    assert ten <= LEARNER_HOME_STATEMENTS, ten
+
+
+async def test_learner_home_sees_a_course_change_at_once(client: httpx.AsyncClient) -> None:
+    """The courses' content comes from a per-process cache (courses_service.brief_contents):
+    an activity added or hidden shows in the learner's next page, whatever code made it."""
+    learner = make_learner(name="Peserta Cache")
+    ids = make_course(title="Kursus Berubah", pages=2)
+    enrolment = enrol(make_run(ids["course"]), learner.id)
+    complete_activity(enrolment, ids["page1"])
+    await browser_login(client, learner.email or "")
+
+    async def percent() -> str:
+        html = section((await client.get("/")).text, "my-courses-title")
+        found = re.search(r'<progress id="progress-\d+" value="(\d+)"', html)
+        assert found, html
+        return found.group(1)
+
+    assert await percent() == "50"
+    with count_queries() as statements:
+        assert await percent() == "50"
+    assert not [s for s in statements if "course_section" in s]  # the content is cached
+    make_activity(ids["section"], kind="page", title="Bacaan Tambahan")  # an ORM insert
+    assert await percent() == "33"
+    with session_scope() as session:  # a bulk statement (a job hiding an activity)
+        session.execute(update(Activity).where(Activity.id == ids["page2"]).values(hidden=True))
+    assert await percent() == "50"
+
+
+async def test_home_suggestions_match_the_bulk_suggestions(client: httpx.AsyncClient) -> None:
+    """suggestions_for (one ASN, three queries) ranks as course_suggestions (many ASN) does,
+    enrolment included, and names the competencies."""
+    learner = make_learner(name="Peserta Saran")
+    assess(learner.id, "literasi_digital", 1, required=3)
+    taken = make_course(title="Literasi Digital Lanjut", pages=1)
+    enrol(make_run(taken["course"]), learner.id)
+    make_run(make_course(title="Keamanan Siber Dasar", pages=1)["course"])
+    make_course(title="Tanpa Angkatan", pages=1)
+    with session_scope() as session:
+        bulk = competency_service.course_suggestions(session, [learner.id], limit=3)[learner.id]
+        with count_queries() as statements:
+            found = competency_service.suggestions_for(session, learner.id, limit=3)
+    assert found.courses == bulk
+    assert [c.enrolled for c in found.courses] == [True, False, False]
+    assert found.names["literasi_digital"] == "Literasi Digital"
+    assert len(statements) <= 3
+    # The catalog's names are cached per process; an edit of the catalog shows at once.
+    with session_scope() as session:
+        session.execute(
+            update(Competency)
+            .where(Competency.code == "literasi_digital")
+            .values(name="Literasi Digital (baru)")
+        )
+    with session_scope() as session:
+        renamed = competency_service.suggestions_for(session, learner.id, limit=3)
+    assert renamed.names["literasi_digital"] == "Literasi Digital (baru)"
+    nobody = make_user(email="tanpa-gap@example.go.id")
+    with session_scope() as session:
+        empty = competency_service.suggestions_for(session, nobody.id)
+    assert empty.courses == [] and empty.names == {}
 
 
 async def test_learner_home_has_empty_states_and_no_officer_sections(
