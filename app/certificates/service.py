@@ -388,13 +388,6 @@ course_facts_cache = readcache.WatchedCache(
 )
 
 
-def _changed_here(session: Session) -> bool:
-    """This transaction wrote one of the cached tables (not committed yet): neither trust the
-    cache nor store what it reads (it may be rolled back)."""
-    changed = session.info.get(readcache._CHANGED)
-    return bool(changed and not _COURSE_FACT_TABLES.isdisjoint(changed))
-
-
 def _detached(row: _Row) -> _Row:
     """A transient copy of a loaded row's columns: readable from any thread and session, never
     loads or flushes anything."""
@@ -416,10 +409,10 @@ def _cached_context(session: Session, run_id: int, settings: Settings) -> RunCon
     the run)."""
     run = courses_service.get_run(session, run_id)
     facts: _CourseFacts | None = course_facts_cache.get(run.course_id)
-    if facts is None or _changed_here(session):
+    if facts is None or course_facts_cache.changed_in(session):
         generation = course_facts_cache.generation
         facts = _read_course_facts(session, run.course_id)
-        if not _changed_here(session):  # e.g. the institution template made on first use
+        if not course_facts_cache.changed_in(session):  # e.g. the institution template made on first use
             course_facts_cache.put(run.course_id, _shared_facts(facts), generation)
     return _context_of(run, facts, settings)
 

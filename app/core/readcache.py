@@ -63,6 +63,12 @@ class WatchedCache:
             clock = time.monotonic()
             self._entries[key] = (clock + lifetime, clock, value)
 
+    def changed_in(self, session: Session) -> bool:
+        """Whether `session`'s open unit of work wrote one of this cache's tables: it must neither
+        trust the cache nor store what it reads (the change may still be rolled back)."""
+        changed: set[str] | None = session.info.get(_CHANGED)
+        return bool(changed and not self.tables.isdisjoint(changed))
+
     def clear(self) -> None:
         with self._lock:
             self.generation += 1
@@ -131,7 +137,8 @@ def _pending_tables(session: Session) -> list[str | None]:
     if not changed:
         return []
     watched = set().union(*(cache.tables for cache in _caches)) if _caches else set()
-    return [table for table in sorted(changed & watched)]
+    tables: list[str | None] = [*sorted(changed & watched)]
+    return tables
 
 
 def _forget_tables(keys: list[str | None]) -> None:
