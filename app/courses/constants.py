@@ -35,6 +35,8 @@ class ActivityKind(StrEnum):
     LINK = "link"
     SCORM = "scorm"
     QUIZ = "quiz"
+    LIVE_SESSION = "live_session"  # a scheduled session: online (join URL) or in a classroom
+    ASSIGNMENT = "assignment"  # work handed in and graded by run staff
 
 
 class CompletionRule(StrEnum):
@@ -46,6 +48,9 @@ class CompletionRule(StrEnum):
     SCORM_PASSED = "scorm_passed"
     QUIZ_PASSED = "quiz_passed"
     QUIZ_ATTEMPTED = "quiz_attempted"
+    ATTENDED = "attended"  # live session: marked present or late
+    ASSIGNMENT_SUBMITTED = "assignment_submitted"  # handed in for grading
+    ASSIGNMENT_PASSED = "assignment_passed"  # graded at or above the assignment's pass mark
 
 
 DEFAULT_RULE: dict[ActivityKind, CompletionRule] = {
@@ -56,6 +61,8 @@ DEFAULT_RULE: dict[ActivityKind, CompletionRule] = {
     ActivityKind.LINK: CompletionRule.VIEWED,
     ActivityKind.SCORM: CompletionRule.SCORM_COMPLETED,
     ActivityKind.QUIZ: CompletionRule.QUIZ_PASSED,
+    ActivityKind.LIVE_SESSION: CompletionRule.ATTENDED,
+    ActivityKind.ASSIGNMENT: CompletionRule.ASSIGNMENT_SUBMITTED,
 }
 
 
@@ -72,6 +79,23 @@ class EnrolmentStatus(StrEnum):
     ACTIVE = "active"
     WITHDRAWN = "withdrawn"
     COMPLETED = "completed"
+    WAITLISTED = "waitlisted"  # the run was full: waits in order for a free place
+
+
+class DeliveryMode(StrEnum):
+    """How a run (angkatan) is delivered: the API's `delivery_mode`."""
+
+    ONLINE = "online"
+    KLASIKAL = "klasikal"
+    BLENDED = "blended"
+
+
+class StaffRole(StrEnum):
+    """DESIGN: run staff, per run and not global. A facilitator teaches, takes attendance, grades
+    and moderates the run's forum; a grader grades only."""
+
+    FACILITATOR = "facilitator"
+    GRADER = "grader"
 
 
 # --- labels people read for the stored values (in the reader's language) -----------------------
@@ -111,6 +135,23 @@ def kind_labels() -> dict[str, str]:
         ActivityKind.LINK.value: _("Tautan"),
         ActivityKind.SCORM.value: _("Modul interaktif (SCORM)"),
         ActivityKind.QUIZ.value: _("Kuis"),
+        ActivityKind.LIVE_SESSION.value: _("Sesi tatap muka/daring"),
+        ActivityKind.ASSIGNMENT.value: _("Penugasan"),
+    }
+
+
+def delivery_labels() -> dict[str, str]:
+    return {
+        DeliveryMode.ONLINE.value: _("Daring"),
+        DeliveryMode.KLASIKAL.value: _("Klasikal"),
+        DeliveryMode.BLENDED.value: _("Blended"),
+    }
+
+
+def staff_role_labels() -> dict[str, str]:
+    return {
+        StaffRole.FACILITATOR.value: _("Fasilitator"),
+        StaffRole.GRADER.value: _("Penilai"),
     }
 
 

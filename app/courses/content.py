@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from typing import BinaryIO
+from collections.abc import Mapping
+from typing import Any, BinaryIO
 
 from fastapi import Request, UploadFile
 from sqlalchemy.orm import Session
@@ -96,10 +97,12 @@ def create_activity(
     upload: UploadFile | None = None,
     min_view_seconds: int = 0,
     by: Principal | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> Activity:
     """Validate the fields first, then store the bytes, then the row (nothing half-written)."""
     data = service.ActivityInput(
         by=by,
+        details=details,
         kind=kind,
         title=title,
         duration_minutes=duration_minutes,

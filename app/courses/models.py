@@ -191,9 +191,31 @@ class Run(TimestampMixin, Base):
     organiser: Mapped[str | None] = mapped_column(String(255))
     self_enrol: Mapped[bool] = mapped_column(Boolean, default=True)
     instructors: Mapped[str | None] = mapped_column(Text)  # one name per line (survey targets)
+    delivery_mode: Mapped[str] = mapped_column(String(16), default="online")  # DeliveryMode
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+
+
+class RunStaff(Base):
+    """A person on a run's staff (DESIGN: facilitator/widyaiswara or grader, per run)."""
+
+    __tablename__ = "run_staff"
+    __table_args__ = (
+        UniqueConstraint("run_id", "user_id"),
+        Index("ix_run_staff_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("course_run.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))  # StaffRole
+    widyaiswara: Mapped[bool] = mapped_column(Boolean, default=False)  # the LAN title
+    external: Mapped[bool] = mapped_column(Boolean, default=False)  # from outside the agency
+    added_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Enrolment(Base):

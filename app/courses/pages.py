@@ -13,7 +13,7 @@ from app.auth.service import Principal
 from app.competency import service as competency_service
 from app.core.errors import LMSError
 from app.core.markdown import render_markdown
-from app.courses import content, player, service
+from app.courses import content, kinds, player, service
 from app.courses.constants import (  # the labels live with the vocabularies; other domains import them
     ActivityKind,
     category_labels,
@@ -173,4 +173,8 @@ def activity_page(
         context["body_html"] = render_markdown(activity.body_md)
     if activity.kind == ActivityKind.SCORM and activity.scorm_package_id:
         context.update(content.scorm_player_context(db, settings, activity, enrolment, principal))
+    hooks = kinds.hooks_for(activity.kind)
+    if hooks is not None:  # a live session or an assignment: its domain fills the page
+        context.update(hooks.page_context(db, activity, principal, enrolment))
+        context["kind_template"] = hooks.template
     return render(request, "courses/activity.html", context)

@@ -31,6 +31,7 @@ from app.courses.models import (
     CourseEdit,
     Enrolment,
     Run,
+    RunStaff,
     ScormFile,
     ScormPackage,
     Section,
@@ -612,3 +613,44 @@ def run_labels(session: Session, run_ids: Sequence[int]) -> dict[int, tuple[int,
         .where(Run.id.in_(list(run_ids)))
     )
     return {int(r): (int(c), str(t), str(n)) for r, c, t, n in rows}
+
+
+# --- run staff and membership (the one place that scopes run rows; app.courses.staff) ----------
+
+
+def staff_role(session: Session, run_id: int, user_id: int) -> str | None:
+    """The user's staff role in the run (facilitator, grader) or None (one indexed read)."""
+    return session.scalar(
+        select(RunStaff.role).where(RunStaff.run_id == run_id, RunStaff.user_id == user_id)
+    )
+
+
+def staff_runs(session: Session, user_id: int) -> dict[int, str]:
+    """Run id -> the user's staff role, for every run they are staff of."""
+    rows = session.execute(select(RunStaff.run_id, RunStaff.role).where(RunStaff.user_id == user_id))
+    return {int(r): str(role) for r, role in rows}
+
+
+def member_enrolment(session: Session, run_id: int, user_id: int) -> Enrolment | None:
+    """The user's active or completed enrolment in the run (a waiting-list place is not one)."""
+    return session.scalar(
+        select(Enrolment).where(
+            Enrolment.run_id == run_id,
+            Enrolment.user_id == user_id,
+            Enrolment.status.in_(("active", "completed")),
+        )
+    )
+
+
+def staff_role_for_course(session: Session, course_id: int, user_id: int) -> str | None:
+    """The user's strongest staff role in any run of the course (facilitator before grader)."""
+    roles = set(
+        session.scalars(
+            select(RunStaff.role)
+            .join(Run, Run.id == RunStaff.run_id)
+            .where(Run.course_id == course_id, RunStaff.user_id == user_id)
+        )
+    )
+    if "facilitator" in roles:
+        return "facilitator"
+    return "grader" if roles else None

@@ -15,7 +15,7 @@ from app.auth.dependencies import CurrentPrincipal, SessionDep, SettingsDep, req
 from app.auth.service import Principal
 from app.core.config import Settings
 from app.core.errors import Forbidden, PayloadTooLarge, ValidationFailed, pydantic_message
-from app.courses import content, service
+from app.courses import content, service, staff
 from app.courses.constants import ActivityKind, CompletionRule
 from app.courses.schemas import (
     ActivityCreated,
@@ -123,7 +123,7 @@ def add_activity(
     section_id: RowId,
     db: SessionDep,
     settings: SettingsDep,
-    principal: Editor,
+    principal: CurrentPrincipal,
     kind: Annotated[ActivityKind, Form()],
     title: Annotated[str, Form(max_length=255)],
     duration_minutes: Annotated[int, Form(ge=0, le=10_000)] = 0,
@@ -136,12 +136,51 @@ def add_activity(
     file_name: Annotated[str | None, Form(max_length=255)] = None,
     file: Annotated[UploadFile | None, File()] = None,
     min_view_seconds: Annotated[int, Form(ge=0, le=86_400)] = 0,
+    # live_session (app.live): times are ISO 8601; without an offset, the institution's zone
+    starts_at: Annotated[str | None, Form(max_length=40)] = None,
+    ends_at: Annotated[str | None, Form(max_length=40)] = None,
+    platform: Annotated[str | None, Form(max_length=32)] = None,
+    join_url: Annotated[str | None, Form(max_length=2048)] = None,
+    location: Annotated[str | None, Form(max_length=500)] = None,
+    # assignment (app.assignments)
+    instructions: Annotated[str | None, Form(max_length=100_000)] = None,
+    opens_at: Annotated[str | None, Form(max_length=40)] = None,
+    due_at: Annotated[str | None, Form(max_length=40)] = None,
+    cutoff_at: Annotated[str | None, Form(max_length=40)] = None,
+    late_policy: Annotated[str | None, Form(max_length=16)] = None,
+    max_files: Annotated[int | None, Form(ge=0, le=20)] = None,
+    max_file_mb: Annotated[int | None, Form(ge=1, le=2048)] = None,
+    allowed_types: Annotated[str | None, Form(max_length=500)] = None,
+    online_text: Annotated[str | None, Form()] = None,
+    max_points: Annotated[float | None, Form(gt=0, le=1000)] = None,
+    pass_points: Annotated[float | None, Form(ge=0, le=1000)] = None,
+    rubric_id: Annotated[RowId | None, Form()] = None,
+    weight: Annotated[float | None, Form(ge=0, le=1000)] = None,
 ) -> ActivityCreated:
-    """Add a video, document, page, file, link or SCORM package (413 too large, 415 wrong type);
-    `min_view_seconds`: a document/page counts as viewed after that long on the page."""
+    """Add a video, document, page, file, link or SCORM package (413 too large, 415 wrong type),
+    a live session or an assignment; `min_view_seconds`: a document/page counts as viewed after
+    that long on the page. Content admins add any kind; a facilitator of a run of the course adds
+    live sessions and assignments."""
     if kind == ActivityKind.QUIZ:
         raise ValidationFailed("Kuis dibuat lewat /sections/{id}/quizzes.", field="kind")
     section = service.get_section(db, section_id)
+    if not principal.has_any(*service.COURSE_EDITORS):
+        facilitator = (
+            kind in (ActivityKind.LIVE_SESSION, ActivityKind.ASSIGNMENT)
+            and staff.course_staff_role(db, principal, section.course_id) == "facilitator"
+        )
+        if not facilitator:
+            raise Forbidden(
+                "Anda tidak berwenang membuka halaman atau data ini.", code="forbidden_role"
+            )
+    details = {
+        "starts_at": starts_at, "ends_at": ends_at, "platform": platform, "join_url": join_url,
+        "location": location, "instructions": instructions, "opens_at": opens_at,
+        "due_at": due_at, "cutoff_at": cutoff_at, "late_policy": late_policy,
+        "max_files": max_files, "max_file_mb": max_file_mb, "allowed_types": allowed_types,
+        "online_text": online_text, "max_points": max_points, "pass_points": pass_points,
+        "rubric_id": rubric_id, "weight": weight,
+    }  # fmt: skip
     activity = content.create_activity(
         db,
         section,
@@ -159,6 +198,7 @@ def add_activity(
         upload=file,
         min_view_seconds=min_view_seconds,
         by=principal,
+        details=details,
     )
     return ActivityCreated(
         id=activity.id,
