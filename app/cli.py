@@ -268,6 +268,7 @@ def demo(
     from app.core.db import session_scope
     from app.courses import content_import
     from app.dev.seed import DEMO_PASSWORD, load_demo, load_demo_development
+    from app.dev.seed_blended import COURSE_TITLE, load_demo_blended
 
     upgrade_database()
     with session_scope() as session:
@@ -280,6 +281,9 @@ def demo(
             typer.echo(
                 "demo competency development: standards, assessments, one mentoring assignment"
             )
+    with session_scope() as session:
+        if load_demo_blended(session, get_settings()):
+            typer.echo(f"demo blended course: {COURSE_TITLE} (run, sessions, assignment, forum)")
     typer.echo("Demo accounts (log in with NIP or email), password for all: " + DEMO_PASSWORD)
     for acc in accounts:
         typer.echo(f"  {', '.join(r.value for r in acc.roles):<22} {acc.nip}  {acc.email}")
@@ -582,8 +586,11 @@ def doctor() -> None:
 
 
 def main() -> None:
-    # Domain event listeners (completion -> certificates) must be registered in every process.
+    # Domain event listeners (completion -> certificates) must be registered in every process,
+    # and so must the activity kinds other domains own (app.courses.kinds).
+    from app.assignments import kind as _assignment_kind  # noqa: F401
     from app.certificates import service as _certificates  # noqa: F401
+    from app.live import service as _live  # noqa: F401
 
     cli(prog_name="lms")
 

@@ -13,6 +13,9 @@ from fastapi import FastAPI
 from app.accounts import pages as accounts_pages
 from app.accounts import router as accounts_router
 from app.accounts import studio as accounts_studio
+from app.assignments import kind as assignments_kind  # noqa: F401 - the "assignment" kind
+from app.assignments import pages as assignments_pages
+from app.assignments import router as assignments_router
 from app.audit import pages as audit_pages
 from app.audit import router as audit_router
 from app.audit import tasks as audit_tasks  # noqa: F401 - scheduled pruning
@@ -35,17 +38,24 @@ from app.core.config import get_settings
 from app.core.logging import RequestLogMiddleware, configure_logging
 from app.courses import pages as courses_pages
 from app.courses import router as courses_router
-from app.courses import studio, upload_router
+from app.courses import run_pages, run_router, studio, upload_router
 from app.courses import tasks as courses_tasks  # noqa: F401 - scheduled housekeeping
 from app.courses.content_origin import ContentOriginRouter
 from app.evaluation import pages as evaluation_pages
 from app.evaluation import router as evaluation_router
 from app.external_training import pages as external_training_pages
 from app.external_training import router as external_training_router
+from app.forums import pages as forums_pages
+from app.forums import router as forums_router
+from app.gradebook import pages as gradebook_pages
+from app.gradebook import router as gradebook_router
 from app.jobs import queue as jobs_queue
 from app.jobs import service as jobs_service  # noqa: F401 - the minute tick
 from app.jp import pages as jp_pages
 from app.jp import router as jp_router
+from app.live import pages as live_pages
+from app.live import router as live_router
+from app.live import service as live_service  # noqa: F401 - the "live_session" kind
 from app.mentoring import pages as mentoring_pages
 from app.mentoring import router as mentoring_router
 from app.notifications import delivery as notifications_delivery  # noqa: F401 - outbox handlers
@@ -100,6 +110,7 @@ def create_app() -> FastAPI:
         auth_selfservice_router,
         accounts_router,
         courses_router,
+        run_router,
         upload_router,
         quizzes_router,
         reports_router,
@@ -108,7 +119,11 @@ def create_app() -> FastAPI:
         certificates_router,
         competency_router,
         mentoring_router,
+        live_router,
+        assignments_router,
         external_training_router,
+        gradebook_router,
+        forums_router,
         targets_router,
         notifications_router,
         privacy_router,
@@ -122,6 +137,7 @@ def create_app() -> FastAPI:
         accounts_pages,
         accounts_studio,
         courses_pages,
+        run_pages,
         studio,
         quizzes_pages,
         quizzes_studio,
@@ -130,7 +146,11 @@ def create_app() -> FastAPI:
         certificates_studio,
         competency_pages,
         mentoring_pages,
+        live_pages,
+        assignments_pages,
         external_training_pages,
+        gradebook_pages,
+        forums_pages,
         jp_pages,
         targets_pages,
         notifications_pages,

@@ -74,6 +74,11 @@ def describe(code: str, params: Mapping[str, Any]) -> str:
             "minutes": p.get("minutes", 0),
             "minimum": p.get("minimum", 0),
         }
+    if code == "attendance_min":
+        return _("Kehadiran baru %(percent)s%%, minimal %(minimum)s%%.") % {
+            "percent": p.get("percent", 0),
+            "minimum": p.get("minimum", 0),
+        }
     if code == "survey_sent":
         return _("Evaluasi penyelenggaraan (survei) belum dikirim.")
     if code == "rtl_sent":
@@ -126,6 +131,8 @@ class CourseFacts:
     jp: float
     required: list[tuple[int, str]]  # (activity id, title): required, visible, in course order
     posttest_activity_ids: frozenset[int] = frozenset()
+    # (activity id, weight) of each visible assignment, in course order (final score)
+    assignments: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +148,9 @@ class LearnerFacts:
     posttest_best: list[float | None] = field(default_factory=list)
     survey_sent: bool = False
     rtl_sent: bool = False
+    # Attendance of the run's live sessions in percent (None: not read, no rule needs it).
+    attendance_percent: float | None = None
+    assignment_grades: dict[int, float] = field(default_factory=dict)  # released, % of max
     missing_profile: tuple[str, ...] = ()  # keys of profile fields still empty (PROFILE_FIELDS)
     certificate_status: str | None = None  # of the newest certificate, if any
     certificate_number: str | None = None
@@ -213,6 +223,19 @@ def min_learning_time(learner: LearnerFacts, rules: Rules) -> Check:
     return Check("min_learning_time", ok, params)
 
 
+def attendance_min(learner: LearnerFacts, rules: Rules) -> Check:
+    """The learner attended at least the course's minimum share of the run's live sessions
+    (present or late; excused sessions do not count; nothing due yet counts as 100%)."""
+    percent = 100.0 if learner.attendance_percent is None else learner.attendance_percent
+    if percent >= rules.min_attendance_percent:
+        return Check("attendance_min", True)
+    return Check(
+        "attendance_min",
+        False,
+        {"percent": _fmt(percent), "minimum": _fmt(rules.min_attendance_percent)},
+    )
+
+
 def survey_sent(learner: LearnerFacts) -> Check:
     """The post-course survey (evaluasi penyelenggaraan) was sent, when the course asks for it."""
     return Check("survey_sent", learner.survey_sent)
@@ -245,12 +268,14 @@ def not_already_issued(learner: LearnerFacts) -> Check:
 
 def completion_checks(course: CourseFacts, learner: LearnerFacts, rules: Rules) -> list[Check]:
     """Completion: active enrolment, required activities, post-test, and the optional rules the
-    course switched on (minimum time, survey, RTL, complete profile)."""
+    course switched on (minimum time, minimum attendance, survey, RTL, complete profile)."""
     checks = [enrolment_active(learner), required_activities(course, learner)]
     if rules.require_posttest:
         checks.append(posttest_passed(course, learner, rules))
     if rules.min_learning_minutes > 0:
         checks.append(min_learning_time(learner, rules))
+    if rules.min_attendance_percent > 0:
+        checks.append(attendance_min(learner, rules))
     if rules.require_survey:
         checks.append(survey_sent(learner))
     if rules.require_rtl:

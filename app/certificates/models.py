@@ -37,6 +37,7 @@ class CertificationRules(Base):
     weights_json: Mapped[str | None] = mapped_column(Text)  # {"posttest": 70, "activities": 30}
     require_posttest: Mapped[bool | None] = mapped_column(Boolean)
     min_learning_minutes: Mapped[int | None] = mapped_column(Integer)  # 0: rule off
+    min_attendance_percent: Mapped[float | None]  # live sessions attended, %; 0: rule off
     require_survey: Mapped[bool | None] = mapped_column(Boolean)
     require_rtl: Mapped[bool | None] = mapped_column(Boolean)
     require_profile: Mapped[bool | None] = mapped_column(Boolean)

@@ -52,6 +52,20 @@ def rules_of_courses(session: Session, course_ids: Sequence[int]) -> dict[int, C
     return found
 
 
+def score_overrides(
+    session: Session, run_id: int, user_ids: Sequence[int] | None = None
+) -> dict[int, float]:
+    """User id -> the final score run staff set by hand in a run (the gradebook's overrides)."""
+    from app.gradebook.models import GradeOverride
+
+    query = select(GradeOverride.user_id, GradeOverride.score).where(
+        GradeOverride.run_id == run_id
+    )
+    if user_ids is not None and len(user_ids) <= CHUNK:
+        query = query.where(GradeOverride.user_id.in_(list(user_ids)))
+    return {uid: float(score) for uid, score in session.execute(query)}
+
+
 # --- numbering -----------------------------------------------------------------------------------
 
 

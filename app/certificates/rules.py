@@ -23,8 +23,9 @@ _DEFAULTS: dict[str, str] = {
     "auto_issue": "cert_auto_issue",
     "validity_years": "cert_validity_years",
     "curriculum_page": "cert_curriculum_page",
+    "min_attendance_percent": "cert_min_attendance_percent",
 }
-SCORE_COMPONENTS = ("posttest", "activities")
+SCORE_COMPONENTS = ("posttest", "activities", "assignments", "attendance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class Rules:
     validity_years: int
     curriculum_page: bool
     template_id: int | None = None
+    min_attendance_percent: float = 0.0  # 0: rule off
     overridden: tuple[str, ...] = field(default=())
 
 
@@ -94,14 +96,34 @@ def predikat(score: float | None, bands: list[tuple[float, str]], lowest: str) -
 
 
 def final_score(
-    formula: str, weights: dict[str, float], *, posttest: float | None, activities: float
+    formula: str,
+    weights: dict[str, float],
+    *,
+    posttest: float | None,
+    activities: float,
+    assignments: float | None = None,
+    attendance: float | None = None,
 ) -> float | None:
     """Final score: the post-test grade ("posttest"), or the weighted mean of the components
-    named in the weights ("weighted": posttest, activities = % of required activities done).
-    A missing post-test grade gives no score."""
+    named in the weights ("weighted"):
+
+    - posttest: the post-test grade (mean of the course's post-tests);
+    - activities: % of required activities done;
+    - assignments: the weighted mean of the released assignment grades in percent
+      (`assignments_percent`);
+    - attendance: the attendance percent of the run's live sessions.
+
+    A component with a positive weight but no value (a post-test not graded yet, an assignment
+    grade not released yet) gives no score yet; a component with weight 0 or absent is ignored,
+    so courses without the new weights score as before."""
     if formula != "weighted":
         return None if posttest is None else round(posttest, 2)
-    parts = {"posttest": posttest, "activities": activities}
+    parts = {
+        "posttest": posttest,
+        "activities": activities,
+        "assignments": assignments,
+        "attendance": attendance,
+    }
     used = {k: w for k, w in weights.items() if w > 0 and k in parts}
     if not used or any(parts[k] is None for k in used):
         return None
@@ -109,12 +131,28 @@ def final_score(
     return round(math.fsum(float(parts[k] or 0.0) * w for k, w in used.items()) / total, 2)
 
 
+def assignments_percent(
+    items: list[tuple[int, float]], grades: dict[int, float]
+) -> float | None:
+    """The assignments component: the mean of the released grades (percent of max points)
+    weighted by each assignment's weight (`items`: activity id, weight). Assignments weighing 0
+    do not count. Any weighted assignment without a released grade (not submitted, not graded
+    or not released yet) means no component yet (None), like a post-test not graded yet: the
+    final score waits for it. No weighted assignment at all: None."""
+    used = [(aid, w) for aid, w in items if w > 0]
+    if not used or any(aid not in grades for aid, _ in used):
+        return None
+    total = math.fsum(w for _, w in used)
+    return round(math.fsum(grades[aid] * w for aid, w in used) / total, 2)
+
+
 def check_weights(weights: dict[str, float]) -> str | None:
     """Weights name known components, are not negative, and at least one is positive."""
     unknown = sorted(set(weights) - set(SCORE_COMPONENTS))
     if unknown:
         return (
-            f"Komponen nilai tidak dikenal: {', '.join(unknown)} (pilihan: posttest, activities)."
+            f"Komponen nilai tidak dikenal: {', '.join(unknown)} "
+            f"(pilihan: {', '.join(SCORE_COMPONENTS)})."
         )
     if any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
         return "Bobot nilai tidak boleh negatif dan paling sedikit satu harus lebih dari 0."

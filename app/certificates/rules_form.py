@@ -43,7 +43,9 @@ NUMBERS: dict[str, tuple[float, float, bool]] = {  # name -> (minimum, maximum, 
     "pass_score": (0, 100, False),
     "min_learning_minutes": (0, 100_000, True),
     "validity_years": (0, 50, True),
+    "min_attendance_percent": (0, 100, False),
 }
+WEIGHT_PARTS = ("posttest", "activities", "assignments", "attendance")  # rules.SCORE_COMPONENTS
 
 
 def flag_labels() -> dict[str, tuple[str, str]]:
@@ -95,6 +97,7 @@ def form_values(row: CertificationRules | None) -> dict[str, Any]:
         "pass_score": _num(row.pass_score) if row else "",
         "min_learning_minutes": _num(row.min_learning_minutes) if row else "",
         "validity_years": _num(row.validity_years) if row else "",
+        "min_attendance_percent": _num(row.min_attendance_percent) if row else "",
         "score_formula": (row.score_formula or "") if row else "",
         "template_id": str(row.template_id) if row and row.template_id else "",
     }
@@ -102,8 +105,8 @@ def form_values(row: CertificationRules | None) -> dict[str, Any]:
         own = getattr(row, name) if row is not None else None
         values[name] = INHERIT if own is None else ("1" if own else "0")
     weights = json.loads(row.weights_json) if row and row.weights_json else {}
-    values["weight_posttest"] = _num(weights.get("posttest")) if weights else ""
-    values["weight_activities"] = _num(weights.get("activities")) if weights else ""
+    for part in WEIGHT_PARTS:
+        values[f"weight_{part}"] = _num(weights.get(part)) if weights else ""
     bands = json.loads(row.predikat_bands_json) if row and row.predikat_bands_json else []
     values["bands"] = [(_num(a), str(label)) for a, label in bands]
     return values
@@ -142,6 +145,7 @@ def parse_form(
         "pass_score": _("Nilai kelulusan"),
         "min_learning_minutes": _("Waktu belajar minimal"),
         "validity_years": _("Masa berlaku"),
+        "min_attendance_percent": _("Kehadiran minimal"),
     }
     for name, label in labels.items():
         data[name] = _number(form.get(name, ""), name, label, errors)
@@ -157,7 +161,7 @@ def parse_form(
         formula = ""
     data["score_formula"] = formula or None
     weights: dict[str, float] = {}
-    for part in ("posttest", "activities"):
+    for part in WEIGHT_PARTS:
         key = f"weight_{part}"
         text = form.get(key, "").strip().replace(",", ".")
         if not text:
@@ -229,6 +233,7 @@ def _institution(settings: Settings) -> dict[str, str]:
         "pass_score": _num(settings.cert_pass_score),
         "min_learning_minutes": _num(settings.cert_min_learning_minutes),
         "validity_years": _num(settings.cert_validity_years),
+        "min_attendance_percent": _num(settings.cert_min_attendance_percent),
         "score_formula": formula.get(settings.cert_score_formula, settings.cert_score_formula),
         "weights": ", ".join(f"{k} {_num(v)}" for k, v in settings.cert_weights.items()),
         "bands": "; ".join(f"> {_num(a)} {label}" for a, label in settings.cert_predikat_bands)

@@ -30,6 +30,7 @@ class RulesRead(BaseModel):
     validity_years: int
     curriculum_page: bool
     template_id: int | None
+    min_attendance_percent: float = 0.0  # live sessions attended, %; 0: rule off
     overridden: list[str]  # fields the course sets itself; the rest follow the institution
 
 
@@ -50,6 +51,7 @@ class RulesUpdate(BaseModel):
     validity_years: int | None = Field(default=None, ge=0, le=50)
     curriculum_page: bool | None = None
     template_id: int | None = None
+    min_attendance_percent: float | None = Field(default=None, ge=0, le=100)
 
 
 class CheckRead(BaseModel):

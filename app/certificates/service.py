@@ -12,8 +12,8 @@ import logging
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
@@ -75,6 +75,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _Row = TypeVar("_Row")
+
+
+class AttendanceLike(Protocol):
+    """What certificates read of app.live's AttendanceSummary."""
+
+    @property
+    def percent(self) -> float: ...
+
+    @property
+    def attended_minutes(self) -> int: ...
 
 STAFF_ROLES = ("training_officer", "admin")
 RULE_EDITORS = ("content_admin", "training_officer", "admin")
@@ -167,6 +177,7 @@ def rules_read(rules: Rules) -> RulesRead:
         validity_years=rules.validity_years,
         curriculum_page=rules.curriculum_page,
         template_id=rules.template_id,
+        min_attendance_percent=rules.min_attendance_percent,
         overridden=list(rules.overridden),
     )
 
@@ -193,7 +204,7 @@ def update_rules(session: Session, course_id: int, data: RulesUpdate, settings: 
     plain = (
         "pass_score", "score_formula", "require_posttest", "min_learning_minutes",
         "require_survey", "require_rtl", "require_profile", "auto_issue", "validity_years",
-        "curriculum_page", "template_id",
+        "curriculum_page", "template_id", "min_attendance_percent",
     )  # fmt: skip
     for name in plain:
         if name in sent:
@@ -227,7 +238,8 @@ def update_rules(session: Session, course_id: int, data: RulesUpdate, settings: 
 def _rules_snapshot(row: CertificationRules) -> dict[str, Any]:
     names = ("pass_score", "score_formula", "require_posttest", "min_learning_minutes",
              "require_survey", "require_rtl", "require_profile", "auto_issue", "validity_years",
-             "curriculum_page", "template_id", "predikat_bands_json", "weights_json")  # fmt: skip
+             "curriculum_page", "template_id", "predikat_bands_json", "weights_json",
+             "min_attendance_percent")  # fmt: skip
     return {n: getattr(row, n, None) for n in names}
 
 
@@ -256,6 +268,11 @@ class RunContext:
     posttest_quizzes: list[Quiz] = field(default_factory=list)  # for their grading rules
     template: tuple[int, int] | None = None  # (id, version) the certificates are drawn with
     signer: tuple[str, str | None, str] | None = None  # (name, NIP, jabatan) of the template
+    assignment_ids: list[int] = field(default_factory=list)  # visible assignments, course order
+    has_live: bool = False  # the course has a visible live session (attendance is read)
+    posttest_titles: dict[int, str] = field(default_factory=dict)  # quiz id -> activity title
+    # (activity id, title, weight) of the assignments, once read (final score, gradebook)
+    assignment_items: list[tuple[int, str, float]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -267,7 +284,10 @@ class Learner:
     completion: RunCompletion | None = None
     percent: float = 0.0
     result: Eligibility | None = None
-    score: float | None = None
+    score: float | None = None  # the final score: the override when run staff set one
+    computed: float | None = None  # the final score by the course's formula
+    override: float | None = None  # set by hand in the gradebook
+    posttests: dict[int, float | None] = field(default_factory=dict)  # quiz id -> grade
 
 
 def _quiz_activity_ids(contents: Sequence[Sequence[courses_service.SectionBrief]]) -> list[int]:
@@ -294,17 +314,25 @@ def _build_context(
     posttest_quizzes: list[Quiz] = []
     posttest_activities: set[int] = set()
     curriculum: list[tuple[str, float]] = []
+    assignment_ids: list[int] = []
+    has_live = False
+    posttest_titles: dict[int, str] = {}
     for section in sections:
         minutes = 0
         for activity in section.activities:
             if activity.hidden:
                 continue
+            if activity.kind == "assignment":
+                assignment_ids.append(activity.id)
+            elif activity.kind == "live_session":
+                has_live = True
             if activity.kind == "quiz":
                 # No quiz row yet: the activity is being made; its quiz row comes next.
                 quiz = quizzes.get(activity.id)
                 if quiz is not None and quiz.kind == "posttest":
                     posttest_quizzes.append(quiz)
                     posttest_activities.add(activity.id)
+                    posttest_titles[quiz.id] = activity.title
             if activity.required:
                 required.append((activity.id, activity.title))
             minutes += activity.duration_minutes or 0
@@ -327,6 +355,9 @@ def _build_context(
         posttest_quiz_ids=[q.id for q in posttest_quizzes],
         curriculum=curriculum,
         posttest_quizzes=posttest_quizzes,
+        assignment_ids=assignment_ids,
+        has_live=has_live,
+        posttest_titles=posttest_titles,
     )
 
 
@@ -456,14 +487,93 @@ def _submissions(session: Session, enrolment_ids: Sequence[int]) -> dict[int, tu
     return result
 
 
+# --- attendance and assignments (the live and assignments domains) -------------------------------
+
+
+def attendance_by_user(session: Session, run_id: int) -> dict[int, AttendanceLike]:
+    """User id -> attendance summary of a run's live sessions (app.live)."""
+    from app.live import service as live_service
+
+    return dict(live_service.attendance_by_user(session, run_id))
+
+
+def attendance_of(session: Session, run_id: int, user_id: int) -> AttendanceLike:
+    """One learner's attendance summary in a run (app.live)."""
+    from app.live import service as live_service
+
+    found: AttendanceLike = live_service.attendance_of(session, run_id, user_id)
+    return found
+
+
+def assignment_items(session: Session, course_id: int) -> list[tuple[int, str, float]]:
+    """(activity id, title, weight) of a course's visible assignments in course order
+    (app.assignments)."""
+    from app.assignments import service as assignments_service
+
+    return [
+        (item.activity_id, item.title, float(item.weight))
+        for item in assignments_service.assignment_items(session, course_id)
+    ]
+
+
+def released_grades(session: Session, run_id: int) -> dict[tuple[int, int], float]:
+    """(activity id, user id) -> released assignment grade in percent of max points."""
+    from app.assignments import service as assignments_service
+
+    return dict(assignments_service.released_percent(session, run_id))
+
+
+def _scores_assignments(rules: Rules) -> bool:
+    """The course's final score counts assignments."""
+    return rules.score_formula == "weighted" and rules.weights.get("assignments", 0) > 0
+
+
+@dataclass(slots=True)
+class _RunExtras:
+    """What a run's learners need beyond progress, quizzes and evaluation: attendance (courses
+    with a live session), released assignment grades (when the final score counts them or the
+    caller wants every score) and the final scores set by hand (single-run reads)."""
+
+    attendance: dict[int, AttendanceLike] = field(default_factory=dict)
+    grades: dict[tuple[int, int], float] = field(default_factory=dict)
+    overrides: dict[int, float] = field(default_factory=dict)
+
+
+def _run_extras(
+    session: Session, ctx: RunContext, user_ids: Sequence[int], *, single_run: bool,
+    all_scores: bool = False,
+) -> _RunExtras:  # fmt: skip
+    extras = _RunExtras()
+    one = user_ids[0] if len(user_ids) == 1 else None
+    if ctx.has_live and user_ids:
+        if one is not None:
+            extras.attendance = {one: attendance_of(session, ctx.run.id, one)}
+        else:
+            extras.attendance = attendance_by_user(session, ctx.run.id)
+    if ctx.assignment_ids and (all_scores or _scores_assignments(ctx.rules)):
+        ctx.assignment_items = assignment_items(session, ctx.course.id)
+        weights = tuple((aid, weight) for aid, _title, weight in ctx.assignment_items)
+        ctx.facts = replace(ctx.facts, assignments=weights)
+        extras.grades = released_grades(session, ctx.run.id)
+    if single_run and user_ids:
+        extras.overrides = repository.score_overrides(session, ctx.run.id, user_ids)
+    return extras
+
+
 def _learners(
     session: Session,
     ctx: RunContext,
     enrolments: Sequence[tuple[int, int, str]],  # (enrolment id, user id, status)
     progress: dict[int, progress_service.EnrolmentProgress],
+    *,
+    all_scores: bool = False,
 ) -> dict[int, Learner]:
-    """Facts for some enrolments of a run in a fixed number of queries (keyed by user id)."""
-    return _learners_of_runs(session, [(ctx, enrolments)], progress)[0]
+    """Facts for some enrolments of a run in a fixed number of queries (keyed by user id), with
+    the final scores set by hand; `all_scores`: every score component is read (gradebook)."""
+    extras = _run_extras(
+        session, ctx, [uid for _e, uid, _s in enrolments], single_run=True, all_scores=all_scores
+    )
+    return _learners_of_runs(session, [(ctx, enrolments)], progress, extras=[extras])[0]
 
 
 def _learners_of_runs(
@@ -471,12 +581,20 @@ def _learners_of_runs(
     groups: Sequence[tuple[RunContext, Sequence[tuple[int, int, str]]]],
     progress: dict[int, progress_service.EnrolmentProgress],
     profiles: dict[int, accounts_service.ProfileView] | None = None,
+    extras: Sequence[_RunExtras] | None = None,
 ) -> list[dict[int, Learner]]:
     """Facts for enrolments of one or several runs (per run: enrolment id, user id, status) in a
     fixed number of queries whatever the number of runs; one dict keyed by user id per run.
-    `profiles`: the learners' profiles when the caller has read them already."""
+    `profiles`: the learners' profiles when the caller has read them already. Without `extras`
+    (several runs: the learner's home), attendance and assignment grades are read per run only
+    for runs whose course needs them (a live session; assignments in the final score)."""
     user_ids = list(dict.fromkeys(uid for _, rows in groups for _, uid, _ in rows))
     enrolment_ids = [eid for _, rows in groups for eid, _, _ in rows]
+    if extras is None:
+        extras = [
+            _run_extras(session, ctx, [uid for _e, uid, _s in rows], single_run=False)
+            for ctx, rows in groups
+        ]
     if profiles is None:
         profiles = accounts_service.profiles(session, user_ids)
     quizzes = {q.id: q for ctx, _ in groups for q in ctx.posttest_quizzes}
@@ -495,19 +613,28 @@ def _learners_of_runs(
         certs = repository.latest_by_enrolment(session, enrolment_ids)
         completions = repository.completions_by_enrolment(session, enrolment_ids)
     found: list[dict[int, Learner]] = []
-    for ctx, rows in groups:
+    for (ctx, rows), extra in zip(groups, extras, strict=True):
         out: dict[int, Learner] = {}
         for eid, uid, status in rows:
             prog = progress.get(eid)
             grades = [outcomes[(q, uid)] for q in ctx.posttest_quiz_ids if (q, uid) in outcomes]
             cert = certs.get(eid)
             survey, rtl = sent.get(eid, (False, False))
+            attended = extra.attendance.get(uid)
+            # DESIGN: attended klasikal hours are learning time (minimum time rule, JP).
+            classroom = 60.0 * attended.attended_minutes if attended is not None else 0.0
             facts = LearnerFacts(
                 enrolment_id=eid,
                 user_id=uid,
                 enrolment_status=status,
                 statuses=dict(prog.statuses) if prog else {},
-                learning_seconds=prog.learning_seconds if prog else 0.0,
+                learning_seconds=(prog.learning_seconds if prog else 0.0) + classroom,
+                attendance_percent=attended.percent if attended is not None else None,
+                assignment_grades={
+                    aid: extra.grades[(aid, uid)]
+                    for aid in ctx.assignment_ids
+                    if (aid, uid) in extra.grades
+                },
                 posttest_grades=[g.grade_percent for g in grades]
                 + [None] * (len(ctx.posttest_quiz_ids) - len(grades)),
                 posttest_best=[g.best_percent for g in grades],
@@ -523,6 +650,11 @@ def _learners_of_runs(
                 enrolment_status=status,
                 certificate=cert,
                 completion=completions.get(eid),
+                override=extra.overrides.get(uid),
+                posttests={
+                    q: outcomes[(q, uid)].grade_percent if (q, uid) in outcomes else None
+                    for q in ctx.posttest_quiz_ids
+                },
             )
             _judge(ctx, learner)
             out[uid] = learner
@@ -540,9 +672,18 @@ def _judge(ctx: RunContext, learner: Learner) -> None:
         if grades and all(g is not None for g in grades)
         else None
     )
-    learner.score = rules_mod.final_score(
-        ctx.rules.score_formula, ctx.rules.weights, posttest=posttest, activities=learner.percent
+    learner.computed = rules_mod.final_score(
+        ctx.rules.score_formula,
+        ctx.rules.weights,
+        posttest=posttest,
+        activities=learner.percent,
+        assignments=rules_mod.assignments_percent(
+            list(ctx.facts.assignments), facts.assignment_grades
+        ),
+        attendance=100.0 if facts.attendance_percent is None else facts.attendance_percent,
     )
+    # An override set in the gradebook is the final score (certificate, predikat).
+    learner.score = learner.override if learner.override is not None else learner.computed
 
 
 def _run_learners(
@@ -721,6 +862,114 @@ def recompute_run(session: Session, run_id: int, settings: Settings) -> list[int
         if eligible:
             start_issue_job(session, run_id, eligible, None, settings)
     return newly
+
+
+def score_changed(session: Session, run_id: int, user_id: int, settings: Settings) -> None:
+    """A final score was set or cleared by hand (gradebook): a stored completion without a
+    certificate takes the new score and predikat. An issued certificate keeps its snapshot."""
+    ctx = _context(session, run_id, settings)
+    enrolment = courses_service.get_enrolment(session, run_id, user_id)
+    learner = _one_learner(session, ctx, enrolment)
+    done = learner.completion
+    if done is not None and learner.certificate is None:
+        done.final_score = learner.score
+        done.predikat = rules_mod.predikat(
+            learner.score, ctx.rules.predikat_bands, ctx.rules.predikat_lowest
+        )
+        session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """One learner's score components in a run (plain data for the gradebook)."""
+
+    user_id: int
+    enrolment_id: int
+    enrolment_status: str
+    name: str
+    nip: str | None
+    posttests: dict[int, float | None]  # quiz id -> grade (None: not graded yet)
+    assignments: dict[int, float]  # activity id -> released grade, % of max points
+    attendance: float | None  # % of live sessions attended (None: the course has none)
+    activities: float  # % of required activities done
+    survey_sent: bool
+    rtl_sent: bool
+    computed: float | None  # the final score by the course's formula
+    override: float | None  # the final score set by hand
+    final_score: float | None  # what the certificate uses: the override, else computed
+    predikat: str | None
+    completed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RunScores:
+    """Every score component of a run's active and completed learners, with the rules."""
+
+    run_id: int
+    run_name: str
+    course_id: int
+    course_title: str
+    rules: Rules
+    posttests: list[tuple[int, str]]  # (quiz id, title), course order
+    assignments: list[tuple[int, str, float]]  # (activity id, title, weight), course order
+    has_live: bool
+    rows: list[ScoreRow]
+
+
+def run_scores(
+    session: Session, run_id: int, settings: Settings, user_ids: Sequence[int] | None = None
+) -> RunScores:
+    """The final score of every active or completed learner of a run (or some), with each
+    component it is made of, in a fixed number of queries whatever the number of learners
+    (the course's facts from this process's cache)."""
+    ctx = _cached_context(session, run_id, settings)
+    rows = [
+        r
+        for r in courses_service.enrolment_rows(session, run_id)
+        if r[2] in ("active", "completed")
+    ]
+    if user_ids is not None:
+        wanted = set(user_ids)
+        rows = [r for r in rows if r[1] in wanted]
+    progress = progress_service.run_progress(session, run_id) if rows else {}
+    learners = _learners(session, ctx, rows, progress, all_scores=True) if rows else {}
+    out: list[ScoreRow] = []
+    for eid, uid, status in rows:
+        lr = learners[uid]
+        out.append(
+            ScoreRow(
+                user_id=uid,
+                enrolment_id=eid,
+                enrolment_status=status,
+                name=lr.profile.name if lr.profile else "",
+                nip=lr.profile.nip if lr.profile else None,
+                posttests=dict(lr.posttests),
+                assignments=dict(lr.facts.assignment_grades),
+                attendance=lr.facts.attendance_percent if ctx.has_live else None,
+                activities=lr.percent,
+                survey_sent=lr.facts.survey_sent,
+                rtl_sent=lr.facts.rtl_sent,
+                computed=lr.computed,
+                override=lr.override,
+                final_score=lr.score,
+                predikat=rules_mod.predikat(
+                    lr.score, ctx.rules.predikat_bands, ctx.rules.predikat_lowest
+                ),
+                completed=lr.completion is not None,
+            )
+        )
+    out.sort(key=lambda r: (r.name.casefold(), r.user_id))
+    return RunScores(
+        run_id=ctx.run.id,
+        run_name=ctx.run.name,
+        course_id=ctx.course.id,
+        course_title=ctx.course.title,
+        rules=ctx.rules,
+        posttests=[(q, ctx.posttest_titles.get(q, "")) for q in ctx.posttest_quiz_ids],
+        assignments=[a for a in ctx.assignment_items if a[0] in set(ctx.assignment_ids)],
+        has_live=ctx.has_live,
+        rows=out,
+    )
 
 
 # --- issuing -------------------------------------------------------------------------------------

@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     cert_weights: dict[str, float] = {"posttest": 100}
     cert_require_posttest: bool = True
     cert_min_learning_minutes: int = Field(default=0, ge=0)
+    # Minimum attendance of a run's live sessions, in percent (0: rule off).
+    cert_min_attendance_percent: float = Field(default=0, ge=0, le=100)
     cert_require_survey: bool = False
     cert_require_rtl: bool = False
     cert_require_profile: bool = False
@@ -189,6 +191,7 @@ class Settings(BaseSettings):
     rate_limit_password_reset: str = "120/minute"  # noqa: S105 - forgot/reset/change, per address
     rate_limit_password_reset_account: str = "10/minute;30/hour"  # noqa: S105 - forgot, per login
     rate_limit_api: str = "1200/minute"  # every /api/v1 request, per token (else session, address)
+    rate_limit_forum_post: str = "20/minute;200/day"  # forum threads and replies, per account
 
     # Certificates, issuing (H2): at most this many are issued inline by one request (with
     # their PDFs); more become a background job. A job whose heartbeat is older than
@@ -208,6 +211,22 @@ class Settings(BaseSettings):
     mentoring_jp_per_session: float = Field(default=2, gt=0, le=40)
     mentoring_max_sessions_per_month: int = Field(default=2, ge=1, le=31)
     mentoring_min_session_minutes: int = Field(default=30, ge=1)
+
+    # Live sessions (issue 16): the join link shows from this many minutes before the start; the
+    # attendance QR changes every live_qr_step_seconds and is accepted for live_qr_accept_seconds;
+    # a scan after start + live_late_after_minutes is "late"; a participant report counts a
+    # learner present from this share of the session's length.
+    live_join_opens_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    live_qr_step_seconds: int = Field(default=30, ge=5, le=600)
+    live_qr_accept_seconds: int = Field(default=60, ge=5, le=3600)
+    live_late_after_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    live_min_share: float = Field(default=0.75, gt=0, le=1)
+
+    # Forums (issue 16): authors may edit their post this many minutes after posting (0: never);
+    # attachments are images or PDFs, at most forum_max_attachments per post of this size each.
+    forum_edit_window_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    forum_max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    forum_max_attachments: int = Field(default=5, ge=0, le=20)
 
     # External training: certificate uploads (PDF) and the largest JP one record may claim.
     max_evidence_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
@@ -286,7 +305,7 @@ class Settings(BaseSettings):
     @field_validator(
         "rate_limit_login", "rate_limit_login_account", "rate_limit_sso", "rate_limit_activation",
         "rate_limit_activation_account", "rate_limit_password_reset",
-        "rate_limit_password_reset_account", "rate_limit_api",
+        "rate_limit_password_reset_account", "rate_limit_api", "rate_limit_forum_post",
     )  # fmt: skip
     @classmethod
     def _rate_limit_syntax(cls, value: str) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from fastapi import Request, UploadFile

@@ -192,6 +192,8 @@ class Run(TimestampMixin, Base):
     self_enrol: Mapped[bool] = mapped_column(Boolean, default=True)
     instructors: Mapped[str | None] = mapped_column(Text)  # one name per line (survey targets)
     delivery_mode: Mapped[str] = mapped_column(String(16), default="online")  # DeliveryMode
+    # When full, new enrolments wait in order (EnrolmentStatus.WAITLISTED); off: "full" (409).
+    waitlist: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
@@ -235,6 +237,23 @@ class Enrolment(Base):
     enrolled_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    waitlisted_at: Mapped[dt.datetime | None]  # joined the waiting list: its place in the queue
+
+
+class RunEdit(Base):
+    """One change to a run (angkatan): who changed which field, from what to what (like
+    CourseEdit); staff added or removed are recorded here too."""
+
+    __tablename__ = "run_edit"
+    __table_args__ = (Index("ix_run_edit_run_at", "run_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("course_run.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    field: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
 
 
 class UploadSession(Base):

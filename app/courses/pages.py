@@ -83,8 +83,11 @@ def catalog_page(
 
 
 def _course_context(db: Session, course_id: int, principal: Principal) -> dict[str, object]:
+    from app.courses import runs  # waiting-list places (issue 16)
+
     p = player.build(db, course_id, principal)
     return {
+        "waiting_places": runs.waiting_places(db, principal.user_id, course_id),
         "p": p,
         "c": p.course,
         "staff": service.is_staff(principal),
@@ -124,13 +127,14 @@ def enrol_self(
 ) -> Response:
     run = service.get_run(db, run_id)
     try:
-        service.self_enrol(db, run, principal)
+        enrolment = service.self_enrol(db, run, principal)
     except LMSError as exc:
         db.rollback()
         context = _course_context(db, run.course_id, principal)
         context["error"] = exc.detail
         return render(request, "courses/course.html", context, status_code=exc.status_code)
-    return RedirectResponse(f"/courses/{run.course_id}?enrolled=1", status_code=303)
+    done = "waitlisted" if enrolment.status == "waitlisted" else "enrolled"
+    return RedirectResponse(f"/courses/{run.course_id}?{done}=1", status_code=303)
 
 
 @router.get("/activities/{activity_id}")

@@ -31,6 +31,7 @@ from app.courses.models import (
     CourseEdit,
     Enrolment,
     Run,
+    RunEdit,
     RunStaff,
     ScormFile,
     ScormPackage,
@@ -654,3 +655,165 @@ def staff_role_for_course(session: Session, course_id: int, user_id: int) -> str
     if "facilitator" in roles:
         return "facilitator"
     return "grader" if roles else None
+
+
+# --- run editing, staff and the waiting list (app.courses.runs) ---------------------------------
+
+WAITLISTED = "waitlisted"
+_QUEUE_ORDER = (Enrolment.waitlisted_at, Enrolment.id)
+
+
+def lock_run(session: Session, run_id: int) -> Run | None:
+    """The run, re-read and row-locked until the transaction ends (PostgreSQL: SELECT ... FOR
+    UPDATE; SQLite locks the whole database at the first write anyway). Every change to the
+    run's seats or waiting list takes this lock first, so they happen one after another."""
+    return session.scalar(
+        select(Run)
+        .where(Run.id == run_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def waiting_count(session: Session, run_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count(Enrolment.id)).where(
+                Enrolment.run_id == run_id, Enrolment.status == WAITLISTED
+            )
+        )
+        or 0
+    )
+
+
+def waiting_counts(session: Session, run_ids: Sequence[int]) -> dict[int, int]:
+    if not run_ids:
+        return {}
+    rows = session.execute(
+        select(Enrolment.run_id, func.count(Enrolment.id))
+        .where(Enrolment.run_id.in_(list(run_ids)), Enrolment.status == WAITLISTED)
+        .group_by(Enrolment.run_id)
+    )
+    return {int(r): int(n) for r, n in rows}
+
+
+def next_waiting(session: Session, run_id: int, limit: int) -> Sequence[Enrolment]:
+    """The first `limit` enrolments in the run's waiting list, in line order (FIFO)."""
+    return session.scalars(
+        select(Enrolment)
+        .where(Enrolment.run_id == run_id, Enrolment.status == WAITLISTED)
+        .order_by(*_QUEUE_ORDER)
+        .limit(limit)
+    ).all()
+
+
+def waiting_list(session: Session, run_id: int) -> list[tuple[Enrolment, User]]:
+    rows = session.execute(
+        select(Enrolment, User)
+        .join(User, User.id == Enrolment.user_id)
+        .where(Enrolment.run_id == run_id, Enrolment.status == WAITLISTED)
+        .order_by(*_QUEUE_ORDER)
+    )
+    return [(e, u) for e, u in rows]
+
+
+def waiting_position(session: Session, enrolment: Enrolment) -> int:
+    """1 for the next in line; counts those ahead (earlier time, or same time and lower id)."""
+    at = enrolment.waitlisted_at
+    ahead = session.scalar(
+        select(func.count(Enrolment.id)).where(
+            Enrolment.run_id == enrolment.run_id,
+            Enrolment.status == WAITLISTED,
+            or_(
+                Enrolment.waitlisted_at < at,
+                and_(Enrolment.waitlisted_at == at, Enrolment.id < enrolment.id),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def waiting_places_for_course(
+    session: Session, user_id: int, course_id: int
+) -> list[tuple[Enrolment, Run]]:
+    """The user's waiting-list places in runs of a course."""
+    rows = session.execute(
+        select(Enrolment, Run)
+        .join(Run, Run.id == Enrolment.run_id)
+        .where(
+            Run.course_id == course_id,
+            Enrolment.user_id == user_id,
+            Enrolment.status == WAITLISTED,
+        )
+        .order_by(Run.starts_on, Run.id)
+    )
+    return [(e, r) for e, r in rows]
+
+
+def get_staff(session: Session, run_id: int, user_id: int) -> RunStaff | None:
+    return session.scalar(
+        select(RunStaff).where(RunStaff.run_id == run_id, RunStaff.user_id == user_id)
+    )
+
+
+def run_staff(session: Session, run_id: int) -> list[tuple[RunStaff, User]]:
+    """A run's staff with their accounts: facilitators first, widyaiswara first, then by name."""
+    rows = session.execute(
+        select(RunStaff, User)
+        .join(User, User.id == RunStaff.user_id)
+        .where(RunStaff.run_id == run_id)
+        .order_by(
+            (RunStaff.role != "facilitator"), RunStaff.widyaiswara.desc(), User.name, User.id
+        )
+    )
+    return [(m, u) for m, u in rows]
+
+
+def facilitator_names(session: Session, run_id: int) -> list[str]:
+    """Names of the run's facilitators, widyaiswara first, then in the order they were added."""
+    return list(
+        session.scalars(
+            select(User.name)
+            .join(RunStaff, RunStaff.user_id == User.id)
+            .where(RunStaff.run_id == run_id, RunStaff.role == "facilitator")
+            .order_by(RunStaff.widyaiswara.desc(), RunStaff.added_at, RunStaff.id)
+        )
+    )
+
+
+def staffed_runs(session: Session, user_id: int) -> list[tuple[Run, Course, str]]:
+    """Runs the user is staff of, with their course and the role, newest first."""
+    rows = session.execute(
+        select(Run, Course, RunStaff.role)
+        .join(RunStaff, RunStaff.run_id == Run.id)
+        .join(Course, Course.id == Run.course_id)
+        .where(RunStaff.user_id == user_id)
+        .order_by(Run.starts_on.desc(), Run.id.desc())
+    )
+    return [(r, c, str(role)) for r, c, role in rows]
+
+
+def run_edits(session: Session, run_id: int, *, limit: int = 100) -> list[tuple[RunEdit, str | None]]:
+    rows = session.execute(
+        select(RunEdit, User.name)
+        .outerjoin(User, User.id == RunEdit.user_id)
+        .where(RunEdit.run_id == run_id)
+        .order_by(RunEdit.at.desc(), RunEdit.id.desc())
+        .limit(limit)
+    )
+    return [(e, name) for e, name in rows]
+
+
+def search_accounts(session: Session, q: str, *, limit: int = 20) -> Sequence[User]:
+    """Active accounts whose name or NIP contains the text (staff picker)."""
+    text = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    like = f"%{text}%"
+    return session.scalars(
+        select(User)
+        .where(
+            User.is_active.is_(True),
+            or_(func.lower(User.name).like(like, escape="\\"), User.nip.like(like, escape="\\")),
+        )
+        .order_by(User.name, User.id)
+        .limit(limit)
+    ).all()

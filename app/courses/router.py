@@ -364,6 +364,10 @@ def enrol(
         _ensure_run_manager(principal)
         return service.enrol_many(db, run, data, principal)
     enrolment = service.self_enrol(db, run, principal)
+    if enrolment.status == "waitlisted":  # the run was full: in line (app.courses.runs)
+        from app.courses import runs
+
+        return runs.waitlisted_result(db, enrolment, principal)
     return EnrolResult(
         enrolled=[
             EnrolledItem(
@@ -371,6 +375,7 @@ def enrol(
             )
         ],
         skipped=[],
+        status="active",
     )
 
 

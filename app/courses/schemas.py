@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from app.courses.constants import Category, FundingSource, LearningMode
+from app.courses.constants import Category, DeliveryMode, FundingSource, LearningMode, StaffRole
 
 TargetLevel = Annotated[int | None, Field(ge=1, le=10)]
 
@@ -215,6 +215,8 @@ class RunCreate(BaseModel):
     instructors: list[
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
     ] = Field(default_factory=list, max_length=20)
+    delivery_mode: DeliveryMode = DeliveryMode.ONLINE
+    waitlist: bool = False  # when full, new enrolments wait in order instead of a 409
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> RunCreate:
@@ -253,9 +255,20 @@ class SkippedItem(BaseModel):
     reason: str
 
 
+class WaitlistedItem(EnrolledItem):
+    """Put on the run's waiting list (the run was full): `position` 1 is next in line."""
+
+    status: str = "waitlisted"
+    position: int
+
+
 class EnrolResult(BaseModel):
     enrolled: list[EnrolledItem]
     skipped: list[SkippedItem]
+    waitlisted: list[WaitlistedItem] = Field(default_factory=list)
+    # Self-enrolment: the caller's enrolment status ("active" or "waitlisted") and place in line.
+    status: str | None = None
+    position: int | None = None
 
 
 class EnrolmentRead(BaseModel):
@@ -268,3 +281,83 @@ class EnrolmentRead(BaseModel):
     status: str
     enrolled_at: dt.datetime
     withdrawn_at: dt.datetime | None
+
+
+# --- run editing, staff and the waiting list (app.courses.runs) ---------------------------------
+
+_Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+class RunUpdate(BaseModel):
+    """Fields of a run to change (PATCH); those not sent stay. `null` clears an optional field
+    (enrol window ends, capacity: no limit, organiser). Rules across fields are checked against
+    the run's current values (app.courses.runs.update_run)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    enrol_opens_on: dt.date | None = None
+    enrol_closes_on: dt.date | None = None
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
+    funding_source: FundingSource | None = None
+    organiser: str | None = Field(default=None, max_length=255)
+    self_enrol: bool | None = None
+    instructors: list[_Name] | None = Field(default=None, max_length=20)  # legacy names
+    delivery_mode: DeliveryMode | None = None
+    waitlist: bool | None = None
+
+
+class StaffCreate(BaseModel):
+    user_id: int = Field(ge=1)
+    role: StaffRole
+    widyaiswara: bool = False
+    external: bool = False
+
+
+class StaffUpdate(BaseModel):
+    role: StaffRole | None = None
+    widyaiswara: bool | None = None
+    external: bool | None = None
+
+
+class StaffRead(BaseModel):
+    run_id: int
+    user_id: int
+    name: str
+    nip: str | None
+    role: str
+    widyaiswara: bool
+    external: bool
+    added_by_id: int | None
+    added_at: dt.datetime
+
+
+class RunEditRead(BaseModel):
+    """One recorded change to a run."""
+
+    id: int
+    at: dt.datetime
+    user_id: int | None
+    user_name: str | None
+    field: str
+    old_value: str | None
+    new_value: str | None
+
+
+class WaitlistEntry(BaseModel):
+    enrolment_id: int
+    user_id: int
+    nip: str | None
+    name: str
+    position: int
+    waitlisted_at: dt.datetime
+
+
+class RunRead(RunBrief):
+    """A run with what editing shows: its delivery mode, waiting list and staff."""
+
+    course_id: int
+    delivery_mode: str
+    waitlist: bool
+    waiting: int
+    instructors: list[str]

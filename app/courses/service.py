@@ -61,6 +61,7 @@ from app.courses.schemas import (
     SectionDeletion,
     SectionRead,
     SkippedItem,
+    WaitlistedItem,
 )
 from app.notifications import service as notifications
 from app.notifications.constants import NewNotification
@@ -291,6 +292,9 @@ def _run_brief(run: Run, on: dt.date) -> RunBrief:
         self_enrol=run.self_enrol,
         open_for_enrolment=enrolment_window_open(run, on) is None,
     )
+
+
+run_brief = _run_brief  # app.courses.runs
 
 
 def _summary(course: Course, runs: Sequence[Run], on: dt.date) -> CourseSummary:
@@ -908,6 +912,8 @@ def create_run(session: Session, course: Course, data: RunCreate, principal: Pri
         organiser=data.organiser,
         self_enrol=data.self_enrol,
         instructors="\n".join(data.instructors) or None,
+        delivery_mode=data.delivery_mode.value,
+        waitlist=data.waitlist,
         created_by_id=principal.user_id or None,
     )
     repository.add(session, run)
@@ -939,29 +945,42 @@ def enrolment_window_open(run: Run, on: dt.date) -> str | None:
 def _enrol_one(
     session: Session, run: Run, user_id: int, by: int, existing: Enrolment | None
 ) -> Enrolment | str:
-    """Enrol or re-activate one user; returns the enrolment or the reason it was skipped."""
+    """Enrol or re-activate one user; returns the enrolment or the reason it was skipped. A full
+    run with a waiting list puts them in line instead (status "waitlisted"; app.courses.runs)."""
     if existing is not None and existing.status in (
         EnrolmentStatus.ACTIVE,
         EnrolmentStatus.COMPLETED,
     ):
         return N_("Sudah terdaftar di angkatan ini.")
-    if not repository.take_seat(session, run.id):
+    waiting = False
+    if run.waitlist and run.capacity is not None:
+        from app.courses import runs
+
+        if existing is not None and existing.status == EnrolmentStatus.WAITLISTED:
+            return N_("Sudah ada di daftar tunggu angkatan ini.")
+        waiting = not runs.seat_in_turn(session, run.id)  # under the run's lock
+    elif not repository.take_seat(session, run.id):
         return N_("Kuota angkatan sudah penuh.")
+    status = EnrolmentStatus.WAITLISTED if waiting else EnrolmentStatus.ACTIVE
+    now = utcnow()
     if existing is not None:
-        existing.status = EnrolmentStatus.ACTIVE.value
+        existing.status = status.value
         existing.withdrawn_at = None
         existing.enrolled_by_id = by
-        existing.enrolled_at = utcnow()
+        existing.enrolled_at = now
+        existing.waitlisted_at = now if waiting else None
         session.flush()
         return existing
     enrolment = Enrolment(
-        run_id=run.id, user_id=user_id, status=EnrolmentStatus.ACTIVE.value, enrolled_by_id=by
-    )
+        run_id=run.id, user_id=user_id, status=status.value, enrolled_by_id=by,
+        waitlisted_at=now if waiting else None,
+    )  # fmt: skip
     try:
         with session.begin_nested():
             session.add(enrolment)
     except IntegrityError:  # the same user enrolled concurrently: give the seat back
-        repository.release_seat(session, run.id)
+        if not waiting:
+            repository.release_seat(session, run.id)
         return N_("Sudah terdaftar di angkatan ini.")
     return enrolment
 
@@ -986,6 +1005,8 @@ def self_enrol(session: Session, run: Run, principal: Principal) -> Enrolment:
     if isinstance(result, str):
         code = "run_full" if "penuh" in result else "already_enrolled"
         raise Conflict(result, code=code)
+    if result.status == EnrolmentStatus.WAITLISTED:
+        return result  # told on the page and in the answer; notified when promoted
     notifications.notify_many(session, enrolled_notices(run, course, [principal.user_id]))
     return result
 
@@ -1034,10 +1055,14 @@ def enrol_many(
     unique = list({t[0]: t for t in targets}.values())
     existing = repository.enrolments_by_user(session, run.id, [t[0] for t in unique])
     enrolled: list[EnrolledItem] = []
+    waitlisted: list[WaitlistedItem] = []
     for uid, nip, name in unique:
         result = _enrol_one(session, run, uid, principal.user_id, existing.get(uid))
         if isinstance(result, str):
             skipped.append(SkippedItem(user_id=uid, nip=nip, reason=_(result)))
+        elif result.status == EnrolmentStatus.WAITLISTED:
+            waitlisted.append(WaitlistedItem(user_id=uid, nip=nip, name=name,
+                                             enrolment_id=result.id, position=0))  # fmt: skip
         else:
             enrolled.append(EnrolledItem(user_id=uid, nip=nip, name=name, enrolment_id=result.id))
     if enrolled:  # one summary entry for the whole list or OPD
@@ -1050,7 +1075,13 @@ def enrol_many(
         notifications.notify_many(
             session, enrolled_notices(run, course, [e.user_id for e in enrolled])
         )
-    return EnrolResult(enrolled=enrolled, skipped=skipped)
+    if waitlisted:  # each one's place in line (one query for the whole list)
+        from app.courses import runs
+
+        places = {e.user_id: e.position for e in runs.waiting_list(session, run.id)}
+        for item in waitlisted:
+            item.position = places.get(item.user_id, 0)
+    return EnrolResult(enrolled=enrolled, skipped=skipped, waitlisted=waitlisted)
 
 
 def run_context(run: Run, course: Course) -> dict[str, Any]:
@@ -1081,13 +1112,21 @@ def get_enrolment(session: Session, run_id: int, user_id: int) -> Enrolment:
 
 
 def withdraw(session: Session, enrolment: Enrolment) -> None:
-    """Unenrol keeps the row and its history; the seat goes back to the run."""
+    """Unenrol keeps the row and its history; the seat goes back to the run and, in the same
+    transaction, to the next on its waiting list. A waiting-list place is simply given up."""
+    from app.courses import runs
+
+    if enrolment.status == EnrolmentStatus.WAITLISTED:
+        runs.leave_waiting_list(session, enrolment)
+        return
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise Conflict("Peserta ini tidak sedang aktif di angkatan.", code="not_active")
+    repository.lock_run(session, enrolment.run_id)  # seats and the line change one at a time
     enrolment.status = EnrolmentStatus.WITHDRAWN.value
     enrolment.withdrawn_at = utcnow()
     repository.release_seat(session, enrolment.run_id)
     session.flush()
+    runs.promote_waiting(session, enrolment.run_id)
 
 
 def run_enrolments(session: Session, run: Run) -> list[EnrolmentRead]:

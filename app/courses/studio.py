@@ -36,6 +36,7 @@ from app.courses.constants import (
     EnrolmentStatus,
     FundingSource,
     LearningMode,
+    delivery_labels,
 )
 from app.courses.models import Run
 from app.courses.schemas import (
@@ -124,6 +125,7 @@ def labels() -> dict[str, dict[str, str]]:
             EnrolmentStatus.ACTIVE: _("Aktif"),
             EnrolmentStatus.WITHDRAWN: _("Dikeluarkan"),
             EnrolmentStatus.COMPLETED: _("Selesai"),
+            EnrolmentStatus.WAITLISTED: _("Daftar tunggu"),
         },
     }
 
@@ -147,6 +149,12 @@ def _notice(key: str | None) -> str | None:
         "file_replaced": _("Berkas diganti. Kemajuan peserta tetap tersimpan."),
         "section_renamed": _("Judul bagian diubah."),
         "section_deleted": _("Bagian dihapus."),
+        "run_saved": _("Perubahan angkatan disimpan."),
+        "staff_added": _("Pengajar ditambahkan."),
+        "staff_saved": _("Peran pengajar disimpan."),
+        "staff_removed": _("Pengajar dihapus dari angkatan."),
+        "promoted": _("Peserta dinaikkan dari daftar tunggu."),
+        "waitlist_removed": _("Peserta dihapus dari daftar tunggu."),
     }
     return messages.get(key or "")
 
@@ -288,6 +296,7 @@ def _choices() -> dict[str, Any]:
         "category_options": [(c.value, names["category"][c]) for c in Category],
         "mode_options": [(m.value, names["mode"][m]) for m in LearningMode],
         "funding_options": [(f.value, names["funding"][f]) for f in FundingSource],
+        "delivery_options": list(delivery_labels().items()),
     }
 
 
@@ -872,7 +881,8 @@ def _runs_page(
         "studio/runs.html",
         {
             "course": course, "values": values or {"funding_source": "apbd_kabupaten",
-                                                   "self_enrol": True},
+                                                   "self_enrol": True, "waitlist": True,
+                                                   "delivery_mode": "online"},
             "error": error, "field_errors": field_errors or {},
             "can_edit": principal.has_any(*service.COURSE_EDITORS), **_choices(),
             "breadcrumbs": [(_("Studio"), "/studio"), (course.title, None)],
@@ -892,26 +902,29 @@ def create_run_page(
     name: FormText = None, starts_on: FormText = None, ends_on: FormText = None,
     enrol_opens_on: FormText = None, enrol_closes_on: FormText = None,
     capacity: FormText = None, funding_source: FormText = None, organiser: FormText = None,
-    self_enrol: FormText = None, instructors: FormText = None,
+    self_enrol: FormText = None, instructors: FormText = None, delivery_mode: FormText = None,
+    waitlist: FormText = None,
 ) -> Response:  # fmt: skip
     raw: dict[str, Any] = {
         "name": name, "starts_on": starts_on, "ends_on": ends_on,
         "enrol_opens_on": enrol_opens_on, "enrol_closes_on": enrol_closes_on,
         "capacity": capacity, "funding_source": funding_source, "organiser": organiser,
-        "instructors": instructors,
+        "instructors": instructors, "delivery_mode": delivery_mode,
     }  # fmt: skip
     course = service.get_course(db, course_id, principal)
     names = [line.strip() for line in (instructors or "").splitlines() if line.strip()]
     try:
         data = RunCreate.model_validate(
-            {**_present(raw), "self_enrol": _checked(self_enrol), "instructors": names}
-        )
+            {**_present(raw), "self_enrol": _checked(self_enrol), "instructors": names,
+             "waitlist": _checked(waitlist)}
+        )  # fmt: skip
         run = service.create_run(db, course, data, principal)
     except (LMSError, ValidationError) as exc:
         db.rollback()
         message, fields, status = _form_error(exc)
         return _runs_page(request, db, principal, course_id,
-                          values={**raw, "self_enrol": _checked(self_enrol)}, error=message,
+                          values={**raw, "self_enrol": _checked(self_enrol),
+                                  "waitlist": _checked(waitlist)}, error=message,
                           field_errors=fields, status_code=status)  # fmt: skip
     return _redirect(f"/studio/runs/{run.id}?notice=run_created")
 
@@ -933,6 +946,7 @@ class EnrolReport:
     enrolled: int = 0
     skipped: list[SkipRow] = field(default_factory=list)
     source: str = ""  # "nips", "opd" or "file"
+    waitlisted: int = 0  # put on the waiting list (the run was full)
     filename: str | None = None
 
 
@@ -1050,6 +1064,7 @@ def enrol_nip_rows(
     if wanted:
         result = service.enrol_many(db, run, EnrolRequest(nips=wanted), principal)
         report.enrolled = len(result.enrolled)
+        report.waitlisted = len(result.waitlisted)
         report.skipped += [
             SkipRow(row=first_row.get(s.nip or ""), nip=s.nip, reason=s.reason)
             for s in result.skipped
@@ -1063,6 +1078,7 @@ def enrol_nip_rows(
 def _from_result(result: EnrolResult, source: str) -> EnrolReport:
     return EnrolReport(
         enrolled=len(result.enrolled),
+        waitlisted=len(result.waitlisted),
         skipped=[SkipRow(nip=s.nip, reason=s.reason) for s in result.skipped],
         source=source,
     )
@@ -1072,8 +1088,10 @@ def _run_page(
     request: Request, db: Session, principal: Principal, run_id: int, *,
     notice: str | None = None, report: EnrolReport | None = None, error: str | None = None,
     field_errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-    status_code: int = 200,
+    status_code: int = 200, extra: dict[str, Any] | None = None,
 ) -> Response:  # fmt: skip
+    from app.courses import run_pages  # edit form, staff, waiting list, history (issue 16)
+
     run = service.get_run(db, run_id)
     db.expire(run)  # seats are counted by UPDATE statements; read the current enrolled_count
     course = service.course_detail(db, run.course_id, principal)
@@ -1090,6 +1108,7 @@ def _run_page(
             "values": values or {}, "nip_headers": sorted(NIP_HEADERS), **_choices(),
             "breadcrumbs": [(_("Studio"), "/studio"),
                             (course.title, f"/studio/courses/{course.id}/runs"), (brief.name, None)],
+            **run_pages.studio_context(request, db, run), **(extra or {}),
         },
         status_code=status_code,
     )  # fmt: skip

@@ -67,6 +67,14 @@ def instructors_of(raw: str | None) -> list[str]:
     return list(seen)
 
 
+def run_instructors(session: Session, run: Run) -> list[str]:
+    """Who the survey rates: the run's facilitators (widyaiswara first, app.courses.runs), or
+    the free-text list of a run made before run staff existed; blanks and repeats dropped."""
+    from app.courses import runs as course_runs
+
+    return instructors_of("\n".join(course_runs.instructor_names(session, run)))
+
+
 def _read(q: SurveyQuestion) -> SurveyQuestionRead:
     return SurveyQuestionRead(
         id=q.id, position=q.position, kind=q.kind, target=q.target, text=q.text, required=q.required
@@ -191,7 +199,7 @@ def survey_form(session: Session, run_id: int, principal: Principal) -> SurveyFo
         run_id=run_id,
         run_name=place.run.name,
         course_title=place.course_title,
-        instructors=instructors_of(place.run.instructors),
+        instructors=run_instructors(session, place.run),
         questions=[_read(q) for q in questions],
         submitted=response is not None,
         submitted_at=response.submitted_at if response else None,
@@ -326,7 +334,7 @@ def submit_survey(
     if repository.get_response(session, place.enrolment.id) is not None:
         raise _already_sent()
     questions, _default = question_set(session, place.run.course_id)
-    stored = validate_answers(questions, instructors_of(place.run.instructors), data.answers)
+    stored = validate_answers(questions, run_instructors(session, place.run), data.answers)
     response = SurveyResponse(
         enrolment_id=place.enrolment.id,
         run_id=run_id,
@@ -407,7 +415,7 @@ def survey_report(session: Session, run_id: int, principal: Principal) -> Survey
     course = courses_service.get_course(session, run.course_id, principal)
     responses = repository.responses_of_run(session, run_id)
     items, instructors, texts = aggregate(_stored_answers(r) for r in responses)
-    listed = instructors_of(run.instructors)
+    listed = run_instructors(session, run)
     instructors.sort(key=lambda i: listed.index(i.name) if i.name in listed else len(listed))
     return SurveyReport(
         run_id=run_id,

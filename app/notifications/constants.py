@@ -54,6 +54,12 @@ EVENTS: dict[str, EventType] = {
     e.name: e
     for e in (
         EventType("enrolled", lambda: _("Terdaftar di angkatan"), "learner", _sample_run),
+        EventType(
+            "waitlist_promoted",
+            lambda: _("Naik dari daftar tunggu ke peserta angkatan"),
+            "learner",
+            _sample_run,
+        ),
         EventType("run_starting", lambda: _("Angkatan dimulai besok"), "learner", _sample_run),
         EventType(
             "run_closing",
@@ -112,6 +118,33 @@ EVENTS: dict[str, EventType] = {
                 "percent": 85.0,
                 "passed": True,
             },
+        ),
+        EventType(
+            "assignment_graded",
+            lambda: _("Nilai tugas dirilis"),
+            "learner",
+            lambda: {
+                "assignment_title": "Laporan Aktualisasi",
+                "course_title": "Latsar CPNS",
+                "points": 85.0,
+                "max_points": 100.0,
+                "passed": True,
+            },
+        ),
+        EventType(
+            "forum_reply",
+            lambda: _("Balasan baru di forum yang Anda ikuti"),
+            "learner",
+            lambda: {
+                "course_title": "Literasi Digital bagi ASN",
+                "run_name": "Angkatan I 2026",
+                "thread_title": "Cara mengukur indeks SPBE di OPD?",
+                "author_name": "Drs. Bambang Wijaya",
+                "excerpt": "Gunakan instrumen evaluasi SPBE dari KemenPANRB ...",
+                "new_thread": False,
+                "thread_id": 7,
+            },
+            defaults=frozenset({IN_APP}),
         ),
         EventType(
             "below_pace",

@@ -57,6 +57,16 @@ PERSONAL: dict[str, tuple[str, ...]] = {
     "upload_session": ("user_id",),
     "roster_import_user": ("user_id",),
     "course_edit": ("user_id",),
+    "run_edit": ("user_id",),
+    "run_staff": ("user_id",),
+    "calendar_key": ("user_id",),
+    "submission": ("user_id",),
+    "assignment_upload": ("user_id",),
+    "assignment_grader": ("user_id",),
+    "grade_override": ("user_id",),
+    "forum_thread": ("author_id",),
+    "forum_post": ("author_id",),
+    "forum_subscription": ("user_id",),
 }
 
 # table -> (column, parent table): rows belonging to one of the person's rows in the parent
@@ -68,6 +78,10 @@ CHILDREN: dict[str, tuple[str, str]] = {
     "quiz_attempt_answer": ("attempt_id", "quiz_attempt"),
     "quiz_audit_log": ("attempt_id", "quiz_attempt"),
     "mentoring_session": ("assignment_id", "mentoring_assignment"),
+    "attendance": ("enrolment_id", "enrolment"),
+    "submission_file": ("submission_id", "submission"),
+    "rubric_score": ("submission_id", "submission"),
+    "forum_attachment": ("post_id", "forum_post"),
 }
 
 # (table, column): a user who acted on rows that are not theirs (officers, authors, graders)
@@ -90,11 +104,23 @@ ACTOR_COLUMNS: frozenset[tuple[str, str]] = frozenset({
     ("mentoring_assignment", "created_by_id"),
     ("quiz_attempt_answer", "graded_by_id"),
     ("quiz_audit_log", "actor_id"),
+    ("run_staff", "added_by_id"),
+    ("rubric", "owner_id"),
+    ("grade_override", "by_id"),
+    ("grade_release", "released_by_id"),
+    ("submission", "graded_by_id"),
+    ("attendance", "recorded_by_id"),
+    ("attendance_unmatched", "imported_by_id"),
+    ("live_schedule", "updated_by_id"),
+    ("forum_post", "hidden_by_id"),
 })
 
 # Never exported: credentials and values that would let the reader act as the person.
 SECRET_COLUMNS: frozenset[str] = frozenset({
     "password_hash", "token_hash", "code_hash", "id_hash", "id_token", "upload_id",
+})
+SECRET_FIELDS: frozenset[tuple[str, str]] = frozenset({
+    ("calendar_key", "key"),  # reads the person's calendar feed without signing in
 })
 
 # Tables whose rows end with the account when it is pseudonymised: sign-in means, contact
@@ -120,7 +146,11 @@ def _plain(value: Any) -> Any:
 
 
 def _rows(session: Session, table: Table, where: Any) -> list[dict[str, Any]]:
-    columns = [c for c in table.columns if c.name not in SECRET_COLUMNS]
+    columns = [
+        c
+        for c in table.columns
+        if c.name not in SECRET_COLUMNS and (table.name, c.name) not in SECRET_FIELDS
+    ]
     result = session.execute(select(*columns).where(where).order_by(*table.primary_key.columns))
     return [{k: _plain(v) for k, v in row._mapping.items()} for row in result]
 

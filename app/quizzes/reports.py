@@ -97,11 +97,17 @@ def _people(session: Session, user_filter: Any) -> dict[int, Person]:
 
 
 def _roster_query(course_id: int, run_id: int | None) -> Any:
-    """User ids enrolled (not withdrawn) in the run, or in any run of the course."""
+    """User ids enrolled (active or completed: not withdrawn, not waiting) in the run, or in any
+    run of the course."""
     query = (
         select(Enrolment.user_id)
         .join(Run, Run.id == Enrolment.run_id)
-        .where(Run.course_id == course_id, Enrolment.status != EnrolmentStatus.WITHDRAWN.value)
+        .where(
+            Run.course_id == course_id,
+            Enrolment.status.in_(
+                (EnrolmentStatus.ACTIVE.value, EnrolmentStatus.COMPLETED.value)
+            ),
+        )
     )
     if run_id is not None:
         query = query.where(Enrolment.run_id == run_id)

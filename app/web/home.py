@@ -327,4 +327,13 @@ def home_context(
         context["mentor"] = mentor_home(session, principal, todo.to_work_on)
     if Role.OPD_HEAD in roles:
         context["opd_head"] = opd_head_home(session, principal.user_id, settings, profile)
+    # Run staff (facilitator, grader: per run, not a role): "Angkatan yang Anda ampu".
+    from app.courses import runs as course_runs
+
+    context["teaching"] = course_runs.staffed_runs(
+        session, principal.user_id, on=clock.today() - dt.timedelta(days=TEACHING_DAYS_AFTER)
+    )
     return context
+
+
+TEACHING_DAYS_AFTER = 30  # a run stays on its staff's home page this long after it ends

@@ -99,6 +99,7 @@ def navigation(principal: Principal | None) -> list[NavEntry]:
         NavItem("/", _("Beranda")),
         NavItem("/courses", _("Katalog")),
         NavItem("/my/courses", _("Kursus saya")),
+        NavItem("/me/calendar", _("Kalender")),
         NavItem("/sertifikat", _("Sertifikat saya")),
         NavItem("/my/kompetensi", _("Kompetensi saya")),
         NavItem("/my/jp", _("Riwayat JP")),
@@ -110,6 +111,8 @@ def navigation(principal: Principal | None) -> list[NavEntry]:
     manage: list[NavItem] = []
     if principal.has_any(Role.CONTENT_ADMIN, Role.TRAINING_OFFICER, Role.ADMIN):
         manage.append(NavItem("/studio", _("Studio")))
+    if principal.has_any(Role.CONTENT_ADMIN, Role.ADMIN):
+        manage.append(NavItem("/rubrics", _("Rubrik penilaian")))
     if principal.has_any(Role.TRAINING_OFFICER, Role.ADMIN):
         manage += [
             NavItem("/studio/certificates", _("Kelola sertifikat")),

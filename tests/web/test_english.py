@@ -240,6 +240,11 @@ def data_strings() -> list[str]:
                             text[:1].isupper() and len(text) >= 4
                         ):
                             found.add(text)
+    # The predikat names are the institution's settings (LAN's official terms, printed on the
+    # Indonesian certificate): configured data, shown as they are, like stored text.
+    settings = get_settings()
+    found.update(label for _above, label in settings.cert_predikat_bands)
+    found.add(settings.cert_predikat_lowest)
     # A long text may be shown cut or as lines: its lines count too.
     lines = {line.strip() for text in found for line in text.splitlines() if len(line.strip()) > 3}
     return sorted(found | lines, key=len, reverse=True)

@@ -1,0 +1,1 @@
+"""Discussion forums of runs and courses: threads, replies, moderation, subscriptions."""

@@ -1,0 +1,1 @@
+"""Live sessions (online or classroom), attendance and the personal calendar feed."""
