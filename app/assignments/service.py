@@ -247,6 +247,15 @@ def settings_from(session: Session, details: Mapping[str, Any]) -> dict[str, Any
 def check_details(session: Session, details: Mapping[str, Any]) -> None:
     """Kind hook: refuse a bad assignment before the activity is stored."""
     settings_from(session, details)
+    graders = [int(g) for g in details.get("grader_ids") or []]
+    found = courses_repository.users_by_ids(session, graders) if graders else {}
+    unknown = [g for g in graders if g not in found or not found[g].is_active]
+    if unknown:
+        raise ValidationFailed(
+            _("Penilai tidak ditemukan atau nonaktif: %(ids)s.")
+            % {"ids": ", ".join(map(str, unknown))},
+            field="grader_ids",
+        )
 
 
 def attach_details(

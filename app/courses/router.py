@@ -156,6 +156,8 @@ def add_activity(
     pass_points: Annotated[float | None, Form(ge=0, le=1000)] = None,
     rubric_id: Annotated[RowId | None, Form()] = None,
     weight: Annotated[float | None, Form(ge=0, le=1000)] = None,
+    grader_ids: Annotated[list[RowId] | None, Form()] = None,
+    resubmit_after_grading: Annotated[str | None, Form()] = None,
 ) -> ActivityCreated:
     """Add a video, document, page, file, link or SCORM package (413 too large, 415 wrong type),
     a live session or an assignment; `min_view_seconds`: a document/page counts as viewed after
@@ -179,7 +181,8 @@ def add_activity(
         "due_at": due_at, "cutoff_at": cutoff_at, "late_policy": late_policy,
         "max_files": max_files, "max_file_mb": max_file_mb, "allowed_types": allowed_types,
         "online_text": online_text, "max_points": max_points, "pass_points": pass_points,
-        "rubric_id": rubric_id, "weight": weight,
+        "rubric_id": rubric_id, "weight": weight, "grader_ids": grader_ids,
+        "resubmit_after_grading": resubmit_after_grading,
     }  # fmt: skip
     activity = content.create_activity(
         db,

@@ -15,7 +15,14 @@ from app.assignments import service
 from app.core.db import session_scope, utcnow
 from app.notifications.models import Notification
 from app.progress.models import ActivityProgress
-from tests.assignments.conftest import create_assignment, headers, make_world, pdf_bytes, upload
+from tests.assignments.conftest import (
+    create_assignment,
+    headers,
+    iso,
+    make_world,
+    pdf_bytes,
+    upload,
+)
 from tests.queries import count_queries
 
 pytestmark = pytest.mark.anyio
@@ -361,3 +368,33 @@ async def test_grading_queue_statement_count_is_bounded(client: httpx.AsyncClien
         f"/assignments/{aid}/grading", params={"run_id": world.run, "state": "all"}, headers=fac
     )
     assert page_before.status_code == 200 and "Peserta 5" in page_before.text
+
+
+async def test_grader_group_limits_who_grades(client: httpx.AsyncClient) -> None:
+    """Only the assignment's grader group (plus facilitators) grades it; an unknown account in
+    the group is refused when the assignment is created."""
+    from tests.assignments.conftest import add_staff
+    from tests.factories import make_user
+
+    world = make_world()
+    outside_group = make_user(name="Penilai Dua")
+    add_staff(world.run, outside_group.id, "grader")
+    admin = await headers(client, world.admin)
+    form = {"kind": "assignment", "title": "Proyek perubahan", "instructions": "Unggah.",
+            "due_at": iso(utcnow() + dt.timedelta(days=3)), "online_text": "true",
+            "max_points": "100"}  # fmt: skip
+    url = f"/api/v1/sections/{world.section}/activities"
+    refused = await client.post(url, data={**form, "grader_ids": ["999999"]}, headers=admin)
+    assert refused.status_code == 422 and "999999" in refused.text
+    made = await client.post(url, data={**form, "grader_ids": [str(world.grader.id)]}, headers=admin)
+    assert made.status_code == 201, made.text
+    aid = made.json()["id"]
+    sub = (await submit(client, aid, await headers(client, world.learner), text="Laporan")).json()
+    grade = f"/api/v1/submissions/{sub['id']}/grade"
+    denied = await client.post(
+        grade, json={"points": 70}, headers=await headers(client, outside_group)
+    )
+    assert denied.status_code == 403
+    for who in (world.grader, world.facilitator):
+        ok = await client.post(grade, json={"points": 75}, headers=await headers(client, who))
+        assert ok.status_code == 200, ok.text

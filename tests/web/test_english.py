@@ -25,6 +25,7 @@ from app.core import clock
 from app.core.config import get_settings
 from app.core.db import Base, session_scope
 from app.dev.seed import DEMO_PASSWORD, load_demo, load_demo_development
+from app.dev.seed_blended import load_demo_blended
 from tests.factories import api_token, browser_login, make_course, make_user
 
 pytestmark = pytest.mark.anyio
@@ -288,6 +289,7 @@ def _arrange_demo() -> dict[str, int]:
     from app.auth.service import Principal
     from app.certificates.models import Certificate
     from app.courses import content_import
+    from app.courses import repository as courses_repository
     from app.courses import service as courses_service
     from app.courses.models import Course, Run
     from app.external_training.models import ExternalTraining
@@ -299,6 +301,8 @@ def _arrange_demo() -> dict[str, int]:
         content_import.import_all(session, settings, content_import.CONTENT_ROOT)
     with session_scope() as session:
         load_demo_development(session, settings)
+    with session_scope() as session:  # the blended Diklat: sessions, assignment, forum, gradebook
+        load_demo_blended(session, settings)
     today = clock.today()
     with session_scope() as session:
         learner = session.scalars(select(User).where(User.nip == LEARNER_NIP)).one()
@@ -306,7 +310,12 @@ def _arrange_demo() -> dict[str, int]:
         me = Principal(user_id=learner.id, name=learner.name, roles=frozenset({"learner"}),
                        via="session")  # fmt: skip
         # Through the service, so the enrolment notices land in her notifications too.
-        enrolments = [courses_service.self_enrol(session, run, me) for run in runs]
+        # (The blended demo run enrolled her already.)
+        enrolments = [
+            courses_service.self_enrol(session, run, me)
+            for run in runs
+            if courses_repository.get_enrolment(session, run.id, learner.id) is None
+        ]
         session.flush()
         course = session.get(Course, runs[0].course_id)
         assert course is not None
