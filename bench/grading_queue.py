@@ -57,6 +57,16 @@ def reset(database_url: str | None) -> None:
     if database_url and database_url.startswith("postgresql"):
         if database_url.rstrip("/").rsplit("/", 1)[-1] in ("test", "lms"):
             sys.exit("refusing that database")
+        from sqlalchemy.engine import make_url
+
+        url = make_url(database_url)
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:  # a missing database is made (its name from the URL)
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                 {"n": url.database})  # fmt: skip
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+        admin.dispose()
         engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
