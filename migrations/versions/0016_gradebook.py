@@ -20,13 +20,13 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("certification_rules") as batch:
-        batch.add_column(sa.Column("min_attendance_percent", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("min_attendance_percent", sa.Double(), nullable=True))
     op.create_table(
         "grade_override",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("score", sa.Double(), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("by_id", sa.Integer(), nullable=True),
         sa.Column("at", app.core.db.UTCDateTime(timezone=True), nullable=False),
