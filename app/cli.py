@@ -585,12 +585,146 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
+xapi_cli = typer.Typer(help="xAPI learning records to the LRS", no_args_is_help=True)
+cli.add_typer(xapi_cli, name="xapi")
+
+
+@xapi_cli.command("resend")
+def xapi_resend(
+    since: Annotated[str, typer.Option(help="Date (YYYY-MM-DD, institution time zone)")],
+    deliver: Annotated[bool, typer.Option(help="Deliver now instead of at the next tick")] = True,
+) -> None:
+    """Send again every statement produced since DATE (the LRS keeps one per id)."""
+    import datetime as dt
+
+    from app.core import clock
+    from app.core.db import session_scope
+    from app.jobs import queue
+    from app.outbox import service as outbox_service
+    from app.xapi import service as xapi_service
+    from app.xapi.constants import TOPIC
+
+    try:
+        day = dt.date.fromisoformat(since)
+    except ValueError:
+        raise typer.BadParameter("--since must be YYYY-MM-DD") from None
+    settings = get_settings()
+    moment = clock.start_of_day(day)
+    queue.load_tasks()
+    with session_scope() as session:
+        n = xapi_service.resend_since(session, moment)
+    typer.echo(f"{n} statement(s) queued again")
+    if deliver and n and settings.xapi_endpoint:
+        stats = outbox_service.dispatch(settings, only=[TOPIC])
+        typer.echo(f"xapi: {stats.sent} sent, {stats.failed} to retry, {stats.dead} dead")
+
+
+@xapi_cli.command("status")
+def xapi_status() -> None:
+    """The statement queue: pending, sent, failed, the last error."""
+    from app.core.db import session_scope
+    from app.xapi import service as xapi_service
+
+    with session_scope() as session:
+        state = xapi_service.queue_state(session, get_settings())
+    typer.echo(f"endpoint: {state.endpoint or 'off'}")
+    typer.echo(f"pending {state.pending}, sent {state.sent}, failed {state.failed}")
+    if state.last_error:
+        typer.echo(f"last error: {state.last_error}")
+
+
+tte_cli = typer.Typer(help="BSrE TTE (Esign Client Service)", no_args_is_help=True)
+cli.add_typer(tte_cli, name="tte")
+
+
+@tte_cli.command("check")
+def tte_check(nik: Annotated[str, typer.Argument(help="The signer's NIK (16 digits)")]) -> None:
+    """The signer's BSrE certificate state (only ISSUE may sign); exit code 1 otherwise."""
+    from app.core.errors import LMSError
+    from app.tte import tasks as tte_tasks
+    from app.tte.client import BsreError
+
+    if len(nik) != 16 or not nik.isdigit():
+        raise typer.BadParameter("NIK must be 16 digits")
+    try:
+        status, code, message = tte_tasks.check(nik, get_settings())
+    except (BsreError, LMSError) as exc:
+        typer.secho(f"FAIL {getattr(exc, 'message', None) or exc}", fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    typer.echo(f"{status} (status_code {code or '-'})" + (f": {message}" if message else ""))
+    if status != "ISSUE":
+        raise typer.Exit(1)
+
+
+siasn_cli = typer.Typer(help="SIASN (BKN) push of riwayat kursus/diklat", no_args_is_help=True)
+cli.add_typer(siasn_cli, name="siasn")
+
+
+@siasn_cli.command("push")
+def siasn_push(
+    max_seconds: Annotated[float, typer.Option(help="Stop after this long")] = 600.0,
+) -> None:
+    """Push every due record to SIASN now (what the job does after each commit)."""
+    from app.siasn import service as siasn_service
+    from app.siasn.client import configured
+
+    settings = get_settings()
+    if not configured(settings):
+        typer.secho("SIASN is off: set LMS_SIASN_API_URL", fg=typer.colors.YELLOW)
+        raise typer.Exit(1)
+    stats = siasn_service.push_due(settings, max_seconds=max_seconds)
+    typer.echo(f"siasn: {stats.pushed} pushed, {stats.deleted} deleted, {stats.failed} failed, "
+               f"{stats.waiting} waiting, {stats.skipped} skipped ({stats.calls} calls)")  # fmt: skip
+
+
+@siasn_cli.command("status")
+def siasn_status() -> None:
+    """Records per state, and the latest failures with SIASN's message."""
+    from app.core.db import session_scope
+    from app.siasn import service as siasn_service
+    from app.siasn.client import configured
+
+    settings = get_settings()
+    with session_scope() as session:
+        counts = siasn_service.counts(session)
+        _total, failed = siasn_service.listing(session, state="failed", per_page=10)
+    typer.echo(f"SIASN: {settings.siasn_api_url if configured(settings) else 'off'}")
+    typer.echo(", ".join(f"{state} {n}" for state, n in counts.items()))
+    for row in failed:
+        typer.echo(f"  #{row.id} {row.source} {row.source_id}: {row.last_error}")
+
+
+@siasn_cli.command("reconcile")
+def siasn_reconcile(nip: Annotated[str, typer.Argument(help="The ASN's NIP (18 digits)")]) -> None:
+    """One ASN's records here and in SIASN (rw-kursus, rw-diklat), side by side."""
+    from app.core.db import session_scope
+    from app.core.errors import LMSError
+    from app.siasn import service as siasn_service
+    from app.siasn.client import SiasnError
+
+    if len(nip) != 18 or not nip.isdigit():
+        raise typer.BadParameter("NIP must be 18 digits")
+    try:
+        with session_scope() as session:
+            view = siasn_service.reconcile(session, nip, get_settings())
+    except (SiasnError, LMSError) as exc:
+        typer.secho(f"FAIL {getattr(exc, 'message', None) or exc}", fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    typer.echo(f"{view.name} ({view.nip})")
+    marks = {"both": "=", "lms": "+ only in LMS", "siasn": "- only in SIASN"}
+    for line in view.lines:
+        typer.echo(f"{marks[line.where]:>16}  {line.number or '-'}  {line.name or line.siasn_name}"
+                   f"  [{line.siasn_id or '-'}]")  # fmt: skip
+
+
 def main() -> None:
     # Domain event listeners (completion -> certificates) must be registered in every process,
     # and so must the activity kinds other domains own (app.courses.kinds).
     from app.assignments import kind as _assignment_kind  # noqa: F401
     from app.certificates import service as _certificates  # noqa: F401
     from app.live import service as _live  # noqa: F401
+    from app.siasn import service as _siasn  # noqa: F401 - JP ledger -> SIASN sync rows
+    from app.xapi import listeners as _xapi  # noqa: F401
 
     cli(prog_name="lms")
 

@@ -71,14 +71,23 @@ from app.quizzes import reports_router
 from app.quizzes import router as quizzes_router
 from app.quizzes import studio as quizzes_studio
 from app.quizzes import tasks as quizzes_tasks
+from app.siasn import pages as siasn_pages
+from app.siasn import router as siasn_router
+from app.siasn import tasks as siasn_tasks  # noqa: F401 - the push job, JP listener
 from app.targets import pages as targets_pages
 from app.targets import router as targets_router
+from app.tte import pages as tte_pages
+from app.tte import router as tte_router
 from app.web import compression, errors, pages, security
 from app.web import i18n as web_i18n
 from app.web import metrics as web_metrics
 from app.web import openapi as web_openapi
 from app.web.ratelimit import ApiRateLimitMiddleware
 from app.web.static import HashedStaticFiles
+from app.xapi import delivery as xapi_delivery  # noqa: F401 - outbox handler
+from app.xapi import listeners as xapi_listeners  # noqa: F401 - learning events
+from app.xapi import pages as xapi_pages
+from app.xapi import tasks as xapi_tasks  # noqa: F401 - hourly revival
 
 
 @asynccontextmanager
@@ -125,9 +134,11 @@ def create_app() -> FastAPI:
         gradebook_router,
         forums_router,
         targets_router,
+        tte_router,
         notifications_router,
         privacy_router,
         audit_router,
+        siasn_router,
     ):
         app.include_router(module.router)
     for module in (
@@ -153,9 +164,12 @@ def create_app() -> FastAPI:
         forums_pages,
         jp_pages,
         targets_pages,
+        tte_pages,
         notifications_pages,
         privacy_pages,
         audit_pages,
+        siasn_pages,
+        xapi_pages,
         web_i18n,
         pages,
     ):

@@ -20,4 +20,8 @@ if [ ! -d tests/oidc/node_modules ]; then
   echo "Installing the OpenID Connect test provider (npm ci in tests/oidc) ..."
   (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The xAPI tests run a real learning record store, Ralph, from its own venv (.venv-ralph).
+if [ ! -x .venv-ralph/bin/ralph ]; then
+  bash scripts/ralph.sh
+fi
 exec .venv/bin/pytest "$@"

@@ -17,6 +17,7 @@ class Role(StrEnum):
     CONTENT_ADMIN = "content_admin"
     TRAINING_OFFICER = "training_officer"
     ADMIN = "admin"
+    SIGNING_OFFICIAL = "signing_official"  # pejabat penandatangan: signs BSrE TTE batches
 
 
 STAFF_ROLES = frozenset({Role.CONTENT_ADMIN, Role.TRAINING_OFFICER, Role.ADMIN})
@@ -31,6 +32,7 @@ def role_labels() -> dict[str, str]:
         Role.CONTENT_ADMIN.value: _("Pengelola konten"),
         Role.TRAINING_OFFICER.value: _("Penyelenggara pelatihan"),
         Role.ADMIN.value: _("Admin sistem"),
+        Role.SIGNING_OFFICIAL.value: _("Pejabat penandatangan (TTE)"),
     }
 
 

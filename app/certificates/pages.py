@@ -126,6 +126,7 @@ def certificate_view(certificate: MyCertificate | CertificateRead) -> dict[str, 
         ),
         "pdf_url": f"/api/v1/certificates/{certificate.id}/pdf",
         "credential_url": f"/api/v1/certificates/{certificate.id}/credential",
+        "credential_jwt_url": f"/api/v1/certificates/{certificate.id}/credential?format=jwt",
     }
 
 

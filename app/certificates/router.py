@@ -39,7 +39,7 @@ from app.certificates.schemas import (
 )
 from app.core import clock
 from app.core.config import Settings
-from app.core.errors import PayloadTooLarge, ValidationFailed
+from app.core.errors import NotFound, PayloadTooLarge, ValidationFailed
 from app.courses import service as courses_service
 from app.storage import content_disposition
 from app.web.params import PageNumber, RowId
@@ -237,13 +237,24 @@ def certificate_credential(
     principal: CurrentPrincipal,
     db: SessionDep,
     settings: SettingsDep,
+    format: Literal["json", "jwt"] | None = None,
 ) -> Response:
-    """Open Badges 3.0 / W3C VC: JSON with the VC-JWT as `proof.jwt`; with
-    `Accept: application/vc+jwt` the compact JWS alone."""
+    """Open Badges 3.0 / W3C VC: JSON with an embedded DataIntegrityProof (eddsa-rdfc-2022) in
+    a `proof` array; with `Accept: application/vc+jwt` (or `?format=jwt`, as a file) the VC-JWT
+    (compact JWS) alone."""
     token, document = service.certificate_credential(db, certificate_id, principal, settings)
     headers = {"Content-Disposition": f'attachment; filename="sertifikat-{certificate_id}.json"'}
-    if credential.MEDIA_TYPE in request.headers.get("accept", ""):
-        return Response(token, media_type=credential.MEDIA_TYPE)
+    if format == "jwt" or (
+        format is None and credential.MEDIA_TYPE in request.headers.get("accept", "")
+    ):
+        jwt_headers = {
+            "Content-Disposition": f'attachment; filename="sertifikat-{certificate_id}.jwt"'
+        }
+        return Response(
+            credential.current(token, settings),
+            media_type=credential.MEDIA_TYPE,
+            headers=jwt_headers if format == "jwt" else None,
+        )
     return Response(
         json.dumps(document, ensure_ascii=False, indent=2),
         media_type="application/json", headers=headers,
@@ -277,24 +288,23 @@ def reissue(
 @router.get("/verify/keys")
 def verify_keys(settings: SettingsDep) -> dict[str, list[dict[str, str]]]:
     """The institution's credential public key (JWKS) for checking VC-JWTs."""
-    from app.certificates import keys
+    return {"keys": [credential.public_jwk(settings)]}
 
-    return {"keys": [keys.credential_public_jwk(settings)]}
+
+@router.get("/verify/keys/{thumbprint}")
+def verify_key(thumbprint: str, settings: SettingsDep) -> dict[str, str]:
+    """One public JWK: what a VC-JWT's `kid` URL dereferences to; 404 for another key."""
+    jwk = credential.public_jwk(settings)
+    if not jwk["kid"].endswith(f"/{thumbprint}"):
+        raise NotFound("Kunci tidak dikenal.", code="key_not_found")
+    return jwk
 
 
 @router.get("/verify/issuer")
 def verify_issuer(settings: SettingsDep) -> dict[str, object]:
-    """The issuer profile named in every credential."""
-    from app.certificates import keys
-
-    return {
-        "@context": [credential.VC_CONTEXT, credential.OB_CONTEXT],
-        "id": credential.issuer_id(settings),
-        "type": ["Profile"],
-        "name": settings.institution_name,
-        "url": settings.base_url,
-        "publicKey": keys.credential_public_jwk(settings),
-    }
+    """The issuer profile named in every credential, also the controller document of the
+    credential key (Multikey in `verificationMethod`/`assertionMethod`)."""
+    return credential.issuer_profile(settings)
 
 
 @router.get("/verify/{code}", response_model=VerifyRead)

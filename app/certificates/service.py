@@ -56,7 +56,7 @@ from app.certificates.schemas import (
     VerifyPdfRead,
     VerifyRead,
 )
-from app.core import clock, readcache
+from app.core import clock, events, readcache
 from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -1152,6 +1152,9 @@ def _issue_one(
         audit.record_many(session, [issued_audit(row, cert.id, by)])
     else:
         audited.append(issued_audit(row, cert.id, by))
+    events.learning(session, events.LearningEvent(
+        "earned", cert.enrolment_id, user_id=cert.user_id, ref_id=cert.id, at=issued_at,
+    ))  # fmt: skip
     if render:
         produce_pdf(session, cert, settings)
     session.info.setdefault(_ISSUED_NOW, []).append((cert.id, cert.number))

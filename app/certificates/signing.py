@@ -1,7 +1,7 @@
 """PAdES signing of certificate PDFs and the signature check behind the upload-a-PDF verification.
 
 `Signer` is the seam: `LocalPkcs12Signer` signs with the institution's PKCS#12 (the `lms keys
-init` default or a real one from settings); a remote TTE provider (BSrE) can plug in later.
+init` default or a real one from settings); app.tte.signer.BsreSigner signs through BSrE.
 """
 
 from __future__ import annotations
@@ -193,21 +193,8 @@ class LocalPkcs12Signer:
         return out.getvalue()
 
 
-class RemoteTteSigner:
-    """Placeholder for a remote TTE provider (BSrE / BSSN): the PDF digest would be sent to the
-    provider's signing API with the signer's NIK and passphrase and the returned CMS embedded
-    with pyHanko's `PdfSigner` + an external `Signer` (`signers.ExternalSigner`). Not available
-    yet: configuring it fails loudly instead of producing unsigned certificates."""
-
-    def __init__(self, endpoint: str, client_id: str) -> None:
-        self.endpoint = endpoint
-        self.client_id = client_id
-
-    def sign(self, pdf: bytes) -> bytes:
-        raise NotImplementedError(
-            "Penandatanganan TTE jarak jauh (BSrE) belum tersedia; gunakan PKCS#12 lokal "
-            "(LMS_SIGNING_PKCS12_PATH) sampai integrasi BSrE dibuat."
-        )
+# The BSrE TTE signer (a `Signer` for the signing official's batches, through the agency's Esign
+# Client Service) lives in app.tte.signer.BsreSigner; the local PKCS#12 signer stays the default.
 
 
 _signers: dict[tuple[str, int, str], LocalPkcs12Signer] = {}
@@ -255,8 +242,15 @@ class SignatureCheck:
 
 def _validation_context(settings: Settings) -> ValidationContext:
     roots = [_to_asn1_cert(c) for c in keys.trust_roots(settings)]
+    others: list[asn1_x509.Certificate] = []
+    if settings.bsre_trust_pem:  # BSrE-signed certificates (app.tte) verify as well
+        from app.tte.signer import roots_and_others
+
+        bsre_roots, others = roots_and_others(settings)
+        roots.extend(bsre_roots)
     # No revocation information exists for the local CA and we never go to the network.
-    return ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
+    return ValidationContext(trust_roots=roots, other_certs=others, allow_fetching=False,
+                             revocation_mode="soft-fail")  # fmt: skip
 
 
 _KEY_USAGE = KeyUsageConstraints(key_usage={"non_repudiation"}, match_all_key_usages=False)
@@ -310,7 +304,6 @@ def signature_check(data: bytes, settings: Settings) -> SignatureCheck:
 
 __all__ = [
     "LocalPkcs12Signer",
-    "RemoteTteSigner",
     "SignatureCheck",
     "Signer",
     "SigningError",

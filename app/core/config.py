@@ -11,7 +11,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - the sentinel we refuse in production
@@ -269,6 +269,35 @@ class Settings(BaseSettings):
     # Deliver right after the transaction that wrote to the outbox commits (else: next tick).
     outbox_kick: bool = True
 
+    # SIASN (BKN) push of riwayat kursus/diklat (api-v1 "Integrations"): on when siasn_api_url
+    # is set (production .../apisiasn/1.0, training .../api/1.0). The SSO token is either given
+    # (siasn_sso_token) or fetched with the password grant where BKN still allows it.
+    siasn_api_url: str | None = None
+    siasn_token_url: str | None = None  # APIM OAuth2 token endpoint (client credentials)
+    siasn_consumer_key: str | None = None
+    siasn_consumer_secret: SecretStr | None = None
+    siasn_sso_token: SecretStr | None = None
+    siasn_sso_token_url: str | None = None
+    siasn_sso_client_id: str | None = None
+    siasn_sso_username: str | None = None
+    siasn_sso_password: SecretStr | None = None
+    siasn_instansi_id: str | None = None
+    siasn_timeout_seconds: float = Field(default=60, gt=0)
+    siasn_retries: int = Field(default=3, ge=0, le=10)  # per call: throttling, 5xx, network
+    siasn_backoff_seconds: float = Field(default=1.0, ge=0)  # per call: base * 2^n
+    siasn_pause_seconds: float = Field(default=0.0, ge=0)  # between two calls (politeness)
+    siasn_concurrency: int = Field(default=1, ge=1, le=32)
+    siasn_batch: int = Field(default=50, ge=1, le=1000)
+    siasn_max_attempts: int = Field(default=10, ge=1, le=100)
+    # A withdrawn source (revoked certificate): delete its SIASN record, or flag it (re-saved
+    # with a "[DICABUT]" name) for the officer to settle with BKN.
+    siasn_revocation: Literal["delete", "flag"] = "delete"
+    # jenisDiklatId of a run per its delivery mode (BKN reference: 16 e-learning, 17 distance
+    # learning, 13 other classroom training).
+    siasn_jenis_diklat_online: int = Field(default=16, ge=1, le=25)
+    siasn_jenis_diklat_blended: int = Field(default=17, ge=1, le=25)
+    siasn_jenis_diklat_klasikal: int = Field(default=13, ge=1, le=25)
+
     # Scheduled jobs (institution time): daily run reminders, monthly below-pace reminders and
     # OPD-head digests (day of month), weekly verification digest for officers (ISO weekday).
     schedule_daily_at: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -289,6 +318,37 @@ class Settings(BaseSettings):
     # names the person) and in-app notifications are deleted after this many days, daily.
     outbox_retention_days: int = Field(default=90, ge=1)
     notification_retention_days: int = Field(default=365, ge=1)
+
+    # BSrE TTE (issue 17): the agency's Esign Client Service (integrations/bsre.md). Unset URL:
+    # BSrE batch signing is off and the local PKCS#12 signer stays the only one.
+    bsre_url: str | None = None  # http://{IP Esign Client}
+    bsre_username: str | None = None  # the API user made in the Esign Client admin UI
+    bsre_password: SecretStr | None = None
+    bsre_api_version: Literal["1", "2"] = "1"  # 1: multipart /api/sign/pdf; 2: JSON base64
+    bsre_timeout_seconds: float = Field(default=60, gt=0, le=600)
+    bsre_concurrency: int = Field(default=2, ge=1, le=64)  # sign requests in flight per batch
+    bsre_visible: bool = False  # tampilan VISIBLE (a signature box) or INVISIBLE
+    bsre_page: int = Field(default=1, ge=1)
+    bsre_x: float = 60.0  # v1: from the bottom-left; v2: from the top-left (bsre.md)
+    bsre_y: float = 60.0
+    bsre_width: float = Field(default=100.0, gt=0)
+    bsre_height: float = Field(default=100.0, gt=0)
+    bsre_tag: str | None = None  # a marker text in the PDF (tag_koordinat / tag) instead of x/y
+    bsre_specimen_path: str | None = None  # specimen image; unset + visible: BSrE's QR code
+    bsre_reason: str = "Sertifikat pelatihan ditandatangani secara elektronik"
+    # PEM file(s) with BSrE's root and intermediate certificates: returned PDFs must chain to
+    # them, and the upload check (/verify) trusts them next to the institution's own CA.
+    bsre_trust_pem: str | None = None
+
+    # xAPI (issue 17): learning records to a learning record store (app.xapi). Unset endpoint:
+    # nothing is queued. The endpoint ends in "/xAPI/" (POST {endpoint}statements).
+    xapi_endpoint: str | None = None
+    xapi_username: str | None = None
+    xapi_password: SecretStr | None = None
+    xapi_version: str = "1.0.3"  # the X-Experience-API-Version header
+    xapi_actor: Literal["id", "nip"] = "id"  # account name: user id, or NIP (personal data)
+    xapi_batch: int = Field(default=200, ge=1, le=1000)  # statements per POST
+    xapi_timeout_seconds: float = Field(default=30, gt=0, le=600)
 
     @field_validator("timezone")
     @classmethod

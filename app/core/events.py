@@ -4,7 +4,10 @@ the other direction. Listeners run in the caller's transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
@@ -56,3 +59,74 @@ def run_requirements_changed(session: Session, run_id: int) -> None:
     removed): completions may now hold or no longer hold."""
     for listener in _requirement_listeners:
         listener(session, run_id)
+
+
+# --- learning events: state changes in a learner's journey (app.xapi listens) ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LearningEvent:
+    """One state change in a learner's journey, announced where it happens — never per heartbeat.
+    `kind`: "started" (an activity's first progress), "completed" (an activity), "graded" (a quiz
+    attempt: `score` percent, `passed`), "attended" (a live session), "earned" (a certificate:
+    `ref_id`), "mentoring_confirmed" (`ref_id` the mentoring session). The ids say what it
+    concerns; listeners read whatever else they need in the same transaction."""
+
+    kind: str
+    enrolment_id: int | None = None
+    activity_id: int | None = None
+    user_id: int | None = None
+    ref_id: int | None = None
+    score: float | None = None
+    passed: bool | None = None
+    at: dt.datetime | None = None
+
+
+LearningListener = Callable[[Session, LearningEvent], None]
+_learning_listeners: list[LearningListener] = []
+
+
+def on_learning(listener: LearningListener) -> LearningListener:
+    """Register `listener(session, event)`; usable as a decorator."""
+    if listener not in _learning_listeners:
+        _learning_listeners.append(listener)
+    return listener
+
+
+def learning(session: Session, event: LearningEvent) -> None:
+    """Announce a learning event to its listeners (in the caller's transaction)."""
+    for listener in _learning_listeners:
+        listener(session, event)
+
+
+# --- the JP ledger: a source credited, withdrawn or moved (SIASN push listens) -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JpChange:
+    """What changed in the JP ledger: `kind` credited (with the holders in `user_ids`, in the
+    order of `source_ids`), withdrawn, or moved (a re-issued certificate: `old_id` -> the one
+    id in `source_ids`)."""
+
+    kind: Literal["credited", "withdrawn", "moved"]
+    source: str
+    source_ids: tuple[int, ...]
+    user_ids: tuple[int, ...] = ()
+    old_id: int | None = None
+
+
+JpListener = Callable[[Session, JpChange], None]
+_jp_listeners: list[JpListener] = []
+
+
+def on_jp_changed(listener: JpListener) -> JpListener:
+    """Register `listener(session, change)`; usable as a decorator."""
+    if listener not in _jp_listeners:
+        _jp_listeners.append(listener)
+    return listener
+
+
+def jp_changed(session: Session, change: JpChange) -> None:
+    """A JP credit was written, withdrawn or moved, in the caller's transaction."""
+    for listener in _jp_listeners:
+        listener(session, change)

@@ -24,6 +24,8 @@ from app.notifications import models as notifications_models
 from app.outbox import models as outbox_models
 from app.progress import models as progress_models
 from app.quizzes import models as quizzes_models
+from app.siasn import models as siasn_models
+from app.tte import models as tte_models
 
 __all__ = [
     "Base",
@@ -47,4 +49,6 @@ __all__ = [
     "outbox_models",
     "progress_models",
     "quizzes_models",
+    "siasn_models",
+    "tte_models",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
-from app.core import clock
+from app.core import clock, events
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.jp import repository
@@ -84,22 +84,31 @@ def credit(
         reference=reference[:255],
     )
     repository.add(session, row)
+    events.jp_changed(session, events.JpChange("credited", source, (source_id,), (user_id,)))
     return row
 
 
 def credit_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Bulk form of `credit` (bulk issuance): dicts with the keyword names of `credit`."""
     repository.bulk_insert(session, rows)
+    for source in sorted({r["source"] for r in rows}):
+        mine = [r for r in rows if r["source"] == source]
+        events.jp_changed(session, events.JpChange(
+            "credited", source, tuple(r["source_id"] for r in mine),
+            tuple(r["user_id"] for r in mine),
+        ))  # fmt: skip
 
 
 def withdraw(session: Session, *, source: str, source_id: int, reason: str) -> None:
     """A revoked source no longer counts; its row stays, marked, for the audit trail."""
     repository.withdraw(session, source, source_id, utcnow(), reason)
+    events.jp_changed(session, events.JpChange("withdrawn", source, (source_id,)))
 
 
 def move(session: Session, *, source: str, old_id: int, new_id: int, reference: str) -> None:
     """A re-issued certificate keeps its JP: the credit now points at the new version."""
     repository.move(session, source, old_id, new_id, reference)
+    events.jp_changed(session, events.JpChange("moved", source, (new_id,), old_id=old_id))
 
 
 def summary(session: Session, user_id: int, year: int, settings: Settings) -> JpSummary:

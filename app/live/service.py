@@ -559,6 +559,8 @@ def _after_mark(session: Session, activity: Activity, enrolment_id: int, status:
     """Present or late completes the activity (rule "attended"); never taken back. Any other
     change still moves the learner's attendance share, which a course's minimum-attendance rule
     reads: completion is re-checked (one read when the run is complete already)."""
+    if status in ATTENDED:
+        events.learning(session, events.LearningEvent("attended", enrolment_id, activity.id))
     if (
         status in ATTENDED
         and _completes(activity)

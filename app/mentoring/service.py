@@ -17,7 +17,7 @@ from app.accounts.constants import Role
 from app.audit import service as audit
 from app.auth.service import Principal
 from app.competency import service as competency_service
-from app.core import clock
+from app.core import clock, events
 from app.core.config import Settings, get_settings
 from app.core.db import utcnow
 from app.core.errors import (
@@ -708,6 +708,9 @@ def confirm_session(
     if row.mentee_confirmed_at is None:
         row.mentee_confirmed_at = utcnow()
         session.flush()
+        events.learning(session, events.LearningEvent(
+            "mentoring_confirmed", user_id=a.mentee_id, ref_id=row.id, at=row.mentee_confirmed_at,
+        ))  # fmt: skip
     return row
 
 

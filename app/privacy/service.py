@@ -67,6 +67,8 @@ PERSONAL: dict[str, tuple[str, ...]] = {
     "forum_thread": ("author_id",),
     "forum_post": ("author_id",),
     "forum_subscription": ("user_id",),
+    "siasn_record": ("user_id",),
+    "siasn_person": ("user_id",),
 }
 
 # table -> (column, parent table): rows belonging to one of the person's rows in the parent
@@ -82,6 +84,7 @@ CHILDREN: dict[str, tuple[str, str]] = {
     "submission_file": ("submission_id", "submission"),
     "rubric_score": ("submission_id", "submission"),
     "forum_attachment": ("post_id", "forum_post"),
+    "tte_signing_item": ("certificate_id", "certificate"),
 }
 
 # (table, column): a user who acted on rows that are not theirs (officers, authors, graders)
@@ -113,6 +116,8 @@ ACTOR_COLUMNS: frozenset[tuple[str, str]] = frozenset({
     ("attendance_unmatched", "imported_by_id"),
     ("live_schedule", "updated_by_id"),
     ("forum_post", "hidden_by_id"),
+    ("tte_signing_batch", "created_by_id"),
+    ("tte_signing_batch", "signed_by_id"),
 })
 
 # Never exported: credentials and values that would let the reader act as the person.

@@ -167,6 +167,7 @@ def get_or_start(session: Session, enrolment_id: int, activity_id: int) -> Activ
     if progress is None:
         progress = _new_progress(enrolment_id, activity_id, utcnow())
         repository.add(session, progress)
+        _announce(session, "started", enrolment_id, activity_id)
     return progress
 
 
@@ -237,6 +238,7 @@ def record_event(
         if repository.save_heartbeat(session, as_read, unless_changed_from=seen):
             if newly:
                 events.enrolment_changed(session, enrolment_id)
+                _announce(session, "completed", enrolment_id, facts.id)
             return to_read(as_read, facts)
         progress = repository.lock_progress(session, enrolment_id, facts.id)  # changed meanwhile
     elif as_read is None:
@@ -248,8 +250,10 @@ def record_event(
         done = _step(fresh, facts, event, now, settings)
         newly = done and _complete(fresh, now)
         if repository.insert_progress(session, fresh):
+            _announce(session, "started", enrolment_id, facts.id)
             if newly:
                 events.enrolment_changed(session, enrolment_id)
+                _announce(session, "completed", enrolment_id, facts.id)
             return to_read(fresh, facts)
         # Another report of the same learner created the row a moment ago: apply to that one.
         progress = repository.lock_progress(session, enrolment_id, facts.id)
@@ -259,7 +263,13 @@ def record_event(
     repository.save_heartbeat(session, progress)
     if newly:
         events.enrolment_changed(session, enrolment_id)
+        _announce(session, "completed", enrolment_id, facts.id)
     return to_read(progress, facts)
+
+
+def _announce(session: Session, kind: str, enrolment_id: int, activity_id: int) -> None:
+    """A state change of the learner's journey (started, completed) for its listeners (xAPI)."""
+    events.learning(session, events.LearningEvent(kind, enrolment_id, activity_id))
 
 
 def _complete(progress: ActivityProgress, now: dt.datetime) -> bool:
@@ -281,12 +291,14 @@ def complete_activity(session: Session, enrolment_id: int, activity_id: int) -> 
     if not repository.complete_row(session, row):
         return False
     events.enrolment_changed(session, enrolment_id)
+    _announce(session, "completed", enrolment_id, activity_id)
     return True
 
 
 def start_activity(session: Session, enrolment_id: int, activity_id: int) -> None:
     """The learner began an activity: an "in progress" row unless one exists (one statement)."""
-    repository.insert_progress(session, _new_progress(enrolment_id, activity_id, utcnow()))
+    if repository.insert_progress(session, _new_progress(enrolment_id, activity_id, utcnow())):
+        _announce(session, "started", enrolment_id, activity_id)
 
 
 def required_pending(session: Session, enrolment_id: int) -> bool:
@@ -300,6 +312,7 @@ def mark_completed(session: Session, progress: ActivityProgress) -> None:
     if _complete(progress, utcnow()):
         session.flush()
         events.enrolment_changed(session, progress.enrolment_id)
+        _announce(session, "completed", progress.enrolment_id, progress.activity_id)
 
 
 def statuses(session: Session, enrolment_id: int) -> dict[int, ActivityProgress]:

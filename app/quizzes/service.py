@@ -1135,6 +1135,11 @@ def _apply_grade(
             setattr(attempt, name, value)
         facts = attempt.facts
     _update_progress(session, facts, attempt.state, attempt.passed)
+    if attempt.state == GRADED and facts.enrolment_id is not None and not facts.preview:
+        events.learning(session, events.LearningEvent(
+            "graded", facts.enrolment_id, facts.activity_id, facts.user_id, ref_id=attempt.id,
+            score=attempt.percent, passed=attempt.passed, at=attempt.graded_at,
+        ))  # fmt: skip
 
 
 def _update_progress(

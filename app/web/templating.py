@@ -122,9 +122,13 @@ def navigation(principal: Principal | None) -> list[NavEntry]:
             NavItem("/studio/targets", _("Dasbor target")),
             NavItem("/studio/activation", _("Aktivasi akun")),
             NavItem("/studio/notifications", _("Notifikasi & jadwal")),
+            NavItem("/studio/siasn", _("Sinkronisasi SIASN")),
+            NavItem("/studio/integrations/xapi", _("Catatan belajar (xAPI)")),
         ]
     elif principal.has_any(Role.OPD_HEAD):
         manage.append(NavItem("/studio/targets/below", _("JP pegawai OPD")))
+    if principal.has_any(Role.TRAINING_OFFICER, Role.ADMIN, Role.SIGNING_OFFICIAL):
+        manage.append(NavItem("/studio/tte", _("Tanda tangan BSrE")))
     if principal.has_any(Role.ADMIN):
         manage += [NavItem("/admin/users", _("Pengguna")), NavItem("/admin/opds", _("OPD")),
                    NavItem("/studio/audit", _("Log audit"))]  # fmt: skip

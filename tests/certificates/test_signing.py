@@ -198,10 +198,15 @@ def test_templated_cms_matches_pyhankos_own_container(settings) -> None:  # type
     )
 
 
-def test_remote_tte_signer_is_an_honest_stub() -> None:
-    stub = signing.RemoteTteSigner("https://tte.example.go.id", "client")
-    with pytest.raises(NotImplementedError, match="BSrE"):
-        stub.sign(b"%PDF-1.7")
+def test_bsre_signer_is_a_signer() -> None:
+    """The remote TTE signer is real now (app.tte, tested against the BSrE fake in tests/tte)."""
+    from app.tte.client import Credentials, EsignClient, Placement
+    from app.tte.signer import BsreSigner
+
+    signer: signing.Signer = BsreSigner(
+        EsignClient("http://127.0.0.1:9", "u", "p"), Credentials("1" * 16, "x"), Placement()
+    )
+    assert callable(signer.sign)
 
 
 def test_layout_default_is_used_by_default_template() -> None:
