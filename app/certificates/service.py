@@ -1475,7 +1475,8 @@ def certificate_pdf(
 def certificate_credential(
     session: Session, cert_id: int, principal: Principal, settings: Settings
 ) -> tuple[str, dict[str, Any]]:
-    """(VC-JWT, credential JSON with the JWT as proof)."""
+    """(VC-JWT, the same credential as JSON with an embedded eddsa-rdfc-2022 DataIntegrityProof
+    in a `proof` array): the two Open Badges 3.0 forms."""
     cert = get_certificate(session, cert_id, principal)
     token = cert.credential_jws
     if not token:  # issued before credentials existed, or while the keys were missing
