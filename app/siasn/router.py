@@ -11,7 +11,7 @@ from starlette import status
 from app.accounts.constants import Role
 from app.auth.dependencies import SessionDep, SettingsDep, require_roles
 from app.auth.service import Principal
-from app.core.errors import ServiceUnavailable, ValidationFailed
+from app.core.errors import Conflict, ServiceUnavailable, ValidationFailed
 from app.core.i18n import gettext_ as _
 from app.siasn import service
 from app.siasn.client import NotConfigured, SiasnError, configured
@@ -60,8 +60,8 @@ def reconcile(nip: str, db: SessionDep, settings: SettingsDep, _officer: Officer
     """One ASN's records here and in SIASN (rw-kursus, rw-diklat), side by side."""
     if not nip.isdigit() or len(nip) != 18:
         raise ValidationFailed(_("NIP terdiri atas 18 angka."), field="nip")
-    if not configured(settings):
-        raise ServiceUnavailable(_("Koneksi SIASN belum diatur."))
+    if not configured(settings):  # a setting, not an outage: nothing to retry
+        raise Conflict(_("Koneksi SIASN belum diatur."), code="siasn_not_configured")
     try:
         return service.reconcile(db, nip, settings)
     except (SiasnError, NotConfigured) as exc:

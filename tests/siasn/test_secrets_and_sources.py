@@ -172,3 +172,13 @@ async def test_verified_mentoring_is_one_record_per_assignment(
     assert record["namaKursus"] == "Mentoring Keamanan Informasi"
     assert record["tanggalKursus"] == f"{month.replace(day=4):%d-%m-%Y}"
     assert record["noSertipikat"] == f"MENTORING-{aid}" and record["path"] == {}
+
+
+async def test_reconcile_without_siasn_settings_is_a_conflict_not_an_outage(client) -> None:  # type: ignore[no-untyped-def]
+    """No SIASN URL: 409 naming the missing setting (nothing to retry), never a 5xx."""
+    headers = await officer_headers(client)
+    answer = await client.get(
+        "/api/v1/integrations/siasn/reconcile/199001012015031001", headers=headers
+    )
+    assert answer.status_code == 409
+    assert answer.json()["error"] == "siasn_not_configured"
