@@ -35,6 +35,7 @@ from app.core.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from app.core.i18n import gettext_ as _
@@ -179,6 +180,52 @@ class PrefixedStream:
             return data + self._stream.read(-1)
         data, self._head = bytes(self._head[:size]), self._head[size:]
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class SmallFileRule:
+    """What a domain accepts as a small attached file (forum attachment, mentoring evidence):
+    its size cap, the MIME types judged by the bytes, and its own wording of each refusal."""
+
+    cap: int
+    mimes: frozenset[str]
+    too_large: str  # with %(size)s
+    empty: str
+    unsupported: str  # with %(what)s
+    unsupported_code: str
+
+
+def store_small_file(
+    session: Session,
+    storage: Storage,
+    stream: ReadableStream,
+    size: int | None,
+    rule: SmallFileRule,
+    settings: Settings,
+) -> ContentFile:
+    """Refuse a file over the rule's cap, empty, or of a type it does not take (by content),
+    then store it through `store_stream` (deduplicated, nothing left behind on error)."""
+    # The rule's messages are already translated: built first, so that message extraction does
+    # not take the placeholders' names for msgids.
+    too_large_text = rule.too_large % {"size": human_size(rule.cap)}
+    too_large = PayloadTooLarge(too_large_text, code="file_too_large", max_bytes=rule.cap)
+    if size is not None and size > rule.cap:
+        raise too_large
+    head = read_head(stream)
+    if not head:
+        raise ValidationFailed(rule.empty, field="file", code="empty_file")
+    detected = filetypes.detect(head)
+    if detected is None or detected.mime not in rule.mimes:
+        unsupported = rule.unsupported % {
+            "what": detected.label if detected else _("tidak dikenali")
+        }
+        raise UnsupportedMediaType(unsupported, code=rule.unsupported_code)
+    stored = store_stream(
+        session, storage, PrefixedStream(head, stream), kind=UploadKind.FILE, settings=settings
+    )
+    if stored.size > rule.cap:  # the client's size was missing or wrong (the rollback drops it)
+        raise too_large
+    return stored
 
 
 def store_stream(

@@ -18,8 +18,6 @@ from app.core.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    PayloadTooLarge,
-    UnsupportedMediaType,
     ValidationFailed,
 )
 from app.core.i18n import gettext_ as _
@@ -27,7 +25,6 @@ from app.core.markdown import render_markdown
 from app.courses import filetypes, uploads
 from app.courses import staff as run_staff
 from app.courses.constants import StaffRole
-from app.courses.filetypes import UploadKind
 from app.courses.models import ContentFile
 from app.forums import repository
 from app.forums.models import Forum, ForumAttachment, ForumPost, ForumThread
@@ -497,30 +494,17 @@ def attach(
 
 def _store(session: Session, stream: BinaryIO, size: int | None, settings: Settings) -> ContentFile:
     """Through the shared upload path (app.courses.uploads): checked by content, capped."""
-    cap = settings.forum_max_attachment_bytes
-    too_large = PayloadTooLarge(
-        _("Lampiran paling besar %(size)s.") % {"size": uploads.human_size(cap)},
-        code="file_too_large", max_bytes=cap,
-    )  # fmt: skip
-    if size is not None and size > cap:
-        raise too_large
-    head = uploads.read_head(stream)
-    if not head:
-        raise ValidationFailed(_("Berkas lampiran kosong."), field="file", code="empty_file")
-    detected = filetypes.detect(head)
-    if detected is None or detected.mime not in ATTACHMENT_TYPES:
-        raise UnsupportedMediaType(
-            _("Lampiran harus berupa gambar (JPEG, PNG, GIF, WebP) atau PDF; berkas ini %(what)s.")
-            % {"what": detected.label if detected else _("tidak dikenali")},
-            code="unsupported_attachment",
-        )
-    stored = uploads.store_stream(
-        session, get_storage(settings), uploads.PrefixedStream(head, stream),
-        kind=UploadKind.FILE, settings=settings,
-    )  # fmt: skip
-    if stored.size > cap:  # the client's size was missing or wrong (the rollback drops the bytes)
-        raise too_large
-    return stored
+    rule = uploads.SmallFileRule(
+        cap=settings.forum_max_attachment_bytes,
+        mimes=ATTACHMENT_TYPES,
+        too_large=_("Lampiran paling besar %(size)s."),
+        empty=_("Berkas lampiran kosong."),
+        unsupported=_(
+            "Lampiran harus berupa gambar (JPEG, PNG, GIF, WebP) atau PDF; berkas ini %(what)s."
+        ),
+        unsupported_code="unsupported_attachment",
+    )
+    return uploads.store_small_file(session, get_storage(settings), stream, size, rule, settings)
 
 
 def attachment(

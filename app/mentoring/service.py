@@ -23,13 +23,10 @@ from app.core.db import utcnow
 from app.core.errors import (
     Conflict,
     NotFound,
-    PayloadTooLarge,
-    UnsupportedMediaType,
     ValidationFailed,
 )
 from app.core.i18n import gettext_ as _
 from app.courses import filetypes, uploads
-from app.courses.filetypes import UploadKind
 from app.courses.models import ContentFile
 from app.jp import service as jp_service
 from app.mentoring import repository
@@ -615,30 +612,15 @@ def store_evidence(
     session: Session, stream: BinaryIO, size: int | None, settings: Settings
 ) -> ContentFile:
     """Evidence is a PDF, JPEG or PNG judged by its bytes, at most settings.max_evidence_bytes."""
-    cap = settings.max_evidence_bytes
-    too_large = PayloadTooLarge(
-        _("Berkas bukti paling besar %(size)s.") % {"size": uploads.human_size(cap)},
-        code="file_too_large", max_bytes=cap,
-    )  # fmt: skip
-    if size is not None and size > cap:
-        raise too_large
-    head = uploads.read_head(stream)
-    if not head:
-        raise ValidationFailed(_("Berkas bukti kosong."), field="file", code="empty_file")
-    detected = filetypes.detect(head)
-    if detected is None or detected.mime not in EVIDENCE_TYPES:
-        raise UnsupportedMediaType(
-            _("Bukti harus berupa PDF, JPEG atau PNG; berkas ini %(what)s.")
-            % {"what": detected.label if detected else _("tidak dikenali")},
-            code="unsupported_evidence",
-        )
-    stored = uploads.store_stream(
-        session, get_storage(settings), uploads.PrefixedStream(head, stream),
-        kind=UploadKind.FILE, settings=settings,
-    )  # fmt: skip
-    if stored.size > cap:  # the client's size was missing or wrong (the rollback drops the bytes)
-        raise too_large
-    return stored
+    rule = uploads.SmallFileRule(
+        cap=settings.max_evidence_bytes,
+        mimes=EVIDENCE_TYPES,
+        too_large=_("Berkas bukti paling besar %(size)s."),
+        empty=_("Berkas bukti kosong."),
+        unsupported=_("Bukti harus berupa PDF, JPEG atau PNG; berkas ini %(what)s."),
+        unsupported_code="unsupported_evidence",
+    )
+    return uploads.store_small_file(session, get_storage(settings), stream, size, rule, settings)
 
 
 def attach_evidence(
