@@ -383,14 +383,29 @@ def set_profile(
             user.opd_id = None
 
 
-def complete_activity(enrolment_id: int, activity_id: int, *, seconds: float = 0.0) -> None:
-    """Mark an activity completed the way progress does (which announces it to listeners)."""
+def complete_activity(
+    enrolment_id: int, activity_id: int, *, seconds: float = 0.0, issue: bool = True
+) -> None:
+    """Mark an activity completed the way progress does (which announces it to listeners), then
+    (with `issue`) let the outbox auto-issue the certificate a completion asked for."""
     from app.progress import service as progress_service
 
     with session_scope() as session:
         progress = progress_service.get_or_start(session, enrolment_id, activity_id)
         progress.time_seconds = (progress.time_seconds or 0.0) + seconds
         progress_service.mark_completed(session, progress)
+    if issue:
+        issue_certificates()
+
+
+def issue_certificates() -> None:
+    """What the outbox does right after a commit that completed a run of an auto-issue course
+    (in production the commit's kick runs it at once; tests deliver by hand): issue the
+    certificates waiting as "certificate.issue" items. Their PDFs stay queued."""
+    from app.certificates.auto_issue import TOPIC_ISSUE
+    from app.outbox import service as outbox
+
+    outbox.dispatch(get_settings(), only=[TOPIC_ISSUE])
 
 
 def graded_attempt(quiz_id: int, user_id: int, enrolment_id: int, run_id: int,

@@ -106,6 +106,22 @@ def my_certificate_pdf_status(
     return render(request, "certificates/_pdf_action.html", {"c": certificate_view(certificate)})
 
 
+@router.get("/runs/{run_id}/sertifikat-status")
+def run_certificate_status(
+    request: Request,
+    run_id: RowId,
+    db: SessionDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """A result page's certificate card alone (htmx polls it while the certificate is being
+    issued); the caller's own certificate only, empty when the run gave them none."""
+    from app.certificates import run_notice
+
+    cert = run_notice.run_certificate(db, run_id, principal, settings)
+    return render(request, "certificates/_run_notice.html", {"cert": cert})
+
+
 def certificate_view(certificate: MyCertificate | CertificateRead) -> dict[str, Any]:
     """Plain data for the learner's certificate card (dashboard, "Sertifikat saya")."""
     return {

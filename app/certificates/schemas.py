@@ -114,11 +114,14 @@ class IssueResult(BaseModel):
 
 
 class IssuedNow(BaseModel):
-    """The certificate the learner's own action (submit, last activity, survey) just issued:
-    the record exists and verifies; its PDF is being prepared (`pdf_ready` false)."""
+    """The certificate the learner's own action (submit, last activity, survey) earned. With
+    auto-issue it is being issued right after the action (`pending`: no id or number yet; it
+    appears under GET /api/v1/me/certificates within seconds); an issued record verifies while
+    its PDF is being prepared (`pdf_ready` false)."""
 
-    id: int
-    number: str
+    id: int | None = None
+    number: str | None = None
+    pending: bool = False
     pdf_ready: bool = False
     message: str
 

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
@@ -85,6 +84,7 @@ class AttendanceLike(Protocol):
 
     @property
     def attended_minutes(self) -> int: ...
+
 
 STAFF_ROLES = ("training_officer", "admin")
 RULE_EDITORS = ("content_admin", "training_officer", "admin")
@@ -379,9 +379,7 @@ def _read_course_facts(session: Session, course_id: int) -> _CourseFacts:
     course = courses_service.course_content(session, course_id)
     sections = courses_service.brief_content(course)
     quiz_activities = _quiz_activity_ids([sections])
-    quizzes = (
-        quizzes_service.quizzes_by_activity(session, quiz_activities) if quiz_activities else {}
-    )
+    quizzes = quizzes_service.quizzes_by_activity(session, quiz_activities) if quiz_activities else {}
     own_rules = repository.get_rules(session, course.id)
     template = cert_templates.template_for_course(session, course.id)
     return _CourseFacts(course, sections, quizzes, own_rules, template)
@@ -778,9 +776,11 @@ def _store_completion(session: Session, ctx: RunContext, learner: Learner) -> Ru
 
 def enrolment_changed(session: Session, enrolment_id: int, settings: Settings) -> None:
     """Listener: an activity completed, a survey or RTL was sent. Stores the completion the
-    moment every rule holds and, when the course auto-issues, issues the certificate in the
-    same transaction. Already complete: one primary-key read and nothing else; a required
-    activity still open (most activity completions): one query more and nothing else."""
+    moment every rule holds and, when the course auto-issues, an outbox item that issues the
+    certificate right after this transaction commits (`auto_issue`: number, record, JP credit,
+    notice, audit and PDF in batches, outside the learner's request, so completing learners never
+    queue behind the year's number counter). Already complete: one primary-key read and nothing
+    else; a required activity still open (most activity completions): one query more."""
     if repository.get_completion(session, enrolment_id) is not None:
         return
     if progress_service.required_pending(session, enrolment_id):
@@ -793,18 +793,12 @@ def enrolment_changed(session: Session, enrolment_id: int, settings: Settings) -
     assert learner.result is not None
     if not learner.result.completed:
         return
-    if not (ctx.rules.auto_issue and learner.result.eligible):
-        _insert_completion(session, ctx, learner)
-        return
-    try:
-        # A savepoint around the issue: should its record clash with another (a number already
-        # taken), the learner's action still succeeds and an officer issues later.
-        with session.begin_nested():
-            if _insert_completion(session, ctx, learner):
-                _issue_one(session, ctx, learner, by=None, settings=settings)
-    except IntegrityError:
-        log.warning("enrolment %s: completed, but the certificate could not be issued",
-                    enrolment_id, exc_info=True)  # fmt: skip
+    stored = _insert_completion(session, ctx, learner)
+    if stored and ctx.rules.auto_issue and learner.result.eligible:
+        from app.certificates import auto_issue
+
+        auto_issue.schedule(session, ctx.run.id, learner.facts.user_id, enrolment_id)
+        session.info[_ISSUED_NOW] = None  # "being issued" for the action's response
 
 
 def _insert_completion(session: Session, ctx: RunContext, learner: Learner) -> bool:
@@ -1165,10 +1159,17 @@ _ISSUED_NOW = "certificates_issued_now"
 
 
 def issued_now(session: Session) -> IssuedNow | None:
-    """The certificate this request's action issued, for its response ("being prepared")."""
-    found = session.info.pop(_ISSUED_NOW, None)
-    if not found:
+    """The certificate this request's action issued or asked for, for its response ("being
+    issued": the outbox issues it right after the commit; "being prepared": its PDF)."""
+    if _ISSUED_NOW not in session.info:
         return None
+    found = session.info.pop(_ISSUED_NOW)
+    if not found:
+        return IssuedNow(
+            pending=True,
+            message=_("Kursus selesai! Sertifikat Anda sedang diterbitkan dan muncul di halaman "
+                      "Sertifikat dalam beberapa saat."),
+        )  # fmt: skip
     cert_id, number = found[-1]
     return IssuedNow(
         id=cert_id, number=number, pdf_ready=False,
@@ -1209,14 +1210,17 @@ def issue(
     user_ids: Sequence[int] | None,
     by: int | None,
     settings: Settings,
+    *,
+    inline_max: int | None = None,
 ) -> IssueResult:
     """Issue for a run: everyone eligible (user_ids None) or the chosen users. Up to
-    settings.cert_sync_issue_max at once, inline (their PDFs follow from the outbox); more
-    become a background job (IssueResult.job_id) whose progress GET /api/v1/jobs/{id} reports."""
+    `inline_max` (default settings.cert_sync_issue_max) at once, inline (their PDFs follow from
+    the outbox); more become a background job (IssueResult.job_id) whose progress
+    GET /api/v1/jobs/{id} reports."""
     ctx = _context(session, run_id, settings)
     learners = _run_learners(session, ctx, user_ids)
     chosen, refused, certified = _candidates(learners, user_ids)
-    if len(chosen) > settings.cert_sync_issue_max:
+    if len(chosen) > (settings.cert_sync_issue_max if inline_max is None else inline_max):
         job_id = start_issue_job(session, run_id, [lr.facts.user_id for lr in chosen], by, settings)
         return IssueResult(
             issued=[], ineligible=refused, already_certified=certified, job_id=job_id

@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.audit import service as audit
+from app.certificates import auto_issue as _auto_issue  # noqa: F401 - the auto-issue outbox handler
 from app.certificates import delivery as _delivery  # the PDF outbox handler is registered
 from app.certificates import eligibility, numbering, repository, rules
 from app.certificates import service as cert_service

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, cast
 
@@ -198,11 +199,30 @@ def claim(
     The UPDATE takes the row (PostgreSQL) or database (SQLite) write lock first, so a second
     submit waits for the first to commit and then finds nothing to claim.
     """
-    query = update(Attempt).where(Attempt.id == attempt_id, Attempt.state == "in_progress")
-    if before is not None:  # only attempts whose deadline (plus grace) is over
-        query = query.where(Attempt.deadline.is_not(None), Attempt.deadline < before)
-    result = session.execute(query.values(**values).execution_options(synchronize_session=False))
+    params = {f"v_{name}": value for name, value in values.items()}
+    if before is None:
+        query = _attempt_update(tuple(values), expired=False)
+    else:  # only attempts whose deadline (plus grace) is over
+        query, params["before"] = _attempt_update(tuple(values), expired=True), before
+    result = session.execute(query, {"attempt_id": attempt_id, **params})
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+_ATTEMPTS = cast(Table, Attempt.__table__)
+
+
+@functools.cache
+def _attempt_update(columns: tuple[str, ...], *, expired: bool | None) -> Any:
+    """A Core UPDATE of one attempt setting `columns` from bound parameters `v_<column>`, built
+    once per set of columns (no ORM bulk-update path, no cache key per call): `expired` None
+    for any state, False for an open attempt, True for an open one past `before`."""
+    t = _ATTEMPTS
+    query = update(t).where(t.c.id == bindparam("attempt_id"))
+    if expired is not None:
+        query = query.where(t.c.state == "in_progress")
+    if expired:
+        query = query.where(t.c.deadline.is_not(None), t.c.deadline < bindparam("before"))
+    return query.values({name: bindparam(f"v_{name}") for name in columns})
 
 
 class GradingFacts(NamedTuple):
@@ -251,12 +271,8 @@ def grading_facts(session: Session, attempt_id: int) -> GradingFacts | None:
 
 def store_grade(session: Session, attempt_id: int, values: dict[str, Any]) -> None:
     """Write a grade's columns with one UPDATE, without the unit of work."""
-    session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    params = {f"v_{name}": value for name, value in values.items()}
+    session.execute(_attempt_update(tuple(values), expired=None), {"attempt_id": attempt_id, **params})
 
 
 class AnswerTarget(NamedTuple):
@@ -356,12 +372,13 @@ class ResponseRow(NamedTuple):
 
 def responses_of(session: Session, attempt_id: int) -> dict[int, ResponseRow]:
     """question id -> saved response (plain rows: grading reads 50 of them per submit)."""
-    rows = session.execute(
-        select(
-            AttemptAnswer.question_id, AttemptAnswer.response_json, AttemptAnswer.manual_points
-        ).where(AttemptAnswer.attempt_id == attempt_id)
-    ).all()
+    rows = session.execute(_RESPONSES, {"attempt_id": attempt_id}).all()
     return {qid: ResponseRow(text, points) for qid, text, points in rows}
+
+
+_RESPONSES = select(
+    AttemptAnswer.question_id, AttemptAnswer.response_json, AttemptAnswer.manual_points
+).where(AttemptAnswer.attempt_id == bindparam("attempt_id"))
 
 
 def mark_loaded(attempt: Attempt, values: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from app.accounts.constants import Role
 from app.dev.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
@@ -118,3 +118,15 @@ def wait_for_mail(sink: MailSink, address: str, subject: str, timeout: float = 3
             return found[-1]
         time.sleep(0.2)
     raise AssertionError(f"no e-mail '{subject}' to {address} within {timeout:.0f} s")
+
+
+def goto_until_shown(page: Page, path: str, locator: Locator, timeout: float = 30) -> None:
+    """Open `path` until `locator` is on it: for what the outbox makes right after a commit (an
+    auto-issued certificate appears within moments of the learner's last step, not in it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(path)
+        if locator.count() or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(500)
+    expect(locator.first).to_be_visible()

@@ -25,7 +25,15 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import LiveServer
-from tests.browser.helpers import ADMIN, PHONE, TRAINING_OFFICER, Account, login, save_screenshot
+from tests.browser.helpers import (
+    ADMIN,
+    PHONE,
+    TRAINING_OFFICER,
+    Account,
+    goto_until_shown,
+    login,
+    save_screenshot,
+)
 from tests.browser.test_courses import fits_phone
 from tests.browser.test_quiz_browser import api_client
 
@@ -228,7 +236,7 @@ def test_blended_run_from_waiting_list_to_certificate(
         book = api.get(f"/api/v1/runs/{run_id}/gradebook").json()
     assert [r["final_score"] for r in book["rows"]] == [88.0]
     assert [r["predikat"] for r in book["rows"]] == ["Memuaskan"]
-    phone.goto("/sertifikat")
     card = phone.locator("main").filter(has_text=course["title"])
+    goto_until_shown(phone, "/sertifikat", card)  # issued by the outbox after the last mark
     expect(card).to_contain_text("Memuaskan", timeout=30_000)
     fits_phone(phone, "blended-certificate")

@@ -19,6 +19,7 @@ from tests.factories import (
     browser_login,
     csrf_from,
     enrol,
+    issue_certificates,
     make_course,
     make_opd,
     make_run,
@@ -68,6 +69,7 @@ async def read_page(client: httpx.AsyncClient, world: World, user_email: str) ->
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "completed"
+    issue_certificates()  # the outbox's auto-issue, right after the commit
 
 
 async def certificate_of(client: httpx.AsyncClient, email: str) -> dict[str, object]:

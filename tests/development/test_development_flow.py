@@ -6,7 +6,15 @@ from __future__ import annotations
 import httpx
 
 from app.core import clock
-from tests.factories import api_token, make_course, make_opd, make_run, make_user, set_profile
+from tests.factories import (
+    api_token,
+    issue_certificates,
+    make_course,
+    make_opd,
+    make_run,
+    make_user,
+    set_profile,
+)
 
 STANDARDS = "jabatan,competency_code,required_level\nPranata Komputer,literasi_digital,3\n"
 
@@ -89,6 +97,7 @@ async def test_import_gap_map_enrol_complete_and_jp(client: httpx.AsyncClient) -
             f"/api/v1/activities/{ids[page]}/progress", json={"event": "viewed"}, headers=learner
         )
         assert response.status_code == 200, response.text
+    issue_certificates()  # the outbox's auto-issue, right after the commit
     courses = (await client.get("/api/v1/me/courses", headers=learner)).json()
     assert courses[0]["completed"] is True
     assert courses[0]["certificate_id"] is not None

@@ -19,7 +19,15 @@ from app.core import events
 from app.core.config import get_settings
 from app.core.db import session_scope
 from app.gradebook import service
-from tests.factories import api_token, browser_login, enrol, make_learner, make_run, make_user
+from tests.factories import (
+    api_token,
+    browser_login,
+    enrol,
+    issue_certificates,
+    make_learner,
+    make_run,
+    make_user,
+)
 from tests.gradebook.helpers import (
     Blended,
     Fakes,
@@ -217,6 +225,7 @@ def test_attendance_and_assignment_passed_complete_the_run(fakes: Fakes) -> None
     assert done is not None
     # (80*40 + 80*40 + 87.5*20) / 100 = 81.5: "Memuaskan" (above 80).
     assert done.final_score == 81.5 and done.predikat == "Memuaskan"
+    issue_certificates()  # the outbox's auto-issue, right after the commit
     with session_scope() as session:
         cert = session.scalar(select(Certificate).where(Certificate.run_id == data.run))
         assert cert is not None and cert.predikat == "Memuaskan" and cert.score == 81.5

@@ -16,6 +16,7 @@ from tests.factories import (
     api_token,
     browser_login,
     complete_activity,
+    issue_certificates,
     make_completed_run,
     make_quiz,
 )
@@ -34,6 +35,20 @@ def _certificate(run_id: int) -> Certificate:
     with session_scope() as session:
         [cert] = session.scalars(select(Certificate).where(Certificate.run_id == run_id))
         return cert
+
+
+async def _issued_after(client: httpx.AsyncClient, page: str, run_id: int) -> str:
+    """`page` says the certificate is being issued and polls for it; once the outbox issued it,
+    the polled card shows it (returned)."""
+    assert "Sertifikat Anda sedang diterbitkan" in page
+    assert f'hx-get="/runs/{run_id}/sertifikat-status"' in page
+    still = await client.get(f"/runs/{run_id}/sertifikat-status")
+    assert still.status_code == 200 and "sedang diterbitkan" in still.text
+    issue_certificates()  # the outbox, right after the learner's commit
+    polled = await client.get(f"/runs/{run_id}/sertifikat-status")
+    assert polled.status_code == 200
+    assert "sedang diterbitkan" not in polled.text and "sudah terbit" in polled.text
+    return polled.text
 
 
 async def _pdf_state(client: httpx.AsyncClient, page: str, cert: Certificate) -> None:
@@ -66,12 +81,17 @@ async def test_quiz_result_page_shows_the_certificate_being_prepared(
     )
     assert saved.status_code == 200, saved.text
     submitted = await client.post(f"/api/v1/attempts/{body['id']}/submit", headers=headers)
-    assert submitted.json()["certificate"]["pdf_ready"] is False
+    said = submitted.json()["certificate"]
+    assert said["pending"] is True and said["id"] is None and said["pdf_ready"] is False
+    assert "sedang diterbitkan" in said["message"]
 
     await browser_login(client, email)
     review = await client.get(f"/attempts/{body['id']}/review")
     assert review.status_code == 200
-    await _pdf_state(client, review.text, _certificate(data["run"]))
+    card = await _issued_after(client, review.text, data["run"])
+    await _pdf_state(client, card, _certificate(data["run"]))
+    again = await client.get(f"/attempts/{body['id']}/review")
+    assert _certificate(data["run"]).number in again.text
 
 
 async def test_survey_page_shows_the_certificate_being_prepared(
@@ -97,8 +117,10 @@ async def test_survey_page_shows_the_certificate_being_prepared(
         f"/api/v1/runs/{data['run']}/survey", headers=headers, json={"answers": answers}
     )
     assert sent.status_code == 201, sent.text
+    assert sent.json()["certificate"]["pending"] is True
 
     await browser_login(client, email)
     page = await client.get(f"/runs/{data['run']}/evaluasi?sent=1")
     assert page.status_code == 200
-    await _pdf_state(client, page.text, _certificate(data["run"]))
+    card = await _issued_after(client, page.text, data["run"])
+    await _pdf_state(client, card, _certificate(data["run"]))
