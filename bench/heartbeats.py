@@ -279,6 +279,7 @@ def main() -> int:
         server = common.start_server(port, workers, env, log, profile, None, 0)
         try:
             wait_for_port(port, 60.0)
+            common.wait_for_workers(server.pid)
             try:
                 import uvloop
 

@@ -623,6 +623,30 @@ def report_breakdown(prefix: str, submits: int, server_cpu: float) -> None:
           f"{(server_cpu - pool) / submits * 1000:6.2f}")  # fmt: skip
 
 
+def wait_for_workers(pid: int, timeout: float = 60.0) -> None:
+    """Wait until the server's worker processes have started (their CPU stops growing: the app
+    is imported and built). The port answers as soon as the first worker listens; load sent
+    before the others are up lands on that one worker for the life of its keep-alive
+    connections, and the figures then measure one core, not the server."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    previous: dict[int, float] = {}
+    while time.monotonic() < deadline:
+        now: dict[int, float] = {}
+        for p in psutil.Process(pid).children(recursive=True):
+            try:
+                t = p.cpu_times()
+                now[p.pid] = t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        settled = previous and now.keys() == previous.keys()
+        if settled and all(now[k] - previous[k] < 0.05 for k in now):
+            return
+        previous = now
+        time.sleep(0.5)
+
+
 def _tree_cpu(pid: int) -> float:
     import psutil
 
@@ -935,6 +959,7 @@ def run(args: argparse.Namespace, url: str, label: str) -> tuple[list[str], str]
         try:
             try:
                 wait_for_port(port, 120.0)
+                wait_for_workers(server.pid)
             except RuntimeError:
                 print(log.read_text(errors="replace")[-3000:], file=sys.stderr)
                 raise

@@ -346,6 +346,7 @@ def main() -> int:
             from tests.ports import wait_for_port
 
             wait_for_port(port, 60.0)
+            common.wait_for_workers(server.pid)
             payload = fetch_once(port, paths["course"], auth)
             (tmp / "course.json").write_bytes(payload)
             for name in scenarios:
