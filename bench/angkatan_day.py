@@ -28,11 +28,11 @@ real timings (30 s heartbeats, 10 minutes, 10 s between pages, 5 minutes of arri
 Report: Locust's per-route requests, failures, p50/p95/p99/max (its CSV files with `--csv`),
 the heartbeat rate reached and how late heartbeats were sent against their schedule, CPU of
 the server, the job worker, PostgreSQL and Locust, the load average, and the server's and
-worker's warnings by kind. Then it waits for the job worker to store the PDF of every issued
-certificate (issued in the submit's transaction) and checks the database: every learner's attempt
-submitted once and graded once with the expected score, video and PDF complete, one valid
-certificate per learner with gapless numbers and a stored PDF. Exit status 1 on any failed
-request or failed check.
+worker's warnings by kind. Then it waits for the job worker to issue (the outbox, right after
+each completing submit) and store the PDF of every certificate and checks the database: every
+learner's attempt submitted once and graded once with the expected score, video and PDF
+complete, one valid certificate per learner with gapless numbers and a stored PDF. Exit status 1
+on any failed request or failed check.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -114,6 +115,59 @@ def enqueue(name: str, *args: Any, delay: float | None = None) -> None:
         wrapper.schedule(args=args, delay=delay, id=new_job_id())
     else:
         wrapper(*args, id=new_job_id())
+
+
+class AfterCommitKick:
+    """Queue `task` after a transaction commits, coalesced per process: at most one run asked for
+    now and one trailing run per `spacing` seconds, so a burst of commits shares a run and no
+    commit is left without a run queued after it. The task may run in another process (`lms jobs
+    worker`), so this process cannot know when a run it asked for has started: a flag cleared by
+    the run would stay set here for good and every later commit would wait for the minute tick.
+    """
+
+    def __init__(self, task: str, *, spacing: float = 0.5) -> None:
+        self.task = task
+        self.spacing = spacing
+        self._lock = threading.Lock()
+        self._sent_at = float("-inf")  # when the last immediate run was asked for
+        self._trailing_at = float("-inf")  # when the queued trailing run is due
+
+    def request(self) -> None:
+        """Ask for a run now, or make sure one is queued for a moment from now."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._sent_at >= self.spacing:
+                self._sent_at, delay = now, 0.0
+            elif self._trailing_at > now:
+                return  # the queued trailing run comes after this commit: it covers it
+            else:
+                self._trailing_at = self._sent_at + self.spacing
+                delay = self._trailing_at - now
+        try:
+            enqueue(self.task, delay=delay or None)
+        except Exception:  # the queue being down must not fail the committed request
+            log.exception("could not queue %s; the minute tick will run it", self.task)
+
+    def after_commit(self, session: Any, wanted: Callable[[], bool]) -> None:
+        """Request a run once `session`'s transaction commits and `wanted()` still holds (one
+        request per transaction, none after a rollback)."""
+        from sqlalchemy import event
+
+        key = f"kick:{self.task}"
+        if session.info.get(key):
+            return
+        session.info[key] = True
+
+        def _after_commit(_session: Any) -> None:
+            _session.info.pop(key, None)
+            if wanted():
+                self.request()
+
+        def _after_rollback(_session: Any, _previous: object) -> None:
+            _session.info.pop(key, None)
+
+        event.listen(session, "after_commit", _after_commit, once=True)
+        event.listen(session, "after_soft_rollback", _after_rollback, once=True)
 
 
 def load_tasks() -> None:

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings, get_settings
@@ -161,32 +160,13 @@ def add_many(session: Session, items: Sequence[NewItem]) -> None:
     _kick_after_commit(session)
 
 
-_kick_pending = threading.Event()
+_kick = queue.AfterCommitKick(DISPATCH_TASK)
 
 
 def _kick_after_commit(session: Session) -> None:
-    """Ask the queue for a dispatch once this transaction commits (at most one waiting kick per
-    process: a burst of commits shares one dispatch)."""
-    if session.info.get("outbox_kick"):
-        return
-    session.info["outbox_kick"] = True
-
-    def _after_commit(_session: Session) -> None:
-        _session.info.pop("outbox_kick", None)
-        if not get_settings().outbox_kick or _kick_pending.is_set():
-            return
-        _kick_pending.set()
-        try:
-            queue.enqueue(DISPATCH_TASK)
-        except Exception:  # the queue being down must not fail the committed request
-            _kick_pending.clear()
-            log.exception("could not queue an outbox dispatch; the minute tick will deliver")
-
-    def _after_rollback(_session: Session, _previous: object) -> None:
-        _session.info.pop("outbox_kick", None)
-
-    event.listen(session, "after_commit", _after_commit, once=True)
-    event.listen(session, "after_soft_rollback", _after_rollback, once=True)
+    """Ask the queue for a dispatch once this transaction commits (a burst of commits shares
+    one; jobs.queue.AfterCommitKick)."""
+    _kick.after_commit(session, lambda: get_settings().outbox_kick)
 
 
 # --- delivering ---------------------------------------------------------------------------------
@@ -348,7 +328,6 @@ def dispatch(
 def _dispatch(
     settings: Settings, max_seconds: float, only: Sequence[str] | None
 ) -> DispatchStats:
-    _kick_pending.clear()
     total = DispatchStats()
     started = time.monotonic()
     active = [h for t, h in sorted(_handlers.items()) if only is None or t in only]

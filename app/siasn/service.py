@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
@@ -107,32 +106,17 @@ def _withdrawn(session: Session, source: str, ids: Sequence[int], settings: Sett
     session.flush()
 
 
-_kick_pending = threading.Event()
+_kick = queue.AfterCommitKick(PUSH_TASK)
+
+
+def _wanted() -> bool:
+    settings = get_settings()
+    return settings.outbox_kick and configured(settings)
 
 
 def _kick_after_commit(session: Session) -> None:
-    """Queue a push once this transaction commits (one waiting kick per process)."""
-    if session.info.get("siasn_kick"):
-        return
-    session.info["siasn_kick"] = True
-
-    def _after_commit(_session: Session) -> None:
-        _session.info.pop("siasn_kick", None)
-        settings = get_settings()
-        if not settings.outbox_kick or not configured(settings) or _kick_pending.is_set():
-            return
-        _kick_pending.set()
-        try:
-            queue.enqueue(PUSH_TASK)
-        except Exception:  # the queue down must not fail the committed request; the tick pushes
-            _kick_pending.clear()
-            log.exception("could not queue a SIASN push; the minute tick will push")
-
-    def _after_rollback(_session: Session, _previous: object) -> None:
-        _session.info.pop("siasn_kick", None)
-
-    event.listen(session, "after_commit", _after_commit, once=True)
-    event.listen(session, "after_soft_rollback", _after_rollback, once=True)
+    """Queue a push once this transaction commits (a burst of commits shares one)."""
+    _kick.after_commit(session, _wanted)
 
 
 # --- reading a source -------------------------------------------------------------------------
@@ -416,7 +400,6 @@ def push_due(
     stats = PushStats()
     if not configured(settings):
         return stats
-    _kick_pending.clear()
     own = client is None
     client = client or SiasnClient(settings)
     started = time.monotonic()
