@@ -77,14 +77,14 @@ def configure(database_url: str | None, work: Path) -> str:
 
 
 def reset_database(database_url: str) -> None:
-    from sqlalchemy import create_engine, text
-
     if database_url.startswith("postgresql"):
-        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from quiz_submit import recreate_postgres
+
+        from app.core.db import reset_engine
+
+        reset_engine()  # the app's pool holds no connection to the database dropped here
+        recreate_postgres(database_url)  # made when missing
     from app.cli import upgrade_database
 
     upgrade_database()
