@@ -85,7 +85,6 @@ class AttendanceLike(Protocol):
     @property
     def attended_minutes(self) -> int: ...
 
-
 STAFF_ROLES = ("training_officer", "admin")
 RULE_EDITORS = ("content_admin", "training_officer", "admin")
 CODE_BYTES = 20  # 160 random bits -> 32 base32 characters
@@ -379,7 +378,9 @@ def _read_course_facts(session: Session, course_id: int) -> _CourseFacts:
     course = courses_service.course_content(session, course_id)
     sections = courses_service.brief_content(course)
     quiz_activities = _quiz_activity_ids([sections])
-    quizzes = quizzes_service.quizzes_by_activity(session, quiz_activities) if quiz_activities else {}
+    quizzes = (
+        quizzes_service.quizzes_by_activity(session, quiz_activities) if quiz_activities else {}
+    )
     own_rules = repository.get_rules(session, course.id)
     template = cert_templates.template_for_course(session, course.id)
     return _CourseFacts(course, sections, quizzes, own_rules, template)
@@ -798,7 +799,7 @@ def enrolment_changed(session: Session, enrolment_id: int, settings: Settings) -
         from app.certificates import auto_issue
 
         auto_issue.schedule(session, ctx.run.id, learner.facts.user_id, enrolment_id)
-        session.info[_ISSUED_NOW] = None  # "being issued" for the action's response
+        session.info[_ISSUED_NOW] = True  # "being issued" for the action's response
 
 
 def _insert_completion(session: Session, ctx: RunContext, learner: Learner) -> bool:
@@ -1151,7 +1152,6 @@ def _issue_one(
     ))  # fmt: skip
     if render:
         produce_pdf(session, cert, settings)
-    session.info.setdefault(_ISSUED_NOW, []).append((cert.id, cert.number))
     return cert
 
 
@@ -1159,22 +1159,14 @@ _ISSUED_NOW = "certificates_issued_now"
 
 
 def issued_now(session: Session) -> IssuedNow | None:
-    """The certificate this request's action issued or asked for, for its response ("being
-    issued": the outbox issues it right after the commit; "being prepared": its PDF)."""
-    if _ISSUED_NOW not in session.info:
+    """The certificate this request's action asked for, for its response: being issued (the
+    outbox issues it right after the commit; no request issues one inline any more)."""
+    if not session.info.pop(_ISSUED_NOW, False):
         return None
-    found = session.info.pop(_ISSUED_NOW)
-    if not found:
-        return IssuedNow(
-            pending=True,
-            message=_("Kursus selesai! Sertifikat Anda sedang diterbitkan dan muncul di halaman "
-                      "Sertifikat dalam beberapa saat."),
-        )  # fmt: skip
-    cert_id, number = found[-1]
     return IssuedNow(
-        id=cert_id, number=number, pdf_ready=False,
-        message=_("Kursus selesai! Sertifikat %(n)s terbit dan PDF-nya sedang disiapkan.")
-        % {"n": number},
+        pending=True,
+        message=_("Kursus selesai! Sertifikat Anda sedang diterbitkan dan muncul di halaman "
+                  "Sertifikat dalam beberapa saat."),
     )  # fmt: skip
 
 
